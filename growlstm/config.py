@@ -1,0 +1,170 @@
+"""Typed settings for every part of growlstm.
+
+These dataclasses are the schema: the CLI registers them in Hydra's ConfigStore so that a typo
+or a wrong type in an override fails at compose time, and Python users build them directly.
+No Hydra import here (library code never sees a DictConfig).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+# Default horizons by frequency, as in the M4 competition (yearly 6, quarterly 8, monthly 18,
+# weekly 13, daily 14, hourly 48). Used when `h` is not given.
+M4_HORIZONS: dict[str, int] = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "H": 48}
+# Season lengths by frequency, as in the M4 MASE definition (others: 1).
+SEASON_LENGTHS: dict[str, int] = {"Y": 1, "Q": 4, "M": 12, "W": 1, "D": 1, "H": 24}
+
+
+@dataclass
+class DataConfig:
+    """Where the series comes from.
+
+    `name` is a built-in dataset (co2, sunspots, nile, elec_equip, macrodata) or `csv`.
+    A CSV is either wide (one time column, one target column, optional feature columns) or a
+    long table with an id column (`id_col`, as in Nixtla's `unique_id, ds, y`); `series` picks
+    the series to grow from a long table (default: the only one, or an error listing them).
+    """
+
+    name: str = "co2"
+    path: Optional[str] = None
+    time_col: Optional[str] = None
+    target: Optional[str] = None
+    id_col: Optional[str] = None
+    series: Optional[str] = None
+    features: list[str] = field(default_factory=list)
+    freq: Optional[str] = None  # pandas alias (MS, M, Q, A, W, D, H); inferred when None
+    season_length: Optional[int] = None  # inferred from freq when None
+    fill: str = "error"  # missing values: error | interpolate | drop
+
+
+@dataclass
+class ModelConfig:
+    """The LSTM stack. `widths` empty means: let the growth search choose the widths.
+
+    A non-empty `widths` trains exactly that architecture (this is what each stage's recorded
+    config holds, so any stage can be retrained alone).
+    """
+
+    widths: list[int] = field(default_factory=list)
+    proj_size: int = 0  # recurrent projection (LSTMP) size per layer; 0 = none
+    dropout: float = 0.0  # between stacked layers
+    # What each window is measured from: last (the last input value), mean (the window's mean)
+    # or global (plain standardisation with the training mean and std).
+    input_norm: str = "last"
+
+
+@dataclass
+class TrainerConfig:
+    """How each candidate is trained (Lightning, CPU by default)."""
+
+    max_epochs: int = 100
+    early_stopping_patience: int = 20
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    grad_clip: float = 1.0
+    accelerator: str = "cpu"
+    deterministic: bool = True
+
+
+@dataclass
+class GrowthConfig:
+    """The recipe: start tiny, widen to a plateau, deepen, stop at the goal or the cap."""
+
+    start_cells: int = 2
+    new_layer_cells: int = 2
+    schedule: list[int] = field(default_factory=lambda: [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64])
+    min_gain: float = 0.02  # relative validation gain that counts as "improving by much"
+    patience: int = 1  # widenings without that gain tolerated before the width plateau
+    max_layers: int = 3
+    seeds: int = 3
+    max_stages: int = 20
+    max_minutes: float = 30.0
+    alpha: float = 2.0  # rule-of-thumb alpha to start with (loosest)
+    alpha_max: float = 10.0
+    alpha_step: float = 2.0  # added to alpha each time a stage over-fits
+    overfit_ratio: float = 2.0  # val loss > ratio * train loss counts as over-fitting
+
+
+@dataclass
+class GoalConfig:
+    """The accuracy the use case needs, judged on validation and reported on test.
+
+    With `target` set, the goal is `metric <= target`. Otherwise, with `beat=best_baseline`, the
+    goal is to be `margin` (relative) better than the best baseline on validation; `beat=none`
+    sets no goal (the search then runs to its plateau and reports the best size).
+    """
+
+    metric: str = "mase"
+    target: Optional[float] = None
+    beat: str = "best_baseline"
+    margin: float = 0.05
+
+
+@dataclass
+class Config:
+    """Everything a run needs. `h` and `input_size` default from the data's frequency."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    growth: GrowthConfig = field(default_factory=GrowthConfig)
+    goal: GoalConfig = field(default_factory=GoalConfig)
+    h: Optional[int] = None
+    input_size: Optional[int] = None
+    baselines: list[str] = field(
+        default_factory=lambda: ["naive", "seasonal_naive", "arima", "ets"]
+    )
+    seed: int = 0
+    verbose: bool = False
+
+
+def check_config(cfg: Config) -> None:
+    """Reject impossible combinations with one clear message each (types are Hydra's job)."""
+    from growlstm.errors import InputError
+
+    metrics = ("mae", "rmse", "smape", "mase")
+    if cfg.goal.metric not in metrics:
+        raise InputError(f"goal.metric={cfg.goal.metric} is not a metric", f"use one of {', '.join(metrics)}")
+    if cfg.goal.beat not in ("best_baseline", "none"):
+        raise InputError(f"goal.beat={cfg.goal.beat} is not understood", "use goal.beat=best_baseline or goal.beat=none")
+    if not 0 <= cfg.goal.margin < 1:
+        raise InputError(f"goal.margin={cfg.goal.margin} must be in [0, 1)", "e.g. goal.margin=0.05 for 5% better")
+    if cfg.h is not None and cfg.h <= 0:
+        raise InputError(f"h={cfg.h} must be positive", "set h to the number of steps to forecast, e.g. h=12")
+    if cfg.input_size is not None and cfg.input_size <= 0:
+        raise InputError(f"input_size={cfg.input_size} must be positive", "set input_size=24, or leave it unset")
+    g = cfg.growth
+    checks = [
+        (g.start_cells >= 1, f"growth.start_cells={g.start_cells} must be >= 1", "e.g. growth.start_cells=2"),
+        (g.new_layer_cells >= 1, f"growth.new_layer_cells={g.new_layer_cells} must be >= 1", "e.g. growth.new_layer_cells=2"),
+        (bool(g.schedule) and min(g.schedule) >= 1, "growth.schedule needs positive widths", "e.g. growth.schedule=[2,3,4,6,8,12,16]"),
+        (g.max_layers >= 1, f"growth.max_layers={g.max_layers} must be >= 1", "e.g. growth.max_layers=3"),
+        (g.seeds >= 1, f"growth.seeds={g.seeds} must be >= 1", "e.g. growth.seeds=3"),
+        (g.max_stages >= 1, f"growth.max_stages={g.max_stages} must be >= 1", "e.g. growth.max_stages=20"),
+        (g.max_minutes > 0, f"growth.max_minutes={g.max_minutes} must be positive", "e.g. growth.max_minutes=30"),
+        (g.patience >= 0, f"growth.patience={g.patience} must be >= 0", "e.g. growth.patience=1"),
+        (0 < g.alpha <= g.alpha_max, f"growth.alpha={g.alpha} must be in (0, growth.alpha_max={g.alpha_max}]", "the rule of thumb uses alpha in [2, 10]"),
+        (g.min_gain >= 0, f"growth.min_gain={g.min_gain} must be >= 0", "e.g. growth.min_gain=0.02"),
+        (min(cfg.model.widths, default=1) >= 1, f"model.widths={cfg.model.widths} must be positive", "e.g. model.widths=[8,2]"),
+        (cfg.model.proj_size >= 0, f"model.proj_size={cfg.model.proj_size} must be >= 0", "0 disables the projection"),
+        (0 <= cfg.model.dropout < 1, f"model.dropout={cfg.model.dropout} must be in [0, 1)", "e.g. model.dropout=0.1"),
+        (cfg.trainer.max_epochs >= 1, f"trainer.max_epochs={cfg.trainer.max_epochs} must be >= 1", "e.g. trainer.max_epochs=80"),
+        (cfg.trainer.lr > 0, f"trainer.lr={cfg.trainer.lr} must be positive", "e.g. trainer.lr=0.01"),
+        (cfg.trainer.batch_size >= 1, f"trainer.batch_size={cfg.trainer.batch_size} must be >= 1", "e.g. trainer.batch_size=64"),
+    ]
+    for ok, problem, fix in checks:
+        if not ok:
+            raise InputError(problem, fix)
+    from growlstm.baselines import BASELINES
+
+    unknown = [b for b in cfg.baselines if b not in BASELINES]
+    if unknown:
+        raise InputError(f"unknown baseline(s) {unknown}", f"choose among {', '.join(BASELINES)}")
+
+
+# Name under which the CLI registers `Config` in Hydra's ConfigStore; recorded stage configs list
+# it in their defaults so Hydra type-checks them like the primary config.
+SCHEMA_NAME = "growlstm_schema"

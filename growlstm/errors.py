@@ -1,0 +1,16 @@
+"""Errors a user can fix. The CLI prints them as one line and exits with code 2."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad data or settings: the message names the problem and the fix.
+
+    Raise it as ``InputError("what is wrong", fix="what to do")``; ``str(err)`` gives
+    ``"what is wrong. Fix: what to do"``, the single line the CLI prints.
+    """
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem = problem.rstrip(".")
+        self.fix = fix
+        super().__init__(f"{self.problem}. Fix: {fix}" if fix else self.problem)

@@ -1,0 +1,141 @@
+"""Score models on the shared forecast origins: classical baselines and LSTM stages.
+
+Every model forecasts the same validation and test windows from the same history: classical
+models are fitted on the data before the origin, the LSTM reads the input_size steps before it.
+MASE is scaled by the seasonal-naive error of the data before the origin (M4 definition).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from growlstm import metrics
+from growlstm.baselines import make_baseline
+from growlstm.config import ModelConfig, TrainerConfig
+from growlstm.train import FitResult, fit_candidate, predict
+from growlstm.windows import SeriesWindows
+
+
+def score_at(win: SeriesWindows, origin: int, forecast: np.ndarray) -> dict[str, float]:
+    """Metrics of a forecast of the h steps from ``origin``."""
+    return metrics.score(win.actuals(origin), forecast, win.history(origin), win.season_length)
+
+
+@dataclass
+class BaselineResult:
+    """A classical forecast at the validation and (at the end) test origins."""
+
+    name: str
+    spec: str = ""
+    val: dict[str, float] = field(default_factory=dict)
+    test: dict[str, float] = field(default_factory=dict)
+    val_forecast: Optional[np.ndarray] = None
+    test_forecast: Optional[np.ndarray] = None
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def fit_forecast(name: str, history: np.ndarray, h: int, season_length: int) -> tuple[np.ndarray, str]:
+    """Fit baseline ``name`` on ``history`` and forecast h steps; returns (forecast, spec)."""
+    model = make_baseline(name, season_length).fit(history)
+    forecast = np.asarray(model.predict(h), dtype=float)
+    if forecast.shape != (h,) or not np.all(np.isfinite(forecast)):
+        raise RuntimeError(f"{name} produced a non-finite or mis-shaped forecast")
+    return forecast, model.spec
+
+
+def run_baseline(name: str, win: SeriesWindows, origin: int, result: BaselineResult, part: str) -> None:
+    """Fill ``result.<part>`` (val or test); a failure is recorded, never raised."""
+    if result.error:
+        return
+    start = time.perf_counter()
+    try:
+        forecast, spec = fit_forecast(name, win.history(origin), win.h, win.season_length)
+    except Exception as err:  # any fitting failure: report it and let the others go on
+        result.error = f"{type(err).__name__}: {err}".strip()
+        return
+    finally:
+        result.seconds += time.perf_counter() - start
+    setattr(result, part, score_at(win, origin, forecast))
+    setattr(result, f"{part}_forecast", forecast)
+    result.spec = result.spec or spec
+
+
+@dataclass
+class SeedOutcome:
+    """One seed of one stage."""
+
+    seed: int
+    val: dict[str, float]
+    train_loss: float
+    val_loss: float
+    epochs: int
+    steps: int
+    seconds: float
+    fit: Optional[FitResult] = None  # None for scripted (fake) trainers
+
+
+@dataclass
+class StageOutcome:
+    """All seeds of a stage; ``error`` is set when training failed."""
+
+    seeds: list[SeedOutcome]
+    error: str = ""
+
+    def mean(self, key: str) -> float:
+        values = [s.val[key] for s in self.seeds]
+        return float(np.mean(values)) if values else math.nan
+
+    def std(self, key: str) -> float:
+        values = [s.val[key] for s in self.seeds]
+        return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+# A stage evaluator trains (or, in tests, scripts) one architecture: (stage index, widths) -> outcome.
+StageEvaluator = Callable[[int, list[int]], StageOutcome]
+
+
+class LSTMEvaluator:
+    """Trains each stage with ``seeds`` seeds and scores it on the validation window."""
+
+    def __init__(
+        self,
+        win: SeriesWindows,
+        model: ModelConfig,
+        trainer: TrainerConfig,
+        seeds: list[int],
+        log_dir: Optional[Path] = None,
+        verbose: bool = False,
+    ) -> None:
+        self.win, self.model, self.trainer, self.seeds = win, model, trainer, seeds
+        self.log_dir, self.verbose = log_dir, verbose
+
+    def __call__(self, index: int, widths: list[int]) -> StageOutcome:
+        outcomes: list[SeedOutcome] = []
+        for seed in self.seeds:
+            try:
+                fit = fit_candidate(
+                    self.win, widths, self.model, self.trainer, seed,
+                    log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose,
+                )
+                val = score_at(self.win, self.win.val_origin, predict(fit.module, self.win, self.win.val_origin))
+            except Exception as err:  # a broken stage is recorded, the search goes on
+                detail = traceback.format_exc(limit=2) if self.verbose else ""
+                return StageOutcome(outcomes, error=f"seed {seed}: {type(err).__name__}: {err} {detail}".strip())
+            if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
+                return StageOutcome(outcomes, error=f"seed {seed}: non-finite loss or forecast")
+            outcomes.append(
+                SeedOutcome(seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit)
+            )
+        return StageOutcome(outcomes)

@@ -1,0 +1,46 @@
+"""The LightningModule that trains an ``LSTMStack`` with MSE on scaled targets."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from growlstm.model import LSTMStack
+
+
+class LSTMForecaster(pl.LightningModule):
+    """Plain typed arguments, all saved as hyperparameters (TensorBoard shows them per stage)."""
+
+    def __init__(
+        self,
+        n_inputs: int,
+        widths: list[int],
+        h: int,
+        proj_size: int = 0,
+        dropout: float = 0.0,
+        lr: float = 0.01,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = LSTMStack(n_inputs, widths, h, proj_size=proj_size, dropout=dropout)
+        self.loss_fn = nn.MSELoss()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = self.loss_fn(self(x), y)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        self.log("val/loss", self.loss_fn(self(x), y), on_step=False, on_epoch=True, batch_size=len(x))
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )

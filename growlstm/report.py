@@ -1,0 +1,72 @@
+"""The final console table: the chosen LSTM beside the baselines on the test block."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Optional
+
+from growlstm.search import fmt
+
+if TYPE_CHECKING:
+    from growlstm.search import GrowthResult
+
+
+def _label(metric: str) -> str:
+    return "sMAPE" if metric == "smape" else metric.upper()
+
+
+def _yes(value: Optional[bool]) -> str:
+    return "n/a" if value is None else ("yes" if value else "no")
+
+
+def format_report(result: "GrowthResult") -> str:
+    """Table of the chosen model and every baseline (validation and test), then the verdict."""
+    metric = result.goal.metric
+    cols = ["mase", "smape", "mae", "rmse"]
+    header = (
+        f"{'model':<16s} {'spec':<26s} {'params':>7s} {'val ' + _label(metric):>10s} "
+        + " ".join(f"{'test ' + _label(c):>11s}" for c in cols)
+    )
+    lines = [header, "-" * len(header)]
+    chosen = result.chosen_stage
+    if chosen is not None:
+        lines.append(
+            f"{'LSTM (chosen)':<16s} {'widths ' + str(chosen.widths):<26s} {chosen.params:>7d} "
+            f"{fmt(chosen.val.get(metric, math.nan)):>10s} "
+            + " ".join(f"{fmt(result.chosen_test.get(c, math.nan)):>11s}" for c in cols)
+        )
+    for name, b in sorted(result.baselines.items(), key=lambda kv: kv[1].val.get(metric, math.inf)):
+        if not b.ok:
+            lines.append(f"{name:<16s} FAILED: {b.error}")
+            continue
+        mark = " *" if name == result.goal.baseline else ""
+        lines.append(
+            f"{name + mark:<16s} {b.spec[:26]:<26s} {'':>7s} {fmt(b.val.get(metric, math.nan)):>10s} "
+            + " ".join(f"{fmt(b.test.get(c, math.nan)):>11s}" for c in cols)
+        )
+    lines.append("(* best baseline on validation; LSTM metrics are means over its seeds)")
+    lines.append(verdict(result))
+    lines.append(f"stop: {result.stop_reason}" + (f" ({result.stop_note})" if result.stop_note else ""))
+    return "\n".join(lines)
+
+
+def verdict(result: "GrowthResult") -> str:
+    """Whether the goal was met, on validation and on test, and the gap when it was not."""
+    goal = result.goal
+    if goal.threshold("val") is None:
+        return f"goal: {goal.describe()}"
+    chosen = result.chosen_stage
+    parts = [f"goal: {goal.describe()}"]
+    for part, values in (("validation", chosen.val if chosen else {}), ("test", result.chosen_test)):
+        key = "val" if part == "validation" else "test"
+        value = values.get(goal.metric, math.nan)
+        met = goal.met(value, key)
+        threshold = goal.threshold(key)
+        gap = goal.gap(value, key)
+        text = f"met on {part}: {_yes(met)}"
+        if not met and threshold is not None and gap is not None and math.isfinite(gap):
+            text += f" ({fmt(value)} vs {fmt(threshold)}, gap {gap:+.3f})"
+        parts.append(text)
+    if not result.goal_met("val"):
+        parts.append("no LSTM size met the goal; the closest is reported")
+    return "; ".join(parts)

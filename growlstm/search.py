@@ -1,0 +1,351 @@
+"""The growth controller: propose -> train -> evaluate -> record -> decide.
+
+``grow`` is the Python entry point (no Hydra): give it a series and a ``Config``; it returns a
+``GrowthResult``, the object the CLI prints and records.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from growlstm import data as data_mod
+from growlstm.config import Config, check_config
+from growlstm.errors import InputError
+from growlstm.evaluate import (
+    BaselineResult,
+    LSTMEvaluator,
+    StageEvaluator,
+    StageOutcome,
+    run_baseline,
+    score_at,
+)
+from growlstm.goal import Goal, make_goal
+from growlstm.model import count_params
+from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, replay
+from growlstm.train import predict
+from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows
+
+log = logging.getLogger("growlstm")
+
+
+@dataclass
+class StageRecord:
+    """One evaluated stage, as recorded and reported."""
+
+    index: int
+    action: str
+    widths: list[int]
+    params: int
+    val: dict[str, float]  # mean over seeds
+    val_std: float  # spread (std over seeds) of the goal metric
+    val_spread: dict[str, float]
+    seed_val: list[dict[str, float]]
+    train_loss: float
+    val_loss: float
+    overfit: bool
+    alpha: float
+    cap: int
+    gain: float
+    seconds: float
+    epochs: float
+    steps: int
+    decision: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass
+class GrowthResult:
+    """Everything the search found, decided and measured."""
+
+    config: Config
+    series: str
+    n_points: int
+    h: int
+    input_size: int
+    season_length: int
+    n_samples: int
+    goal: Goal
+    stages: list[StageRecord]
+    baselines: dict[str, BaselineResult]
+    stop_reason: str
+    stop_note: str
+    chosen: Optional[int]
+    chosen_test: dict[str, float] = field(default_factory=dict)
+    chosen_test_std: float = math.nan
+    forecast: Optional[pd.DataFrame] = None
+    seconds: float = 0.0
+
+    @property
+    def chosen_stage(self) -> Optional[StageRecord]:
+        return self.stages[self.chosen] if self.chosen is not None else None
+
+    @property
+    def best_baseline(self) -> Optional[str]:
+        return self.goal.baseline
+
+    def goal_met(self, part: str) -> Optional[bool]:
+        """Whether the chosen model meets the goal on ``part`` (val or test)."""
+        stage = self.chosen_stage
+        if stage is None:
+            return False
+        values = stage.val if part == "val" else self.chosen_test
+        return self.goal.met(values.get(self.goal.metric, math.nan), part)
+
+
+def to_panel(series: Any, config: Config) -> data_mod.Panel:
+    """A Panel from whatever the user passed: Panel, pandas Series, numpy array or list."""
+    if isinstance(series, data_mod.Panel):
+        return series
+    if isinstance(series, pd.DataFrame):
+        return data_mod.from_long(
+            series, freq=config.data.freq, season_length=config.data.season_length, fill=config.data.fill
+        )
+    return data_mod.from_values(
+        series, freq=config.data.freq, season_length=config.data.season_length,
+        fill=config.data.fill, name=getattr(series, "name", None) or "series",
+    )
+
+
+def prepare(panel: data_mod.Panel, config: Config) -> tuple[str, SeriesWindows]:
+    """Pick the series to grow and cut it into windows, with h and input_size resolved."""
+    frame = panel.series(config.data.series)
+    uid = config.data.series or panel.ids()[0]
+    season = config.data.season_length or panel.season_length
+    h = config.h if config.h is not None else default_h(panel.freq)
+    input_size = config.input_size if config.input_size is not None else default_input_size(h, season)
+    return uid, make_windows(
+        frame, uid=uid, h=h, input_size=input_size, season_length=season,
+        features=list(panel.features), norm=config.model.input_norm,
+    )
+
+
+def grow(
+    series: Any,
+    config: Optional[Config] = None,
+    *,
+    run_dir: Optional[str | Path] = None,
+    evaluator: Optional[StageEvaluator] = None,
+) -> GrowthResult:
+    """Find the smallest LSTM that meets the goal on ``series``.
+
+    ``series``: a pandas Series (dated index), a numpy array, a ``Panel`` or a long DataFrame
+    (``unique_id, ds, y``; ``config.data.series`` picks the series). ``run_dir``: where stage
+    folders, summary and plots go (nothing is written when None). ``evaluator``: replaces
+    training (tests script validation scores with it).
+    """
+    from growlstm.records import Recorder  # records imports this module's types
+
+    config = config or Config()
+    check_config(config)
+    start = time.perf_counter()
+    torch.set_num_threads(1)  # tiny recurrent models: one thread is several times faster
+    panel = to_panel(series, config)
+    uid, win = prepare(panel, config)
+    cap_fn = CapFn(win.n_samples, win.n_inputs, win.h)
+    fixed = list(config.model.widths)
+    first = fixed or [config.growth.start_cells]
+    if sum(first) > cap_fn(config.growth.alpha):
+        raise InputError(
+            f"{first} cells exceed the capacity cap of {cap_fn(config.growth.alpha)} cells "
+            f"(N_s={win.n_samples} training targets, N_i={win.n_inputs}, N_o=h={win.h}, alpha={config.growth.alpha:g})",
+            "use a longer series, a smaller h, a smaller growth.alpha, or fewer growth.start_cells",
+        )
+    recorder = Recorder(Path(run_dir), config, win, uid) if run_dir is not None else None
+    log.info(
+        "growlstm: series %s (%d points, season %d), h=%d, input_size=%d, %d training windows, "
+        "capacity cap %d cells at alpha=%g",
+        uid, len(win.y), win.season_length, win.h, win.input_size, len(win.train_origins),
+        cap_fn(config.growth.alpha), config.growth.alpha,
+    )
+
+    baselines = {name: BaselineResult(name) for name in config.baselines}
+    for name, result in baselines.items():
+        run_baseline(name, win, win.val_origin, result, "val")
+    goal = make_goal(config.goal, baselines)
+    log.info("%s", baseline_line(baselines, goal))
+
+    seeds = [config.seed + k for k in range(config.growth.seeds)]
+    evaluator = evaluator or LSTMEvaluator(
+        win, config.model, config.trainer, seeds,
+        log_dir=recorder.tb_dir if recorder else None, verbose=config.verbose,
+    )
+    stages: list[StageRecord] = []
+    outcomes: dict[int, StageOutcome] = {}
+    history: list[Stage] = []
+    proposal: Proposal | Stop = Proposal("start", first)
+    while isinstance(proposal, Proposal):
+        index = len(stages)
+        outcome = evaluator(index, proposal.widths)
+        outcomes[index] = outcome
+        record = make_record(index, proposal, outcome, win, config, goal, cap_fn, history)
+        history.append(Stage(record.widths, record.action, stage_score(record, goal), record.overfit))
+        record.gain = replay(history, config.growth).gains[-1]  # the gain the decision used
+        if fixed:
+            proposal = Stop("fixed", "model.widths given: trained that architecture only")
+        else:
+            proposal = decide(history, config.growth, cap_fn, goal.threshold("val"))
+            elapsed = (time.perf_counter() - start) / 60
+            if isinstance(proposal, Proposal) and elapsed >= config.growth.max_minutes:
+                proposal = Stop("max_minutes", f"growth.max_minutes={config.growth.max_minutes:g} reached")
+        record.decision = (
+            f"{proposal.action} -> {proposal.widths}" if isinstance(proposal, Proposal) else f"stop: {proposal.reason}"
+        )
+        stages.append(record)
+        log.info("%s", stage_line(record, goal))
+        if recorder:
+            recorder.stage(record, outcome, stages, goal)
+
+    chosen = choose(stages, history, goal)
+    result = GrowthResult(
+        config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,
+        season_length=win.season_length, n_samples=win.n_samples, goal=goal, stages=stages,
+        baselines=baselines, stop_reason=proposal.reason, stop_note=proposal.note, chosen=chosen,
+    )
+    # The test block is read once, here, for the chosen model and the baselines.
+    for name, baseline in baselines.items():
+        run_baseline(name, win, win.test_origin, baseline, "test")
+    if chosen is not None and outcomes[chosen].seeds and outcomes[chosen].seeds[0].fit is not None:
+        fits = [s.fit for s in outcomes[chosen].seeds if s.fit is not None]
+        tests = [score_at(win, win.test_origin, predict(f.module, win, win.test_origin)) for f in fits]
+        result.chosen_test = {k: float(np.mean([t[k] for t in tests])) for k in tests[0]}
+        result.chosen_test_std = float(np.std([t[goal.metric] for t in tests], ddof=1)) if len(tests) > 1 else 0.0
+        result.forecast = future_forecast(win, [f.module for f in fits], goal.baseline)
+    result.seconds = time.perf_counter() - start
+    if recorder:
+        recorder.finish(result)
+    return result
+
+
+def stage_score(record: StageRecord, goal: Goal) -> float:
+    """The number decisions are made on: mean validation goal metric (inf for a failed stage)."""
+    return record.val.get(goal.metric, math.inf) if record.ok else math.inf
+
+
+def make_record(
+    index: int,
+    proposal: Proposal,
+    outcome: StageOutcome,
+    win: SeriesWindows,
+    config: Config,
+    goal: Goal,
+    cap_fn: CapFn,
+    history: list[Stage],
+) -> StageRecord:
+    """Summarise a stage's seeds: means, spread, over-fitting and the cap in force."""
+    seeds = outcome.seeds
+    keys = list(seeds[0].val) if seeds else []
+    train_loss = float(np.mean([s.train_loss for s in seeds])) if seeds else math.nan
+    val_loss = float(np.mean([s.val_loss for s in seeds])) if seeds else math.nan
+    alpha = replay(history, config.growth).alpha if history else config.growth.alpha
+    ok = not outcome.error and bool(seeds)
+    return StageRecord(
+        index=index,
+        action=proposal.action,
+        widths=list(proposal.widths),
+        params=count_params(win.n_inputs, proposal.widths, win.h, config.model.proj_size),
+        val={k: outcome.mean(k) for k in keys},
+        val_std=outcome.std(goal.metric) if ok else math.nan,
+        val_spread={k: outcome.std(k) for k in keys},
+        seed_val=[s.val for s in seeds],
+        train_loss=train_loss,
+        val_loss=val_loss,
+        overfit=ok and val_loss > config.growth.overfit_ratio * train_loss,
+        alpha=alpha,
+        cap=cap_fn(alpha),
+        gain=math.nan,  # set by the controller from the policy's replay
+        seconds=float(sum(s.seconds for s in seeds)),
+        epochs=float(np.mean([s.epochs for s in seeds])) if seeds else 0.0,
+        steps=int(sum(s.steps for s in seeds)),
+        error=outcome.error if outcome.error or seeds else "no seed trained",
+    )
+
+
+def choose(stages: list[StageRecord], history: list[Stage], goal: Goal) -> Optional[int]:
+    """The smallest stage meeting the goal on validation, else the best one (closest to it)."""
+    threshold = goal.threshold("val")
+    meeting = [
+        s for s, h in zip(stages, history) if threshold is not None and math.isfinite(h.score) and h.score <= threshold
+    ]
+    if meeting:
+        return min(meeting, key=lambda s: (s.params, s.index)).index
+    finite = [(h.score, s.params, s.index) for s, h in zip(stages, history) if math.isfinite(h.score)]
+    return min(finite)[2] if finite else None
+
+
+def future_forecast(win: SeriesWindows, modules: Sequence[Any], baseline: Optional[str]) -> pd.DataFrame:
+    """The h steps after the data ends: the chosen LSTM (mean over its seeds) and the best baseline."""
+    from growlstm.evaluate import fit_forecast
+
+    lstm = np.mean([predict(m, win, win.future_origin) for m in modules], axis=0)
+    frame = pd.DataFrame({"step": np.arange(1, win.h + 1), "lstm": lstm})
+    ds = future_dates(win.ds, win.h)
+    if ds is not None:
+        frame.insert(0, "ds", ds)
+    if baseline is not None:
+        try:
+            frame[baseline], _ = fit_forecast(baseline, win.y, win.h, win.season_length)
+        except Exception as err:  # the LSTM forecast is still worth writing
+            log.warning("best baseline %s failed on the full series: %s", baseline, err)
+    return frame
+
+
+def future_dates(ds: pd.Index, h: int) -> Optional[list[Any]]:
+    """Timestamps of the h steps after ``ds`` ends (None when the spacing is unknown)."""
+    if isinstance(ds, pd.DatetimeIndex) or pd.api.types.is_datetime64_any_dtype(ds):
+        idx = pd.DatetimeIndex(ds)
+        freq = idx.freq or pd.infer_freq(idx)
+        if freq is None:
+            return None
+        return list(pd.date_range(idx[-1], periods=h + 1, freq=freq)[1:])
+    if pd.api.types.is_integer_dtype(ds) and len(ds) > 1:
+        step = int(ds[-1] - ds[-2])
+        return [int(ds[-1]) + step * k for k in range(1, h + 1)]
+    return None
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if value is not None and math.isfinite(value) else "-"
+
+
+def stage_line(record: StageRecord, goal: Goal) -> str:
+    """The console line of one stage."""
+    metric = goal.metric.upper() if goal.metric != "smape" else "sMAPE"
+    if not record.ok:
+        return (
+            f"stage {record.index:2d}  {record.action:<6s} {str(record.widths):<11s} params {record.params:6d}  "
+            f"FAILED ({record.error})  -> {record.decision}"
+        )
+    gain = f"{record.gain:+6.1%}" if math.isfinite(record.gain) else "     -"
+    return (
+        f"stage {record.index:2d}  {record.action:<6s} {str(record.widths):<11s} params {record.params:6d}  "
+        f"val {metric} {fmt(record.val[goal.metric])} ± {fmt(record.val_std)}  gain {gain}  "
+        f"{record.seconds:5.1f}s  -> {record.decision}"
+    )
+
+
+def baseline_line(baselines: dict[str, BaselineResult], goal: Goal) -> str:
+    """One console line with the baselines' validation scores and the goal."""
+    metric = goal.metric
+    parts = [
+        f"{name} {fmt(b.val.get(metric, math.nan))}" if b.ok else f"{name} FAILED ({b.error})"
+        for name, b in baselines.items()
+    ]
+    return f"baselines (val {metric}): " + ", ".join(parts) + f"; goal: {goal.describe()}"
+
+
+def fixed_config(config: Config, widths: list[int]) -> Config:
+    """The config that retrains exactly ``widths`` (what each stage folder records)."""
+    return replace(config, model=replace(config.model, widths=list(widths)))

@@ -1,0 +1,113 @@
+"""The controller end to end: scripted trainers (milliseconds) and a tiny real run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+import growlstm
+from growlstm.config import Config, GoalConfig, GrowthConfig
+from growlstm.data import load
+from growlstm.evaluate import SeedOutcome, StageOutcome
+from growlstm.errors import InputError
+
+
+def scripted(scores: dict[tuple[int, ...], float]):
+    """A fake trainer: validation MASE by architecture; records the widths it was asked for."""
+    calls: list[list[int]] = []
+
+    def evaluate(index: int, widths: list[int]) -> StageOutcome:
+        calls.append(list(widths))
+        score = scores[tuple(widths)]
+        seeds = [
+            SeedOutcome(s, {"mae": score, "rmse": score, "smape": score, "mase": score + d}, 0.1, 0.1, 1, 1, 0.0)
+            for s, d in ((0, -0.01), (1, 0.01))
+        ]
+        return StageOutcome(seeds)
+
+    evaluate.calls = calls  # type: ignore[attr-defined]
+    return evaluate
+
+
+CO2 = load(growlstm.DataConfig(name="co2"))  # cap 11 cells: wide enough for the scripted paths
+
+
+def nile() -> pd.Series:
+    return sm.datasets.nile.load_pandas().data["volume"]
+
+
+def test_scripted_search_widens_deepens_and_drops_a_layer(tiny_config: Config) -> None:
+    fake = scripted({(2,): 1.0, (3,): 0.9, (4,): 0.89, (6,): 0.895, (3, 2): 0.95, (3, 3): 0.94, (3, 4): 0.94})
+    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"), growth=GrowthConfig(max_stages=20))
+    result = growlstm.grow(CO2, config, evaluator=fake)
+    assert fake.calls == [[2], [3], [4], [6], [3, 2], [3, 3], [3, 4]]
+    assert [s.action for s in result.stages] == ["start", "widen", "widen", "widen", "deepen", "widen", "widen"]
+    assert result.stop_reason == "plateau"
+    assert result.chosen_stage.widths == [4]  # the best validation score (no goal)
+    assert result.stages[0].val_std == pytest.approx(np.std([0.99, 1.01], ddof=1))
+
+
+def test_scripted_search_stops_at_the_first_stage_meeting_the_goal(tiny_config: Config) -> None:
+    fake = scripted({(2,): 1.0, (3,): 0.85, (4,): 0.7})
+    config = Config(baselines=["naive"], goal=GoalConfig(target=0.9))
+    result = growlstm.grow(CO2, config, evaluator=fake)
+    assert fake.calls == [[2], [3]]
+    assert result.stop_reason == "goal_met" and result.chosen_stage.widths == [3]
+    assert result.goal_met("val") is True
+
+
+def test_scripted_search_reports_the_closest_when_no_size_meets_the_goal(tiny_config: Config) -> None:
+    fake = scripted({(2,): 1.0, (3,): 0.95, (4,): 0.96, (6,): 0.97})
+    config = Config(baselines=["naive"], goal=GoalConfig(target=0.5), growth=GrowthConfig(max_layers=1))
+    result = growlstm.grow(CO2, config, evaluator=fake)
+    assert result.stop_reason == "plateau"
+    assert result.chosen_stage.widths == [3] and result.goal_met("val") is False
+    assert result.goal.gap(result.chosen_stage.val["mase"], "val") == pytest.approx(0.45)
+
+
+def test_cap_stops_growth_on_a_short_series(tiny_config: Config) -> None:
+    # nile: 88 training points - 12 inputs = 76 targets; 76 / (2 * (1 + 6)) -> 5 cells.
+    fake = scripted({(2,): 1.0, (3,): 0.9, (4,): 0.8, (3, 2): 0.7, (4, 2): 0.7})
+    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"))
+    result = growlstm.grow(load(tiny_config.data), config, evaluator=fake)
+    assert fake.calls == [[2], [3], [4]]
+    assert result.stop_reason == "capacity_cap" and "cap" in result.stop_note
+
+
+def test_tiny_real_run_writes_every_record(tiny_config: Config, tmp_path: Path) -> None:
+    result = growlstm.grow(nile(), tiny_config, run_dir=tmp_path)
+    assert len(result.stages) >= 1
+    for name in ("summary.json", "stages.csv", "growth.png", "forecast.csv"):
+        assert (tmp_path / name).is_file(), name
+    stage_dir = tmp_path / "stages" / "stage_00"
+    assert {p.name for p in stage_dir.iterdir()} == {"config.yaml", "metrics.json", "checkpoint.pt"}
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["stages"][0]["action"] == "start" and summary["stages"][0]["widths"] == [2]
+    assert isinstance(summary["stages"][0]["params"], int)
+    assert summary["chosen"]["widths"] == result.chosen_stage.widths
+    assert math.isfinite(summary["chosen"]["test"]["mase"])
+    assert set(summary["baselines"]) == {"naive", "seasonal_naive"}
+    assert math.isfinite(summary["baselines"]["naive"]["test"]["mase"])
+    assert summary["goal"]["met"] in (True, False) and summary["stop_reason"]
+    forecast = pd.read_csv(tmp_path / "forecast.csv")
+    assert len(forecast) == 6 and {"lstm", "step"} <= set(forecast.columns)
+    assert list((tmp_path / "tb").iterdir())
+
+
+def test_python_api_takes_numpy_arrays(tiny_config: Config) -> None:
+    y = nile().to_numpy()
+    result = growlstm.grow(y, tiny_config)
+    assert result.n_points == 100 and result.chosen is not None
+    assert "LSTM (chosen)" in growlstm.format_report(result)
+
+
+def test_start_cells_past_the_cap_is_an_input_error(tiny_config: Config) -> None:
+    config = Config(growth=GrowthConfig(start_cells=40), baselines=["naive"])
+    with pytest.raises(InputError, match="capacity cap"):
+        growlstm.grow(nile(), config)
