@@ -1,0 +1,261 @@
+"""Classical baselines on real series: shapes, specs, IC-based selection, failure paths."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from growlstm.baselines import (
+    BASELINES,
+    AutoARIMA,
+    AutoETS,
+    Baseline,
+    Naive,
+    SeasonalNaive,
+    _difference,
+    _integrate,
+    make_baseline,
+    ndiffs,
+    nsdiffs,
+)
+
+M4_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "m4"
+
+
+@pytest.fixture(scope="module")
+def co2() -> np.ndarray:
+    s = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean().interpolate()
+    return s.to_numpy()
+
+
+@pytest.fixture(scope="module")
+def nile() -> np.ndarray:
+    return sm.datasets.nile.load_pandas().data["volume"].to_numpy(dtype=float)
+
+
+@pytest.fixture(scope="module")
+def sunspots() -> np.ndarray:
+    return sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(dtype=float)
+
+
+# Fitted once per module: the co2 fits are the slowest in this file.
+@pytest.fixture(scope="module")
+def co2_arima(co2: np.ndarray) -> AutoARIMA:
+    return AutoARIMA(12).fit(co2)
+
+
+@pytest.fixture(scope="module")
+def co2_ets(co2: np.ndarray) -> AutoETS:
+    return AutoETS(12).fit(co2)
+
+
+# --------------------------------------------------------------------------- factory, protocol
+
+
+def test_factory_and_protocol() -> None:
+    assert BASELINES == ("naive", "seasonal_naive", "arima", "ets")
+    for name in BASELINES:
+        b = make_baseline(name, 12)
+        assert isinstance(b, Baseline)
+        assert b.name == name
+    with pytest.raises(ValueError, match="naive, seasonal_naive, arima, ets"):
+        make_baseline("prophet", 12)
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_bad_input_and_unfitted(name: str) -> None:
+    b = make_baseline(name, 4)
+    with pytest.raises(ValueError):
+        b.fit(np.array([]))
+    with pytest.raises(ValueError):
+        b.fit(np.ones((3, 2)))
+    assert b.spec == ("naive" if name == "naive" else "not fitted")  # a string, never raises
+    with pytest.raises(RuntimeError, match="fit"):
+        b.predict(3)
+
+
+def test_bad_horizon(nile: np.ndarray) -> None:
+    with pytest.raises(ValueError):
+        Naive().fit(nile).predict(0)
+
+
+# --------------------------------------------------------------------------- naive
+
+
+def test_naive_repeats_last_value(nile: np.ndarray) -> None:
+    f = Naive().fit(nile).predict(5)
+    assert f.dtype == float and f.shape == (5,)
+    assert np.all(f == nile[-1])
+    assert Naive().fit(nile).spec == "naive"
+
+
+def test_seasonal_naive_repeats_last_season(co2: np.ndarray) -> None:
+    b = SeasonalNaive(12).fit(co2)
+    f = b.predict(30)
+    assert f.shape == (30,)
+    np.testing.assert_array_equal(f, np.tile(co2[-12:], 3)[:30])
+    assert b.spec == "seasonal naive (m=12)"
+
+
+def test_seasonal_naive_degenerate_cases(nile: np.ndarray) -> None:
+    # m = 1 is naive.
+    b1 = SeasonalNaive(1).fit(nile)
+    np.testing.assert_array_equal(b1.predict(4), Naive().fit(nile).predict(4))
+    assert b1.spec == "naive"
+    # Shorter than one season: naive, and the spec says why.
+    short = SeasonalNaive(12).fit(nile[:7])
+    np.testing.assert_array_equal(short.predict(3), np.full(3, nile[6]))
+    assert short.spec.startswith("naive")
+    # A constant series does not crash either.
+    for b in (Naive(), SeasonalNaive(4)):
+        np.testing.assert_array_equal(b.fit(np.full(10, 2.5)).predict(6), np.full(6, 2.5))
+
+
+@pytest.mark.skipif(not M4_DIR.is_dir(), reason=f"M4 reference data not found at {M4_DIR}")
+def test_naive_and_snaive_equal_official_m4() -> None:
+    catalog = pd.read_csv(M4_DIR / "catalog.csv").set_index("uid")
+    train = pd.read_csv(M4_DIR / "train.csv").sort_values(["uid", "t"])
+    fc = pd.read_csv(M4_DIR / "benchmark_forecasts.csv").sort_values(["uid", "method", "step"])
+    insample = {u: g["value"].to_numpy() for u, g in train.groupby("uid")}
+    checked = 0
+    fc = fc[fc["method"].isin(["M4:Naive", "M4:sNaive"])]
+    for (uid, method), g in fc.groupby(["uid", "method"]):
+        y, official = insample[uid], g["value"].to_numpy()
+        m = int(catalog.loc[uid, "seasonal_period"])
+        b = Naive() if method == "M4:Naive" else SeasonalNaive(m)
+        f = b.fit(y).predict(official.size)
+        np.testing.assert_allclose(f, official, err_msg=f"{uid} {method}")
+        checked += 1
+    assert checked == 2 * len(catalog)
+
+
+# --------------------------------------------------------------------------- ARIMA
+
+
+def test_difference_integrate_roundtrip() -> None:
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(size=60)) + np.tile(np.arange(12.0), 5)
+    lags = [12, 1]
+    _, history = _difference(x[:-5], lags)
+    w_full, _ = _difference(x, lags)
+    np.testing.assert_allclose(_integrate(w_full[-5:], lags, history), x[-5:])
+
+
+def test_unit_root_rules(co2: np.ndarray) -> None:
+    rng = np.random.default_rng(1)
+    noise = rng.normal(size=200)
+    assert ndiffs(noise) == 0
+    assert ndiffs(np.cumsum(noise)) >= 1
+    assert nsdiffs(co2, 12) == 1
+    assert nsdiffs(noise, 12) == 0
+
+
+def test_arima_co2_seasonal(co2: np.ndarray, co2_arima: AutoARIMA) -> None:
+    b = co2_arima
+    assert re.fullmatch(r"ARIMA\(\d,1,\d\)\(\d,1,\d\)\[12\]", b.spec), b.spec
+    assert b.order_[1] == 1 and b.seasonal_order_[1] == 1 and b.seasonal_order_[3] == 12
+    assert b.approximation_  # n > 150: searched by CSS, refitted by ML
+    assert b.n_fits_ <= 30
+    # The search picked the order with the lowest criterion among those it fitted.
+    assert min(b.candidates_, key=b.candidates_.get) == b.spec
+    f = b.predict(24)
+    assert f.shape == (24,) and np.all(np.isfinite(f))
+    # Trend and season carry on: next year's forecast sits above the last year, same shape.
+    assert 0 < f[12:].mean() - co2[-12:].mean() < 5
+    assert np.corrcoef(f[:12], co2[-12:])[0, 1] > 0.9
+
+
+def test_arima_nile_exact_likelihood(nile: np.ndarray) -> None:
+    b = AutoARIMA(1).fit(nile)
+    assert not b.approximation_  # n <= 150: exact ML throughout
+    assert b.order_[1] == 1 and b.seasonal_order_ == (0, 0, 0, 1)
+    assert b.ic_ == pytest.approx(min(b.candidates_.values()))
+    assert b.candidates_[b.spec] == pytest.approx(b.result_.aicc)
+    f = b.predict(10)
+    assert f.shape == (10,) and np.all(np.isfinite(f))
+
+
+def test_arima_sunspots(sunspots: np.ndarray) -> None:
+    b = AutoARIMA(1).fit(sunspots)
+    assert b.spec.startswith("ARIMA(") and "[" not in b.spec
+    assert min(b.candidates_, key=b.candidates_.get) == b.spec
+    f = b.predict(11)
+    assert f.shape == (11,) and np.all(np.isfinite(f))
+
+
+def test_arima_bic_option(nile: np.ndarray) -> None:
+    b = AutoARIMA(1, ic="bic").fit(nile[:60])
+    assert b.ic_ == pytest.approx(b.result_.bic)
+    assert b.ic_ == pytest.approx(min(b.candidates_.values()))
+    with pytest.raises(ValueError, match="aicc"):
+        AutoARIMA(1, ic="hqic")
+
+
+def test_arima_failure_raises(nile: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    import statsmodels.tsa.statespace.sarimax as sarimax
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise np.linalg.LinAlgError("forced failure")
+
+    monkeypatch.setattr(sarimax, "SARIMAX", broken)
+    with pytest.raises(RuntimeError, match="no ARIMA candidate"):
+        AutoARIMA(1, approximation=False).fit(nile[:50])
+    with pytest.raises(RuntimeError, match="refit failed"):
+        AutoARIMA(1, approximation=True).fit(nile[:50])
+
+
+# --------------------------------------------------------------------------- ETS
+
+
+def test_ets_co2_seasonal(co2_ets: AutoETS) -> None:
+    b = co2_ets
+    assert len(b.candidates_) == 18  # positive, two seasons: the full grid fits
+    assert re.fullmatch(r"ETS\([AM],(N|A|Ad),[AM]\)", b.spec), b.spec
+    assert b.ic_ == min(b.candidates_.values()) == b.candidates_[b.spec]
+    assert b.ic_ == pytest.approx(b.result_.aicc)
+    f = b.predict(24)
+    assert f.shape == (24,) and np.all(np.isfinite(f))
+
+
+def test_ets_nile_and_sunspots(nile: np.ndarray, sunspots: np.ndarray) -> None:
+    b = AutoETS(1).fit(nile)
+    assert len(b.candidates_) == 6  # no season at m = 1
+    assert b.ic_ == min(b.candidates_.values())
+    # Sunspots hold zeros: no multiplicative component is tried.
+    s = AutoETS(1).fit(sunspots)
+    assert set(s.candidates_) <= {"ETS(A,N,N)", "ETS(A,A,N)", "ETS(A,Ad,N)"}
+    assert s.ic_ == min(s.candidates_.values())
+    for model in (b, s):
+        f = model.predict(8)
+        assert f.shape == (8,) and np.all(np.isfinite(f))
+
+
+def test_ets_failure_raises(nile: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    import statsmodels.tsa.exponential_smoothing.ets as ets
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("forced failure")
+
+    monkeypatch.setattr(ets, "ETSModel", broken)
+    with pytest.raises(RuntimeError, match="no ETS candidate.*forced failure"):
+        AutoETS(1).fit(nile)
+
+
+def test_constant_series_fails_cleanly() -> None:
+    for b in (AutoARIMA(4), AutoETS(4)):
+        with pytest.raises(RuntimeError, match="constant"):
+            b.fit(np.full(30, 7.0))
+
+
+def test_fit_and_predict_are_silent(nile: np.ndarray) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for b in (AutoARIMA(1), AutoETS(1)):
+            b.fit(nile).predict(5)
+    assert not caught, [str(w.message) for w in caught]

@@ -1,0 +1,158 @@
+"""The `growlstm` command: config composition, bad input, retraining a recorded stage, multirun."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+from growlstm import cli
+from growlstm.config import Config
+
+from .conftest import TINY_OVERRIDES
+
+CONF = Path(cli.conf_dir())
+
+
+def groups() -> list[tuple[str, str]]:
+    return sorted((d.name, f.stem) for d in CONF.iterdir() if d.is_dir() for f in d.glob("*.yaml"))
+
+
+def compose_config(overrides: list[str]) -> Config:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("group,option", groups())
+def test_every_config_group_composes(group: str, option: str) -> None:
+    extra = ["data.path=x.csv"] if (group, option) == ("data", "csv") else []
+    config = compose_config([f"{group}={option}", *extra])
+    assert isinstance(config, Config)
+
+
+def test_typos_and_wrong_types_fail_at_compose_time() -> None:
+    with pytest.raises(Exception, match="patince"):
+        compose_config(["growth.patince=3"])
+    with pytest.raises(Exception, match="min_gain"):
+        compose_config(["growth.min_gain=lots"])
+
+
+def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Run the console entry point in this process; returns its exit code."""
+    GlobalHydra.instance().clear()
+    monkeypatch.setattr(sys, "argv", ["growlstm", *args])
+    try:
+        cli.main()
+    except SystemExit as exit:
+        return int(exit.code or 0)
+    return 0
+
+
+def write_csv(path: Path, y: list[float] | np.ndarray, *, ds: list[str] | None = None) -> Path:
+    ds = ds if ds is not None else [str(d.date()) for d in pd.date_range("2000-01-01", periods=len(y), freq="MS")]
+    pd.DataFrame({"date": ds, "sales": y}).to_csv(path, index=False)
+    return path
+
+
+def good_values(n: int = 120) -> np.ndarray:
+    t = np.arange(n)
+    return 100 + t + 10 * np.sin(2 * np.pi * t / 12)
+
+
+def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
+    y = good_values()
+    dates = [str(d.date()) for d in pd.date_range("2000-01-01", periods=120, freq="MS")]
+    text_values = [str(v) for v in y]
+    text_values[5] = "abc"
+    missing = list(y)
+    missing[7] = np.nan
+    return {
+        "missing file": ([f"data.path={tmp / 'nope.csv'}"], "not found"),
+        "missing column": ([f"data.path={write_csv(tmp / 'a.csv', y)}", "data.target=revenue"], "revenue"),
+        "non-numeric": ([f"data.path={write_csv(tmp / 'b.csv', text_values)}"], "abc"),
+        "missing values": ([f"data.path={write_csv(tmp / 'c.csv', missing)}"], "missing"),
+        "duplicate timestamps": ([f"data.path={write_csv(tmp / 'd.csv', y, ds=dates[:60] + dates[59:119])}"], "duplicate"),
+        "too short": ([f"data.path={write_csv(tmp / 'e.csv', y[:40])}"], "too short"),
+        "constant": ([f"data.path={write_csv(tmp / 'f.csv', np.full(120, 3.0))}"], "constant"),
+        "bad h": ([f"data.path={write_csv(tmp / 'g.csv', y)}", "h=0"], "h=0"),
+    }
+
+
+BAD_CASES = [
+    "missing file", "missing column", "non-numeric", "missing values",
+    "duplicate timestamps", "too short", "constant", "bad h",
+]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_input_is_one_line_exit_2_and_no_summary(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overrides, expected = bad_inputs(tmp_path)[case]
+    run_dir = tmp_path / "run"
+    args = ["data=csv", "data.time_col=date", "data.target=sales", *overrides, f"hydra.run.dir={run_dir}"]
+    # A later override wins, so the case's own data.target (missing column) takes effect.
+    code = run_cli(args, monkeypatch)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("growlstm: error:") and "Fix:" in err[0]
+    assert expected.lower() in err[0].lower()
+    assert not (run_dir / "summary.json").exists() and not (run_dir / "stages").exists()
+
+
+def test_bad_input_from_a_real_shell_has_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "growlstm.cli", "data=csv", f"data.path={tmp_path / 'missing.csv'}",
+         f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stderr.strip().startswith("growlstm: error:")
+
+
+def test_tiny_run_then_retrain_one_stage_from_its_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dir = tmp_path / "run"
+    assert run_cli([*TINY_OVERRIDES, f"hydra.run.dir={run_dir}"], monkeypatch) == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    stage = summary["stages"][-1]
+    stage_dir = run_dir / "stages" / f"stage_{stage['index']:02d}"
+    # The recorded config retrains exactly that architecture, alone, with the same seeds.
+    retrain_dir = tmp_path / "retrain"
+    code = run_cli(
+        [f"--config-path={stage_dir}", "--config-name=config", f"hydra.run.dir={retrain_dir}"], monkeypatch
+    )
+    assert code == 0
+    again = json.loads((retrain_dir / "summary.json").read_text())
+    assert again["stop_reason"] == "fixed"
+    assert again["stages"][0]["widths"] == stage["widths"]
+    for key, value in stage["val"].items():
+        assert again["stages"][0]["val"][key] == pytest.approx(value, rel=1e-6, abs=1e-9)
+
+
+def test_multirun_gives_each_job_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sweep = tmp_path / "sweep"
+    tiny = [o for o in TINY_OVERRIDES if not o.startswith("data=")] + ["growth.max_stages=1", "growth.seeds=1"]
+    code = run_cli(["-m", "data=nile,sunspots", *tiny, f"hydra.sweep.dir={sweep}"], monkeypatch)
+    assert code == 0
+    summaries = sorted(sweep.glob("*/summary.json"))
+    assert len(summaries) == 2
+    assert {json.loads(p.read_text())["data"]["name"] for p in summaries} == {"nile", "sunspots"}
+
+
+def test_help_lists_groups(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["--help"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    for group in ("data", "growth", "goal", "trainer", "model"):
+        assert f"{group}:" in out
+    assert "start_cells" in out
