@@ -31,4 +31,4 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m ""
 
 clean:
-	rm -rf $(VENV) multirun
+	rm -rf $(VENV)

@@ -73,6 +73,11 @@ class Panel:
         return int(self.df["unique_id"].nunique())
 
 
+def _zero_step(ds: pd.Series) -> object:
+    """A zero difference of the time column's dtype (Timedelta for dates, 0 for steps)."""
+    return pd.Timedelta(0) if pd.api.types.is_datetime64_any_dtype(ds) else 0
+
+
 # ---------------------------------------------------------------- public constructors
 
 
@@ -305,8 +310,6 @@ def _build(raw: pd.DataFrame, *, id_col: str | None, time_col: str, target: str,
     if out.empty:
         raise InputError(f"{src} has no rows", "give a table with at least a few values")
 
-    # Sorting is harmless; duplicated times are not (which value is right?).
-    out = out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     dup = out.duplicated(["unique_id", "ds"])
     if dup.any():
         r = out[dup].iloc[0]
@@ -314,6 +317,16 @@ def _build(raw: pd.DataFrame, *, id_col: str | None, time_col: str, target: str,
                          f"({int(dup.sum())} duplicate rows)",
                          "keep one row per time (aggregate or deduplicate), or set data.id_col "
                          "if the file holds several series")
+    # Out-of-order rows are refused rather than sorted: they often mean a mis-parsed date
+    # column (day/month swapped) or rows from another series, which sorting would hide.
+    back = out.groupby("unique_id", sort=False)["ds"].diff() < _zero_step(out["ds"])
+    if back.any():
+        i = int(np.flatnonzero(back.to_numpy())[0])
+        r = out.iloc[i]
+        raise InputError(f"{src}: series '{r['unique_id']}' is not in time order: "
+                         f"{_fmt(r['ds'])} at {at(out.index[i])} comes after {_fmt(out['ds'].iloc[i - 1])}",
+                         f"sort the rows by '{time_col}' (oldest first)")
+    out = out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
 
     groups = {uid: g["ds"] for uid, g in out.groupby("unique_id", sort=False)}
     dated = pd.api.types.is_datetime64_any_dtype(out["ds"])

@@ -157,7 +157,10 @@ def grow(
     cap_fn = CapFn(win.n_samples, win.n_inputs, win.h)
     fixed = list(config.model.widths)
     first = fixed or [config.growth.start_cells]
-    if sum(first) > cap_fn(config.growth.alpha):
+    if fixed and sum(fixed) > cap_fn(config.growth.alpha):
+        log.warning("note: model.widths=%s passes the capacity cap of %d cells; trained as asked",
+                    fixed, cap_fn(config.growth.alpha))
+    elif sum(first) > cap_fn(config.growth.alpha):
         raise InputError(
             f"{first} cells exceed the capacity cap of {cap_fn(config.growth.alpha)} cells "
             f"(N_s={win.n_samples} training targets, N_i={win.n_inputs}, N_o=h={win.h}, alpha={config.growth.alpha:g})",

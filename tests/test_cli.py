@@ -81,6 +81,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "missing column": ([f"data.path={write_csv(tmp / 'a.csv', y)}", "data.target=revenue"], "revenue"),
         "non-numeric": ([f"data.path={write_csv(tmp / 'b.csv', text_values)}"], "abc"),
         "missing values": ([f"data.path={write_csv(tmp / 'c.csv', missing)}"], "missing"),
+        "unsorted timestamps": ([f"data.path={write_csv(tmp / 'h.csv', y, ds=dates[:50] + dates[51:52] + dates[50:51] + dates[52:])}"], "time order"),
         "duplicate timestamps": ([f"data.path={write_csv(tmp / 'd.csv', y, ds=dates[:60] + dates[59:119])}"], "duplicate"),
         "too short": ([f"data.path={write_csv(tmp / 'e.csv', y[:40])}"], "too short"),
         "constant": ([f"data.path={write_csv(tmp / 'f.csv', np.full(120, 3.0))}"], "constant"),
@@ -90,7 +91,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
 
 BAD_CASES = [
     "missing file", "missing column", "non-numeric", "missing values",
-    "duplicate timestamps", "too short", "constant", "bad h",
+    "unsorted timestamps", "duplicate timestamps", "too short", "constant", "bad h",
 ]
 
 

@@ -78,12 +78,20 @@ def test_csv_wide_with_features(tmp_path: Path) -> None:
     assert list(p.series().columns) == ["ds", "y", "price"]
 
 
-def test_csv_defaults_ds_y_and_sorting(tmp_path: Path) -> None:
+def test_csv_defaults_ds_y(tmp_path: Path) -> None:
     ds = pd.date_range("2021-01-01", periods=10, freq="D").strftime("%Y-%m-%d")
-    rows = [f"{d},{v}" for d, v in zip(ds, range(10))][::-1]  # reversed: gets sorted
+    rows = [f"{d},{v}" for d, v in zip(ds, range(10))]
     p = load(DataConfig(name="csv", path=_write(tmp_path, "ds,y\n" + "\n".join(rows))))
     assert p.freq == "D" and p.season_length == 1
     assert p.series()["y"].tolist() == list(map(float, range(10)))
+
+
+def test_unsorted_timestamps_are_refused(tmp_path: Path) -> None:
+    ds = pd.date_range("2021-01-01", periods=10, freq="D").strftime("%Y-%m-%d")
+    rows = [f"{d},{v}" for d, v in zip(ds, range(10))]
+    rows[3], rows[4] = rows[4], rows[3]
+    with pytest.raises(InputError, match="not in time order: 2021-01-04 .*line 6.*Fix: sort the rows by 'ds'"):
+        load(DataConfig(name="csv", path=_write(tmp_path, "ds,y\n" + "\n".join(rows))))
 
 
 @pytest.mark.parametrize("sep", [";", "\t"])

@@ -111,3 +111,23 @@ def test_start_cells_past_the_cap_is_an_input_error(tiny_config: Config) -> None
     config = Config(growth=GrowthConfig(start_cells=40), baselines=["naive"])
     with pytest.raises(InputError, match="capacity cap"):
         growlstm.grow(nile(), config)
+
+
+def test_time_budget_stops_the_search(tiny_config: Config) -> None:
+    fake = scripted({(2,): 1.0, (3,): 0.9})
+    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"), growth=GrowthConfig(max_minutes=1e-9))
+    result = growlstm.grow(CO2, config, evaluator=fake)
+    assert fake.calls == [[2]] and result.stop_reason == "max_minutes"
+
+
+def test_fixed_architecture_with_projection_and_dropout(tiny_config: Config, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    config = replace(tiny_config, model=growlstm.ModelConfig(widths=[4, 3], proj_size=2, dropout=0.2))
+    result = growlstm.grow(nile(), config, run_dir=tmp_path)
+    assert result.stop_reason == "fixed" and [s.widths for s in result.stages] == [[4, 3]]
+    # 4 cells project to 2; 3 cells project to 2 as well (both wider than proj_size).
+    from growlstm.model import count_params
+
+    assert result.stages[0].params == count_params(1, [4, 3], 6, 2)
+    assert math.isfinite(result.chosen_test["mase"])
