@@ -133,6 +133,9 @@ class LSTMEvaluator:
             except Exception as err:  # a broken stage is recorded, the search goes on
                 detail = traceback.format_exc(limit=2) if self.verbose else ""
                 return StageOutcome(outcomes, error=f"seed {seed}: {type(err).__name__}: {err} {detail}".strip())
+            if fit.logger is not None:  # the stage's metrics beside its hyperparameters in TensorBoard
+                fit.logger.log_hyperparams(dict(fit.module.hparams), {f"hp/val_{k}": v for k, v in val.items()})
+                fit.logger.finalize("success")
             if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
                 return StageOutcome(outcomes, error=f"seed {seed}: non-finite loss or forecast")
             outcomes.append(

@@ -9,6 +9,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytorch_lightning as pl
@@ -71,6 +72,7 @@ class FitResult:
     epochs: int
     steps: int
     seconds: float
+    logger: Optional[TensorBoardLogger] = None
 
 
 def fit_candidate(
@@ -144,6 +146,7 @@ def fit_candidate(
         epochs=pl_trainer.current_epoch,
         steps=pl_trainer.global_step,
         seconds=time.perf_counter() - start,
+        logger=logger or None,
     )
 
 

@@ -97,7 +97,14 @@ def test_tiny_real_run_writes_every_record(tiny_config: Config, tmp_path: Path) 
     assert summary["goal"]["met"] in (True, False) and summary["stop_reason"]
     forecast = pd.read_csv(tmp_path / "forecast.csv")
     assert len(forecast) == 6 and {"lstm", "step"} <= set(forecast.columns)
-    assert list((tmp_path / "tb").iterdir())
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    stage_run = EventAccumulator(str(tmp_path / "tb" / "stage_00" / "seed_0"))
+    stage_run.Reload()
+    assert {"train/loss", "val/loss", "hp/val_mase"} <= set(stage_run.Tags()["scalars"])
+    growth_run = EventAccumulator(str(tmp_path / "tb" / "growth"))
+    growth_run.Reload()
+    assert {"growth/val", "growth/params", "reference/naive"} <= set(growth_run.Tags()["scalars"])
 
 
 def test_python_api_takes_numpy_arrays(tiny_config: Config) -> None:
