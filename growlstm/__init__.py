@@ -12,9 +12,9 @@ from growlstm.config import Config, DataConfig, GoalConfig, GrowthConfig, ModelC
 from growlstm.data import Panel, from_long, from_values, load
 from growlstm.errors import InputError
 from growlstm.report import format_report
-from growlstm.search import GrowthResult, grow
+from growlstm.search import GrowthResult, grow, resume
 
 __all__ = [
     "Config", "DataConfig", "GoalConfig", "GrowthConfig", "ModelConfig", "TrainerConfig",
-    "Panel", "from_long", "from_values", "load", "InputError", "format_report", "GrowthResult", "grow",
+    "Panel", "from_long", "from_values", "load", "InputError", "format_report", "GrowthResult", "grow", "resume",
 ]

@@ -119,6 +119,8 @@ class Config:
     )
     seed: int = 0
     verbose: bool = False
+    # A run directory to continue (CLI: `growlstm resume=<run dir>`): its saved config is used.
+    resume: Optional[str] = None
 
 
 def check_config(cfg: Config) -> None:
@@ -168,3 +170,23 @@ def check_config(cfg: Config) -> None:
 # Name under which the CLI registers `Config` in Hydra's ConfigStore; recorded stage configs list
 # it in their defaults so Hydra type-checks them like the primary config.
 SCHEMA_NAME = "growlstm_schema"
+
+
+def config_from_dict(data: dict, cls: type = Config) -> "Config":
+    """Rebuild a config dataclass from plain data (a saved run.yaml), rejecting unknown keys."""
+    import dataclasses
+    import typing
+
+    from growlstm.errors import InputError
+
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise InputError(f"unknown setting(s) {unknown} in a saved {cls.__name__}", "was it written by another growlstm version?")
+    kwargs = {}
+    for key, value in data.items():
+        if dataclasses.is_dataclass(hints[key]) and isinstance(value, dict):
+            value = config_from_dict(value, hints[key])
+        kwargs[key] = value
+    return cls(**kwargs)

@@ -11,6 +11,7 @@ class InputError(ValueError):
     """
 
     def __init__(self, problem: str, fix: str = "") -> None:
-        self.problem = problem.rstrip(".")
-        self.fix = fix
-        super().__init__(f"{self.problem}. Fix: {fix}" if fix else self.problem)
+        # One line, whatever a wrapped library message contained.
+        self.problem = " ".join(problem.split()).rstrip(".")
+        self.fix = " ".join(fix.split())
+        super().__init__(f"{self.problem}. Fix: {self.fix}" if fix else self.problem)

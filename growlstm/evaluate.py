@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -84,6 +84,7 @@ class SeedOutcome:
     steps: int
     seconds: float
     fit: Optional[FitResult] = None  # None for scripted (fake) trainers
+    note: str = ""  # e.g. a retry with a lower learning rate
 
 
 @dataclass
@@ -125,20 +126,41 @@ class LSTMEvaluator:
         outcomes: list[SeedOutcome] = []
         for seed in self.seeds:
             try:
+                outcomes.append(self.fit_seed(index, widths, seed))
+            except StageFailure as err:  # a broken stage is recorded, the search goes on
+                return StageOutcome(outcomes, error=str(err))
+        return StageOutcome(outcomes)
+
+    def fit_seed(self, index: int, widths: list[int], seed: int) -> SeedOutcome:
+        """Train one seed; on a non-finite loss or an error, retry once with lr / 10."""
+        trainer, note = self.trainer, ""
+        for attempt in (0, 1):
+            try:
                 fit = fit_candidate(
-                    self.win, widths, self.model, self.trainer, seed,
+                    self.win, widths, self.model, trainer, seed,
                     log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose,
+                    log_version=f"seed_{seed}" + ("_retry" if attempt else ""),
                 )
                 val = score_at(self.win, self.win.val_origin, predict(fit.module, self.win, self.win.val_origin))
-            except Exception as err:  # a broken stage is recorded, the search goes on
-                detail = traceback.format_exc(limit=2) if self.verbose else ""
-                return StageOutcome(outcomes, error=f"seed {seed}: {type(err).__name__}: {err} {detail}".strip())
+                if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
+                    raise FloatingPointError("non-finite loss or forecast")
+            except Exception as err:
+                reason = f"{type(err).__name__}: {err}"
+                if self.verbose:
+                    reason += "\n" + traceback.format_exc(limit=3)
+                if attempt:
+                    raise StageFailure(f"seed {seed}: {reason} (also after retrying with lr={trainer.lr:g})") from err
+                trainer = replace(self.trainer, lr=self.trainer.lr / 10)
+                note = f"seed {seed} retried with lr={trainer.lr:g} after {reason}"
+                continue
             if fit.logger is not None:  # the stage's metrics beside its hyperparameters in TensorBoard
                 fit.logger.log_hyperparams(dict(fit.module.hparams), {f"hp/val_{k}": v for k, v in val.items()})
                 fit.logger.finalize("success")
-            if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
-                return StageOutcome(outcomes, error=f"seed {seed}: non-finite loss or forecast")
-            outcomes.append(
-                SeedOutcome(seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit)
+            return SeedOutcome(
+                seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note
             )
-        return StageOutcome(outcomes)
+        raise AssertionError("unreachable")
+
+
+class StageFailure(RuntimeError):
+    """A seed failed twice: the stage is recorded as failed with this reason."""

@@ -33,6 +33,9 @@ class LSTMForecaster(pl.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = self.loss_fn(self(x), y)
+        if not torch.isfinite(loss):
+            # Stop at once: the caller retries with a lower learning rate, then records a failure.
+            raise FloatingPointError(f"training loss became {float(loss)} at epoch {self.current_epoch}")
         self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
         return loss
 

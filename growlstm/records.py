@@ -28,13 +28,38 @@ import pandas as pd
 import torch
 import yaml
 
-from growlstm.config import SCHEMA_NAME, Config
+from growlstm.config import SCHEMA_NAME, Config, config_from_dict
+from growlstm.errors import InputError
 from growlstm.evaluate import StageOutcome
 from growlstm.goal import Goal
+from growlstm.module import LSTMForecaster
 from growlstm.windows import SeriesWindows
 
 if TYPE_CHECKING:
     from growlstm.search import GrowthResult, StageRecord
+
+
+RUN_CONFIG = "run.yaml"  # the run's config, written first: what `resume` continues with
+
+
+def load_modules(checkpoint: Path) -> list[LSTMForecaster]:
+    """The trained seeds of a stage, rebuilt from its checkpoint (model_args + state dicts)."""
+    payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    modules = []
+    for state in payload["state_dicts"].values():
+        module = LSTMForecaster(**payload["model_args"])
+        module.net.load_state_dict(state)
+        modules.append(module.eval())
+    return modules
+
+
+def load_run_config(run_dir: Path) -> Config:
+    """The config a run was started with (for resuming it)."""
+    path = Path(run_dir) / RUN_CONFIG
+    if not path.is_file():
+        raise InputError(f"{run_dir} holds no growlstm run ({RUN_CONFIG} is missing)",
+                         "give resume= the run directory printed as 'records:' by the run")
+    return config_from_dict(yaml.safe_load(path.read_text()))
 
 
 def atomic_write(path: Path, write: Any) -> None:
@@ -85,12 +110,44 @@ def stage_config_yaml(config: Config, widths: list[int], index: int, stage_dir: 
 class Recorder:
     """Writes a run's records as the search goes."""
 
-    def __init__(self, run_dir: Path, config: Config, win: SeriesWindows, series: str) -> None:
+    def __init__(self, run_dir: Path, config: Config, win: SeriesWindows, series: str, resume: bool = False) -> None:
         self.run_dir = run_dir
         self.config, self.win, self.series = config, win, series
         self.tb_dir = run_dir / "tb"
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.stages_dir = run_dir / "stages"
         self._writer: Optional[Any] = None
+        if not resume and self.stage_dirs():
+            raise InputError(
+                f"{run_dir} already holds a growth run",
+                f"continue it with resume={run_dir}, or write to a new directory",
+            )
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            write_text(run_dir / RUN_CONFIG, yaml.safe_dump(config_dict(config), sort_keys=False))
+
+    def stage_dirs(self) -> list[Path]:
+        """Completed stage folders, in order (a folder exists only once its stage is complete)."""
+        return sorted(self.stages_dir.glob("stage_[0-9][0-9]")) if self.stages_dir.is_dir() else []
+
+    def completed(self) -> list[tuple["StageRecord", list[LSTMForecaster]]]:
+        """Read completed stages back; drop what a cut-off stage left (temp folder, TensorBoard)."""
+        from growlstm.search import StageRecord
+
+        for tmp in self.stages_dir.glob(".stage_*.tmp"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        (self.run_dir / "summary.json").unlink(missing_ok=True)  # rewritten when the run finishes
+        done: list[tuple[StageRecord, list[LSTMForecaster]]] = []
+        for index, folder in enumerate(self.stage_dirs()):
+            if folder.name != f"stage_{index:02d}":
+                break  # stages are contiguous; anything after a gap is redone
+            data = json.loads((folder / "metrics.json").read_text())
+            data.pop("status", None)
+            record = StageRecord(**{k: (math.nan if v is None else v) for k, v in data.items()})
+            done.append((record, load_modules(folder / "checkpoint.pt")))
+        for folder in self.tb_dir.glob("stage_[0-9][0-9]"):
+            if int(folder.name[6:]) >= len(done):
+                shutil.rmtree(folder, ignore_errors=True)  # partial curves of a stage being redone
+        return done
 
     @property
     def writer(self) -> Any:
@@ -108,9 +165,9 @@ class Recorder:
             )
         return self._writer
 
-    def stage(self, record: "StageRecord", outcome: StageOutcome, stages: list["StageRecord"], goal: Goal) -> None:
+    def stage(self, record: "StageRecord", outcome: StageOutcome, goal: Goal) -> None:
         """Write one stage folder (atomically, as a whole) and its cross-stage scalars."""
-        final = self.run_dir / "stages" / f"stage_{record.index:02d}"
+        final = self.stages_dir / f"stage_{record.index:02d}"
         tmp = final.with_name(f".{final.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)

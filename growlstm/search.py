@@ -22,9 +22,9 @@ from growlstm.config import Config, check_config
 from growlstm.errors import InputError
 from growlstm.evaluate import (
     BaselineResult,
+    StageOutcome,
     LSTMEvaluator,
     StageEvaluator,
-    StageOutcome,
     run_baseline,
     score_at,
 )
@@ -60,6 +60,7 @@ class StageRecord:
     steps: int
     decision: str = ""
     error: str = ""
+    notes: list[str] = field(default_factory=list)  # e.g. retries with a lower learning rate
 
     @property
     def ok(self) -> bool:
@@ -138,13 +139,15 @@ def grow(
     *,
     run_dir: Optional[str | Path] = None,
     evaluator: Optional[StageEvaluator] = None,
+    resume: bool = False,
 ) -> GrowthResult:
     """Find the smallest LSTM that meets the goal on ``series``.
 
     ``series``: a pandas Series (dated index), a numpy array, a ``Panel`` or a long DataFrame
     (``unique_id, ds, y``; ``config.data.series`` picks the series). ``run_dir``: where stage
-    folders, summary and plots go (nothing is written when None). ``evaluator``: replaces
-    training (tests script validation scores with it).
+    folders, summary and plots go (nothing is written when None). ``resume``: continue the run
+    in ``run_dir`` from its last completed stage (completed stages are read back, not retrained).
+    ``evaluator``: replaces training (tests script validation scores with it).
     """
     from growlstm.records import Recorder  # records imports this module's types
 
@@ -166,13 +169,17 @@ def grow(
             f"(N_s={win.n_samples} training targets, N_i={win.n_inputs}, N_o=h={win.h}, alpha={config.growth.alpha:g})",
             "use a longer series, a smaller h, a smaller growth.alpha, or fewer growth.start_cells",
         )
-    recorder = Recorder(Path(run_dir), config, win, uid) if run_dir is not None else None
+    if resume and run_dir is None:
+        raise InputError("resume needs the run directory to continue", "pass run_dir=<run dir>")
+    recorder = Recorder(Path(run_dir), config, win, uid, resume=resume) if run_dir is not None else None
     log.info(
         "growlstm: series %s (%d points, season %d), h=%d, input_size=%d, %d training windows, "
         "capacity cap %d cells at alpha=%g",
         uid, len(win.y), win.season_length, win.h, win.input_size, len(win.train_origins),
         cap_fn(config.growth.alpha), config.growth.alpha,
     )
+    if win.y.min() <= 0 and "ets" in config.baselines:
+        log.info("note: the series has values <= 0, so ETS considers additive forms only")
 
     baselines = {name: BaselineResult(name) for name in config.baselines}
     for name, result in baselines.items():
@@ -186,30 +193,34 @@ def grow(
         log_dir=recorder.tb_dir if recorder else None, verbose=config.verbose,
     )
     stages: list[StageRecord] = []
-    outcomes: dict[int, StageOutcome] = {}
+    modules: dict[int, list[Any]] = {}  # trained seeds per stage (for the final test and forecast)
     history: list[Stage] = []
-    proposal: Proposal | Stop = Proposal("start", first)
+    spent = 0.0  # minutes of completed stages read back on resume
+    if recorder and resume:
+        for record, stage_modules in recorder.completed():
+            stages.append(record)
+            modules[record.index] = stage_modules
+            history.append(Stage(record.widths, record.action, stage_score(record, goal), record.overfit))
+            spent += record.seconds / 60
+            log.info("%s  (resumed)", stage_line(record, goal))
+    proposal: Proposal | Stop = (
+        next_step(history, config, cap_fn, goal, spent) if history else Proposal("start", first)
+    )
     while isinstance(proposal, Proposal):
         index = len(stages)
         outcome = evaluator(index, proposal.widths)
-        outcomes[index] = outcome
+        modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]
         record = make_record(index, proposal, outcome, win, config, goal, cap_fn, history)
         history.append(Stage(record.widths, record.action, stage_score(record, goal), record.overfit))
         record.gain = replay(history, config.growth).gains[-1]  # the gain the decision used
-        if fixed:
-            proposal = Stop("fixed", "model.widths given: trained that architecture only")
-        else:
-            proposal = decide(history, config.growth, cap_fn, goal.threshold("val"))
-            elapsed = (time.perf_counter() - start) / 60
-            if isinstance(proposal, Proposal) and elapsed >= config.growth.max_minutes:
-                proposal = Stop("max_minutes", f"growth.max_minutes={config.growth.max_minutes:g} reached")
+        proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60)
         record.decision = (
             f"{proposal.action} -> {proposal.widths}" if isinstance(proposal, Proposal) else f"stop: {proposal.reason}"
         )
         stages.append(record)
         log.info("%s", stage_line(record, goal))
         if recorder:
-            recorder.stage(record, outcome, stages, goal)
+            recorder.stage(record, outcome, goal)
 
     chosen = choose(stages, history, goal)
     result = GrowthResult(
@@ -220,16 +231,39 @@ def grow(
     # The test block is read once, here, for the chosen model and the baselines.
     for name, baseline in baselines.items():
         run_baseline(name, win, win.test_origin, baseline, "test")
-    if chosen is not None and outcomes[chosen].seeds and outcomes[chosen].seeds[0].fit is not None:
-        fits = [s.fit for s in outcomes[chosen].seeds if s.fit is not None]
-        tests = [score_at(win, win.test_origin, predict(f.module, win, win.test_origin)) for f in fits]
+    if chosen is not None and modules.get(chosen):
+        tests = [score_at(win, win.test_origin, predict(m, win, win.test_origin)) for m in modules[chosen]]
         result.chosen_test = {k: float(np.mean([t[k] for t in tests])) for k in tests[0]}
         result.chosen_test_std = float(np.std([t[goal.metric] for t in tests], ddof=1)) if len(tests) > 1 else 0.0
-        result.forecast = future_forecast(win, [f.module for f in fits], goal.baseline)
-    result.seconds = time.perf_counter() - start
+        result.forecast = future_forecast(win, modules[chosen], goal.baseline)
+    result.seconds = spent * 60 + time.perf_counter() - start
     if recorder:
         recorder.finish(result)
     return result
+
+
+def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
+    """Continue an interrupted run from its last completed stage, with its saved config.
+
+    ``series``: the data the run was started on; None reloads it from the saved ``data`` config
+    (built-in datasets and CSV files; a run started on an in-memory series needs it passed).
+    """
+    from growlstm.records import load_run_config
+
+    config = load_run_config(Path(run_dir))
+    if series is None:
+        series = data_mod.load(config.data)
+    return grow(series, config, run_dir=run_dir, resume=True)
+
+
+def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, minutes: float) -> Proposal | Stop:
+    """The controller's decision after the last stage: the policy, a fixed model, or the clock."""
+    if config.model.widths:
+        return Stop("fixed", "model.widths given: trained that architecture only")
+    proposal = decide(history, config.growth, cap_fn, goal.threshold("val"))
+    if isinstance(proposal, Proposal) and minutes >= config.growth.max_minutes:
+        return Stop("max_minutes", f"growth.max_minutes={config.growth.max_minutes:g} reached")
+    return proposal
 
 
 def stage_score(record: StageRecord, goal: Goal) -> float:
@@ -273,6 +307,7 @@ def make_record(
         epochs=float(np.mean([s.epochs for s in seeds])) if seeds else 0.0,
         steps=int(sum(s.steps for s in seeds)),
         error=outcome.error if outcome.error or seeds else "no seed trained",
+        notes=[s.note for s in seeds if s.note],
     )
 
 
@@ -332,10 +367,11 @@ def stage_line(record: StageRecord, goal: Goal) -> str:
             f"FAILED ({record.error})  -> {record.decision}"
         )
     gain = f"{record.gain:+6.1%}" if math.isfinite(record.gain) else "     -"
+    notes = "".join(f"\n          note: {n}" for n in record.notes)
     return (
         f"stage {record.index:2d}  {record.action:<6s} {str(record.widths):<11s} params {record.params:6d}  "
         f"val {metric} {fmt(record.val[goal.metric])} ± {fmt(record.val_std)}  gain {gain}  "
-        f"{record.seconds:5.1f}s  -> {record.decision}"
+        f"{record.seconds:5.1f}s  -> {record.decision}{notes}"
     )
 
 

@@ -84,6 +84,7 @@ def fit_candidate(
     log_dir: Path | None = None,
     log_name: str = "stage",
     verbose: bool = False,
+    log_version: str = "",
 ) -> FitResult:
     """Train ``widths`` on ``win``'s training windows with early stopping on validation loss."""
     quiet_lightning(verbose)
@@ -108,7 +109,7 @@ def fit_candidate(
     val_loader = DataLoader(TensorDataset(x_val, y_val), batch_size=len(x_val))
     keep = KeepBest()
     logger = (
-        TensorBoardLogger(str(log_dir), name=log_name, version=f"seed_{seed}", default_hp_metric=False)
+        TensorBoardLogger(str(log_dir), name=log_name, version=log_version or f"seed_{seed}", default_hp_metric=False)
         if log_dir is not None
         else False
     )

@@ -157,3 +157,43 @@ def test_help_lists_groups(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     for group in ("data", "growth", "goal", "trainer", "model"):
         assert f"{group}:" in out
     assert "start_cells" in out
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["growth.patince=3"], "patince"),
+        (["growth.min_gain=lots"], "could not be converted to float"),
+        (["data=nope"], "choose one of co2, csv"),
+        (["-m", "seed=0,zero"], "could not be converted to integer"),
+        (["data=csv"], "data.path"),
+        (["growth.start_cells=40"], "capacity cap"),
+    ],
+)
+def test_config_errors_are_one_line_and_exit_2(
+    args: list[str], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli([*args, f"hydra.run.dir={tmp_path / 'run'}", "baselines=[naive]"], monkeypatch)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("growlstm: error:") and "Fix:" in err[0]
+    assert expected in err[0].lower()
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_parallel_sweep_isolates_a_failed_job(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    tiny = [o for o in TINY_OVERRIDES if not o.startswith("data=")] + ["growth.max_stages=1", "growth.seeds=1"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "growlstm.cli", "-m", "data=nile,sunspots,csv", "hydra/launcher=joblib",
+         "hydra.launcher.n_jobs=2", *tiny, f"hydra.sweep.dir={sweep}2"],
+        capture_output=True, text=True, timeout=300,
+    )
+    # csv fails (no data.path); the others finish in their own folders and the sweep exits 1.
+    jobs = sorted(p.name for p in (sweep.parent / "sweep2").iterdir() if p.is_dir())
+    assert jobs == ["0_nile_seed0", "1_sunspots_seed0", "2_csv_seed0"]
+    assert (sweep.parent / "sweep2" / "0_nile_seed0" / "summary.json").is_file()
+    assert (sweep.parent / "sweep2" / "1_sunspots_seed0" / "summary.json").is_file()
+    assert not (sweep.parent / "sweep2" / "2_csv_seed0" / "summary.json").exists()
+    assert "data.path" in (sweep.parent / "sweep2" / "2_csv_seed0" / "error.txt").read_text()
+    assert proc.returncode == 1

@@ -1,0 +1,179 @@
+"""Nothing lost: resume after a kill, training faults, failing baselines, determinism."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import statsmodels.api as sm
+
+import growlstm
+from growlstm import evaluate
+from growlstm.config import Config, GoalConfig, GrowthConfig, TrainerConfig
+from growlstm.errors import InputError
+from growlstm.module import LSTMForecaster
+
+# Enough stages to kill one mid-way; nile's cap (5 cells) bounds the search.
+RUN = [
+    "data=nile", "trainer.max_epochs=8", "trainer.early_stopping_patience=3", "growth.seeds=1",
+    "growth.max_stages=4", "goal=none", "baselines=[naive,seasonal_naive]",
+]
+
+
+def nile():
+    return sm.datasets.nile.load_pandas().data["volume"]
+
+
+def comparable(summary: dict) -> dict:
+    """What must match between an interrupted-and-resumed run and an uninterrupted one."""
+    return {
+        "stages": [(s["widths"], s["action"], s["val"], s["decision"], s["status"]) for s in summary["stages"]],
+        "chosen": summary["chosen"],
+        "stop_reason": summary["stop_reason"],
+        "goal": summary["goal"],
+        "baselines": {k: (v["val"], v["test"]) for k, v in summary["baselines"].items()},
+    }
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "growlstm.cli", *args]
+
+
+def test_kill_after_second_stage_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    subprocess.run(cli(*RUN, f"hydra.run.dir={whole}"), check=True, capture_output=True, timeout=300)
+    reference = json.loads((whole / "summary.json").read_text())
+    assert len(reference["stages"]) >= 3, "the scenario needs a third stage to interrupt"
+
+    proc = subprocess.Popen(cli(*RUN, f"hydra.run.dir={cut}"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (cut / "stages" / "stage_01").is_dir() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (cut / "summary.json").exists(), "killed before the end: no summary"
+    done_before = sorted(p.name for p in (cut / "stages").glob("stage_*"))
+    assert "stage_01" in done_before
+
+    resumed = subprocess.run(cli(f"resume={cut}", f"hydra.run.dir={tmp_path / 'ignored'}"),
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "(resumed)" in resumed.stdout
+    assert comparable(json.loads((cut / "summary.json").read_text())) == comparable(reference)
+
+
+def test_resume_redoes_a_cut_off_stage_without_retraining_completed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_config: Config
+) -> None:
+    config = replace(tiny_config, goal=GoalConfig(beat="none"))
+    first = growlstm.grow(nile(), config, run_dir=tmp_path)
+    assert len(first.stages) >= 2
+    # Simulate a crash during stage 1: its folder never got renamed, no summary was written.
+    (tmp_path / "stages" / "stage_01").rename(tmp_path / "stages" / ".stage_01.tmp")
+    for later in (tmp_path / "stages").glob("stage_0[2-9]"):
+        shutil.rmtree(later)
+    (tmp_path / "summary.json").unlink()
+    trained: list[list[int]] = []
+    real = evaluate.fit_candidate
+
+    def counting(win, widths, *args, **kwargs):
+        trained.append(list(widths))
+        return real(win, widths, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "fit_candidate", counting)
+    again = growlstm.resume(tmp_path, nile().to_numpy())
+    assert trained[0] == first.stages[1].widths  # stage 0 was read back, stage 1 redone
+    assert not (tmp_path / "stages" / ".stage_01.tmp").exists()
+    assert [s.val for s in again.stages] == [s.val for s in first.stages]
+    assert (tmp_path / "summary.json").is_file()
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path: Path, tiny_config: Config) -> None:
+    growlstm.grow(nile(), replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1)), run_dir=tmp_path)
+    with pytest.raises(InputError, match="already holds a growth run.*resume="):
+        growlstm.grow(nile(), tiny_config, run_dir=tmp_path)
+
+
+def test_resume_of_a_folder_without_a_run_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="holds no growlstm run"):
+        growlstm.resume(tmp_path)
+
+
+def nan_forward(when):
+    """Make the network's output NaN whenever ``when(module)`` holds (an injected fault)."""
+    real = LSTMForecaster.forward
+
+    def forward(self, x):
+        out = real(self, x)
+        return out * math.nan if when(self) else out
+
+    return forward
+
+
+def test_nan_loss_is_retried_with_a_lower_learning_rate(
+    monkeypatch: pytest.MonkeyPatch, tiny_config: Config
+) -> None:
+    lr = tiny_config.trainer.lr
+    monkeypatch.setattr(LSTMForecaster, "forward", nan_forward(lambda m: m.training and m.hparams.lr >= lr))
+    config = replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1))
+    result = growlstm.grow(nile(), config)
+    stage = result.stages[0]
+    assert stage.ok and math.isfinite(stage.val["mase"])
+    assert len(stage.notes) == 2 and all(f"lr={lr / 10:g}" in n and "FloatingPointError" in n for n in stage.notes)
+
+
+def test_stage_failing_twice_is_recorded_and_the_search_goes_on(
+    monkeypatch: pytest.MonkeyPatch, tiny_config: Config, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(LSTMForecaster, "forward", nan_forward(lambda m: m.training and m.net.widths == [3]))
+    config = replace(tiny_config, goal=GoalConfig(beat="none"), growth=replace(tiny_config.growth, max_stages=3))
+    result = growlstm.grow(nile(), config, run_dir=tmp_path)
+    assert [s.widths for s in result.stages][:3] == [[2], [3], [4]]
+    failed = result.stages[1]
+    assert not failed.ok and "also after retrying" in failed.error
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["stages"][1]["status"] == "failed" and summary["stages"][1]["error"]
+    assert summary["chosen"]["widths"] != [3]
+
+
+def test_failing_baseline_is_reported_and_the_others_go_on(
+    monkeypatch: pytest.MonkeyPatch, tiny_config: Config, tmp_path: Path
+) -> None:
+    real = evaluate.make_baseline
+
+    def broken(name: str, season_length: int):
+        if name == "seasonal_naive":
+            raise RuntimeError("injected failure")
+        return real(name, season_length)
+
+    monkeypatch.setattr(evaluate, "make_baseline", broken)
+    config = replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1))
+    growlstm.grow(nile(), config, run_dir=tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["baselines"]["seasonal_naive"]["status"] == "failed"
+    assert "injected failure" in summary["baselines"]["seasonal_naive"]["error"]
+    assert summary["baselines"]["naive"]["status"] == "ok" and summary["goal"]["baseline"] == "naive"
+
+
+def test_same_config_and_seed_give_the_same_run(tiny_config: Config) -> None:
+    a = growlstm.grow(nile(), tiny_config)
+    b = growlstm.grow(nile(), tiny_config)
+    assert [(s.widths, s.val, s.decision) for s in a.stages] == [(s.widths, s.val, s.decision) for s in b.stages]
+    assert a.chosen_test == b.chosen_test
+
+
+def test_summary_records_versions_seed_and_config(tiny_config: Config, tmp_path: Path) -> None:
+    growlstm.grow(nile(), replace(tiny_config, seed=7, growth=replace(tiny_config.growth, max_stages=1)), run_dir=tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["config"]["seed"] == 7 and summary["config"]["growth"]["max_stages"] == 1
+    assert {"torch", "pytorch-lightning", "statsmodels", "python"} <= set(summary["versions"])
+    assert summary["stages"][0]["seed_val"] and len(summary["stages"][0]["seed_val"]) == 2
