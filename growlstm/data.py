@@ -233,6 +233,11 @@ def _load_csv(cfg: DataConfig) -> Panel:
         # One column usually means another delimiter (';' or tab): let csv.Sniffer decide.
         raw = _read_csv(path, id_col, sniff=True)
         cols = list(raw.columns)
+        wanted = [c for c in (cfg.time_col, cfg.target, *cfg.features) if c]
+        if len(cols) == 1 and any(c not in cols for c in wanted):
+            raise InputError(f"file {path} reads as a single column ({cols[0]!r}), so it has no column "
+                             f"{_list([c for c in wanted if c not in cols])}",
+                             "separate the columns with ',', ';', tab or '|' (or fix data.time_col / data.target)")
     time_col = cfg.time_col or ("ds" if "ds" in cols else None)
     target = cfg.target or ("y" if "y" in cols else None)
     if id_col is None and "unique_id" in cols and cfg.time_col is None and cfg.target is None:
@@ -251,7 +256,14 @@ def _load_csv(cfg: DataConfig) -> Panel:
 def _read_csv(path: Path, id_col: str | None, sniff: bool = False) -> pd.DataFrame:
     # Ids stay strings ("007" must not become 7).
     dtype = {c: str for c in (id_col, "unique_id") if c}
-    kw: dict[str, Any] = {"sep": None, "engine": "python"} if sniff else {}
+    kw: dict[str, Any] = {}
+    if sniff:
+        # Only the usual delimiters: an unrestricted sniffer happily splits on letters.
+        try:
+            with open(path, newline="", errors="replace") as fh:
+                kw["sep"] = csv.Sniffer().sniff(fh.read(65536), delimiters=";\t|,").delimiter
+        except csv.Error:
+            kw["sep"] = ","  # really one column; the column checks below say what is missing
     try:
         raw = pd.read_csv(path, dtype=dtype, **kw)
     except pd.errors.EmptyDataError:

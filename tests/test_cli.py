@@ -76,6 +76,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     text_values[5] = "abc"
     missing = list(y)
     missing[7] = np.nan
+    spaced = "date sales\n" + "".join(f"{d} {v}\n" for d, v in zip(dates, y))
     return {
         "missing file": ([f"data.path={tmp / 'nope.csv'}"], "not found"),
         "missing column": ([f"data.path={write_csv(tmp / 'a.csv', y)}", "data.target=revenue"], "revenue"),
@@ -86,12 +87,21 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "too short": ([f"data.path={write_csv(tmp / 'e.csv', y[:40])}"], "too short"),
         "constant": ([f"data.path={write_csv(tmp / 'f.csv', np.full(120, 3.0))}"], "constant"),
         "bad h": ([f"data.path={write_csv(tmp / 'g.csv', y)}", "h=0"], "h=0"),
+        "irregular frequency": ([f"data.path={write_csv(tmp / 'i.csv', y[:119], ds=dates[:60] + dates[61:])}"], "irregular"),
+        "wrong delimiter": ([f"data.path={write_text(tmp / 'j.csv', spaced)}"], "single column"),
+        "bad fill policy": ([f"data.path={write_csv(tmp / 'k.csv', missing)}", "data.fill=guess"], "data.fill"),
     }
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 BAD_CASES = [
     "missing file", "missing column", "non-numeric", "missing values",
     "unsorted timestamps", "duplicate timestamps", "too short", "constant", "bad h",
+    "irregular frequency", "wrong delimiter", "bad fill policy",
 ]
 
 

@@ -177,3 +177,14 @@ def test_summary_records_versions_seed_and_config(tiny_config: Config, tmp_path:
     assert summary["config"]["seed"] == 7 and summary["config"]["growth"]["max_stages"] == 1
     assert {"torch", "pytorch-lightning", "statsmodels", "python"} <= set(summary["versions"])
     assert summary["stages"][0]["seed_val"] and len(summary["stages"][0]["seed_val"]) == 2
+
+
+def test_non_positive_series_runs_with_additive_ets_and_says_so(
+    tiny_config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    y = nile().to_numpy() - 1000.0  # negative values: multiplicative ETS forms are impossible
+    config = replace(tiny_config, baselines=["naive", "ets"], growth=replace(tiny_config.growth, max_stages=1))
+    with caplog.at_level("INFO", logger="growlstm"):
+        result = growlstm.grow(y, config)
+    assert "ETS considers additive forms only" in caplog.text
+    assert result.baselines["ets"].ok and "M" not in result.baselines["ets"].spec.replace("ETS(", "")
