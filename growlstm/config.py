@@ -53,6 +53,9 @@ class ModelConfig:
     # What each window is measured from: last (the last input value), mean (the window's mean)
     # or global (plain standardisation with the training mean and std).
     input_norm: str = "last"
+    # Start from this stage checkpoint, grown exactly to `widths` (warm growth; recorded in the
+    # config of every warm stage so it can be retrained alone).
+    init_from: Optional[str] = None
 
 
 @dataclass
@@ -86,6 +89,10 @@ class GrowthConfig:
     alpha_max: float = 10.0
     alpha_step: float = 2.0  # added to alpha each time a stage over-fits
     overfit_ratio: float = 2.0  # val loss > ratio * train loss counts as over-fitting
+    # cold: every stage trains from a fresh initialisation; warm: each stage starts from the
+    # stage it grows from, widened or deepened without changing its forecasts.
+    init: str = "cold"
+    split_noise: float = 0.1  # asymmetry of the outgoing-weight split when widening warm
 
 
 @dataclass
@@ -130,6 +137,8 @@ def check_config(cfg: Config) -> None:
     metrics = ("mae", "rmse", "smape", "mase")
     if cfg.goal.metric not in metrics:
         raise InputError(f"goal.metric={cfg.goal.metric} is not a metric", f"use one of {', '.join(metrics)}")
+    if cfg.growth.init not in ("cold", "warm"):
+        raise InputError(f"growth.init={cfg.growth.init} is not understood", "use growth.init=cold or growth.init=warm")
     if cfg.goal.beat not in ("best_baseline", "none"):
         raise InputError(f"goal.beat={cfg.goal.beat} is not understood", "use goal.beat=best_baseline or goal.beat=none")
     if not 0 <= cfg.goal.margin < 1:

@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+import torch
 
 from growlstm import metrics
 from growlstm.baselines import make_baseline
 from growlstm.config import ModelConfig, TrainerConfig
+from growlstm.model import LSTMStack
+from growlstm.surgery import grow_to
 from growlstm.train import FitResult, fit_candidate, predict
 from growlstm.windows import SeriesWindows
 
@@ -103,8 +106,18 @@ class StageOutcome:
         return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-# A stage evaluator trains (or, in tests, scripts) one architecture: (stage index, widths) -> outcome.
-StageEvaluator = Callable[[int, list[int]], StageOutcome]
+# A stage evaluator trains (or, in tests, scripts) one architecture:
+# (stage index, widths, parent networks per seed or None for a cold start) -> outcome.
+StageEvaluator = Callable[[int, list[int], Optional[list[LSTMStack]]], StageOutcome]
+
+
+def surgery_generator(seed: int, widths: list[int]) -> torch.Generator:
+    """The random draws of a warm growth depend on the seed and the target widths only, so a
+    recorded stage regrows identically whether it is reached by the search or retrained alone."""
+    key = seed
+    for w in widths:
+        key = (key * 1_000_003 + w) % (2**62)
+    return torch.Generator().manual_seed(key)
 
 
 class LSTMEvaluator:
@@ -118,20 +131,27 @@ class LSTMEvaluator:
         seeds: list[int],
         log_dir: Optional[Path] = None,
         verbose: bool = False,
+        split_noise: float = 0.1,
     ) -> None:
         self.win, self.model, self.trainer, self.seeds = win, model, trainer, seeds
-        self.log_dir, self.verbose = log_dir, verbose
+        self.log_dir, self.verbose, self.split_noise = log_dir, verbose, split_noise
 
-    def __call__(self, index: int, widths: list[int]) -> StageOutcome:
+    def __call__(self, index: int, widths: list[int], parents: Optional[list[LSTMStack]] = None) -> StageOutcome:
         outcomes: list[SeedOutcome] = []
-        for seed in self.seeds:
+        for k, seed in enumerate(self.seeds):
+            init = None
+            if parents is not None:
+                grown = grow_to(parents[k], widths, surgery_generator(seed, widths), self.split_noise)
+                init = grown.state_dict()
             try:
-                outcomes.append(self.fit_seed(index, widths, seed))
+                outcomes.append(self.fit_seed(index, widths, seed, init))
             except StageFailure as err:  # a broken stage is recorded, the search goes on
                 return StageOutcome(outcomes, error=str(err))
         return StageOutcome(outcomes)
 
-    def fit_seed(self, index: int, widths: list[int], seed: int) -> SeedOutcome:
+    def fit_seed(
+        self, index: int, widths: list[int], seed: int, init: Optional[dict[str, torch.Tensor]] = None
+    ) -> SeedOutcome:
         """Train one seed; on a non-finite loss or an error, retry once with lr / 10."""
         trainer, note = self.trainer, ""
         for attempt in (0, 1):
@@ -139,7 +159,7 @@ class LSTMEvaluator:
                 fit = fit_candidate(
                     self.win, widths, self.model, trainer, seed,
                     log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose,
-                    log_version=f"seed_{seed}" + ("_retry" if attempt else ""),
+                    log_version=f"seed_{seed}" + ("_retry" if attempt else ""), init_state=init,
                 )
                 val = score_at(self.win, self.win.val_origin, predict(fit.module, self.win, self.win.val_origin))
                 if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):

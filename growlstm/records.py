@@ -19,7 +19,7 @@ import math
 import os
 import shutil
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -90,15 +90,20 @@ def clean(value: Any) -> Any:
 def config_dict(config: Config) -> dict[str, Any]:
     """The config as plain data, with a CSV path made absolute so the record works from anywhere."""
     data = asdict(config)
-    if data["data"].get("path"):
-        data["data"]["path"] = str(Path(data["data"]["path"]).resolve())
+    for section, key in (("data", "path"), ("model", "init_from")):
+        if data[section].get(key):
+            data[section][key] = str(Path(data[section][key]).resolve())
     return data
 
 
-def stage_config_yaml(config: Config, widths: list[int], index: int, stage_dir: Path) -> str:
-    """A Hydra-loadable primary config that retrains this stage alone."""
+def stage_config_yaml(
+    config: Config, widths: list[int], index: int, stage_dir: Path, init_from: Optional[Path] = None
+) -> str:
+    """A Hydra-loadable primary config that retrains this stage alone (warm: from its parent)."""
     data = config_dict(config)
     data["model"]["widths"] = list(widths)
+    if init_from is not None:
+        data["model"]["init_from"] = str(init_from.resolve())
     header = (
         f"# growlstm stage {index}: retrain exactly this architecture with the same seeds:\n"
         f"#   growlstm --config-path={stage_dir.resolve()} --config-name=config\n"
@@ -142,7 +147,9 @@ class Recorder:
                 break  # stages are contiguous; anything after a gap is redone
             data = json.loads((folder / "metrics.json").read_text())
             data.pop("status", None)
-            record = StageRecord(**{k: (math.nan if v is None else v) for k, v in data.items()})
+            floats = {f.name for f in fields(StageRecord) if f.type in ("float", float)}
+            # JSON has no NaN: a null float field was NaN when written.
+            record = StageRecord(**{k: (math.nan if v is None and k in floats else v) for k, v in data.items()})
             done.append((record, load_modules(folder / "checkpoint.pt")))
         for folder in self.tb_dir.glob("stage_[0-9][0-9]"):
             if int(folder.name[6:]) >= len(done):
@@ -171,7 +178,8 @@ class Recorder:
         tmp = final.with_name(f".{final.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        (tmp / "config.yaml").write_text(stage_config_yaml(self.config, record.widths, record.index, final))
+        parent = None if record.parent is None else self.stages_dir / f"stage_{record.parent:02d}" / "checkpoint.pt"
+        (tmp / "config.yaml").write_text(stage_config_yaml(self.config, record.widths, record.index, final, parent))
         (tmp / "metrics.json").write_text(json.dumps(clean(stage_dict(record)), indent=2))
         fits = [s.fit for s in outcome.seeds if s.fit is not None]
         if fits:

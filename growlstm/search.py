@@ -61,6 +61,8 @@ class StageRecord:
     decision: str = ""
     error: str = ""
     notes: list[str] = field(default_factory=list)  # e.g. retries with a lower learning rate
+    init: str = "cold"  # cold: fresh weights; warm: grown from the parent stage's networks
+    parent: Optional[int] = None  # the stage it was grown from (warm growth)
 
     @property
     def ok(self) -> bool:
@@ -191,7 +193,9 @@ def grow(
     evaluator = evaluator or LSTMEvaluator(
         win, config.model, config.trainer, seeds,
         log_dir=recorder.tb_dir if recorder else None, verbose=config.verbose,
+        split_noise=config.growth.split_noise,
     )
+    given_parent = fixed_parent(config)
     stages: list[StageRecord] = []
     modules: dict[int, list[Any]] = {}  # trained seeds per stage (for the final test and forecast)
     history: list[Stage] = []
@@ -208,9 +212,12 @@ def grow(
     )
     while isinstance(proposal, Proposal):
         index = len(stages)
-        outcome = evaluator(index, proposal.widths)
+        parent = find_parent(stages, modules, proposal.widths) if config.growth.init == "warm" else None
+        parents = [m.net for m in modules[parent]] if parent is not None else given_parent
+        outcome = evaluator(index, proposal.widths, parents)
         modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]
         record = make_record(index, proposal, outcome, win, config, goal, cap_fn, history)
+        record.parent, record.init = parent, "warm" if parents is not None else "cold"
         history.append(Stage(record.widths, record.action, stage_score(record, goal), record.overfit))
         record.gain = replay(history, config.growth).gains[-1]  # the gain the decision used
         proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60)
@@ -254,6 +261,35 @@ def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
     if series is None:
         series = data_mod.load(config.data)
     return grow(series, config, run_dir=run_dir, resume=True)
+
+
+def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], widths: list[int]) -> Optional[int]:
+    """The latest trained stage that ``widths`` grows from (wider, or one layer deeper)."""
+    for stage in reversed(stages):
+        if not stage.ok or not modules.get(stage.index):
+            continue
+        old = stage.widths
+        wider = len(old) == len(widths) and all(o <= w for o, w in zip(old, widths)) and old != widths
+        deeper = len(widths) == len(old) + 1 and widths[:-1] == old
+        if wider or deeper:
+            return stage.index
+    return None
+
+
+def fixed_parent(config: Config) -> Optional[list[Any]]:
+    """Networks per seed to start a fixed architecture from (``model.init_from``), or None."""
+    if not config.model.init_from:
+        return None
+    from growlstm.records import load_modules
+
+    path = Path(config.model.init_from)
+    if not path.is_file():
+        raise InputError(f"model.init_from={path} does not exist", "give a stage's checkpoint.pt, or drop model.init_from")
+    nets = [m.net for m in load_modules(path)]
+    if len(nets) < config.growth.seeds:
+        raise InputError(f"{path} holds {len(nets)} seeds but growth.seeds={config.growth.seeds}",
+                         f"use growth.seeds={len(nets)}")
+    return nets[: config.growth.seeds]
 
 
 def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, minutes: float) -> Proposal | Stop:

@@ -85,6 +85,7 @@ def fit_candidate(
     log_name: str = "stage",
     verbose: bool = False,
     log_version: str = "",
+    init_state: Optional[dict[str, torch.Tensor]] = None,
 ) -> FitResult:
     """Train ``widths`` on ``win``'s training windows with early stopping on validation loss."""
     quiet_lightning(verbose)
@@ -99,6 +100,8 @@ def fit_candidate(
         lr=trainer.lr,
         weight_decay=trainer.weight_decay,
     )
+    if init_state is not None:  # warm start: a grown copy of the parent stage's network
+        module.net.load_state_dict(init_state)
     origins = win.train_origins
     x_train, y_train = win.inputs(origins), win.targets(origins)
     x_val, y_val = win.inputs([win.val_origin]), win.targets([win.val_origin])

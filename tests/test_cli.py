@@ -132,9 +132,12 @@ def test_bad_input_from_a_real_shell_has_no_traceback(tmp_path: Path) -> None:
     assert proc.stderr.strip().startswith("growlstm: error:")
 
 
-def test_tiny_run_then_retrain_one_stage_from_its_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("init", ["cold", "warm"])
+def test_tiny_run_then_retrain_one_stage_from_its_record(
+    init: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_dir = tmp_path / "run"
-    assert run_cli([*TINY_OVERRIDES, f"hydra.run.dir={run_dir}"], monkeypatch) == 0
+    assert run_cli([*TINY_OVERRIDES, f"growth.init={init}", "goal=none", f"hydra.run.dir={run_dir}"], monkeypatch) == 0
     summary = json.loads((run_dir / "summary.json").read_text())
     stage = summary["stages"][-1]
     stage_dir = run_dir / "stages" / f"stage_{stage['index']:02d}"

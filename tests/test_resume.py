@@ -188,3 +188,16 @@ def test_non_positive_series_runs_with_additive_ets_and_says_so(
         result = growlstm.grow(y, config)
     assert "ETS considers additive forms only" in caplog.text
     assert result.baselines["ets"].ok and "M" not in result.baselines["ets"].spec.replace("ETS(", "")
+
+
+def test_warm_run_resumes_to_the_same_result(tiny_config: Config, tmp_path: Path) -> None:
+    config = replace(tiny_config, goal=GoalConfig(beat="none"), growth=replace(tiny_config.growth, init="warm"))
+    whole = growlstm.grow(nile(), config, run_dir=tmp_path / "whole")
+    assert len(whole.stages) >= 3
+    cut = tmp_path / "cut"
+    shutil.copytree(tmp_path / "whole", cut)
+    for later in sorted((cut / "stages").glob("stage_*"))[2:]:
+        shutil.rmtree(later)
+    (cut / "summary.json").unlink()
+    again = growlstm.resume(cut, nile().to_numpy())
+    assert [(s.widths, s.val, s.parent) for s in again.stages] == [(s.widths, s.val, s.parent) for s in whole.stages]

@@ -22,7 +22,7 @@ def scripted(scores: dict[tuple[int, ...], float]):
     """A fake trainer: validation MASE by architecture; records the widths it was asked for."""
     calls: list[list[int]] = []
 
-    def evaluate(index: int, widths: list[int]) -> StageOutcome:
+    def evaluate(index: int, widths: list[int], parents=None) -> StageOutcome:
         calls.append(list(widths))
         score = scores[tuple(widths)]
         seeds = [
@@ -138,3 +138,20 @@ def test_fixed_architecture_with_projection_and_dropout(tiny_config: Config, tmp
 
     assert result.stages[0].params == count_params(1, [4, 3], 6, 2)
     assert math.isfinite(result.chosen_test["mase"])
+
+
+def test_warm_growth_starts_each_stage_from_its_parent(tiny_config: Config, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    config = replace(tiny_config, goal=GoalConfig(beat="none"), growth=replace(tiny_config.growth, init="warm"))
+    result = growlstm.grow(nile(), config, run_dir=tmp_path)
+    assert result.stages[0].init == "cold" and result.stages[0].parent is None
+    for stage in result.stages[1:]:
+        assert stage.init == "warm" and stage.parent is not None
+        parent = result.stages[stage.parent]
+        assert len(stage.widths) in (len(parent.widths), len(parent.widths) + 1)
+    import yaml
+
+    recorded = yaml.safe_load((tmp_path / "stages" / "stage_01" / "config.yaml").read_text())
+    assert recorded["model"]["init_from"].endswith("stages/stage_00/checkpoint.pt")
+    assert recorded["growth"]["init"] == "warm"
