@@ -22,7 +22,7 @@ from growlstm.baselines import make_baseline
 from growlstm.config import ModelConfig, TrainerConfig
 from growlstm.model import LSTMStack
 from growlstm.surgery import grow_to
-from growlstm.train import FitResult, fit_candidate, predict
+from growlstm.train import FitResult, fit_candidate, fit_seeds, predict
 from growlstm.windows import SeriesWindows
 
 
@@ -137,16 +137,45 @@ class LSTMEvaluator:
         self.log_dir, self.verbose, self.split_noise = log_dir, verbose, split_noise
 
     def __call__(self, index: int, widths: list[int], parents: Optional[list[LSTMStack]] = None) -> StageOutcome:
+        inits = None
+        if parents is not None:
+            inits = [
+                grow_to(parent, widths, surgery_generator(seed, widths), self.split_noise).state_dict()
+                for parent, seed in zip(parents, self.seeds)
+            ]
+        note = ""
+        if self.trainer.batch_seeds and len(self.seeds) > 1:
+            try:
+                return self.fit_together(index, widths, inits)
+            except Exception as err:  # e.g. a NaN in one seed: train them one by one, with retries
+                note = f"seeds trained one by one after the packed run failed ({type(err).__name__}: {err})"
         outcomes: list[SeedOutcome] = []
         for k, seed in enumerate(self.seeds):
-            init = None
-            if parents is not None:
-                grown = grow_to(parents[k], widths, surgery_generator(seed, widths), self.split_noise)
-                init = grown.state_dict()
             try:
-                outcomes.append(self.fit_seed(index, widths, seed, init))
+                outcomes.append(self.fit_seed(index, widths, seed, inits[k] if inits else None))
             except StageFailure as err:  # a broken stage is recorded, the search goes on
                 return StageOutcome(outcomes, error=str(err))
+        if note and outcomes:
+            outcomes[0].note = "; ".join(n for n in (note, outcomes[0].note) if n)
+        return StageOutcome(outcomes)
+
+    def fit_together(self, index: int, widths: list[int], inits: Optional[list[dict[str, torch.Tensor]]]) -> StageOutcome:
+        """All seeds as one packed model (same per-seed results as training them alone)."""
+        fits = fit_seeds(
+            self.win, widths, self.model, self.trainer, self.seeds,
+            log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose, init_states=inits,
+        )
+        outcomes = []
+        for fit in fits:
+            val = score_at(self.win, self.win.val_origin, predict(fit.module, self.win, self.win.val_origin))
+            if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
+                raise FloatingPointError(f"seed {fit.seed}: non-finite loss or forecast")
+            outcomes.append(SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit))
+        logger = fits[0].logger
+        if logger is not None:  # the stage's mean metrics beside its hyperparameters in TensorBoard
+            means = {f"hp/val_{k}": float(np.mean([o.val[k] for o in outcomes])) for k in outcomes[0].val}
+            logger.log_hyperparams(dict(fits[0].module.hparams) | {"seeds": len(fits)}, means)
+            logger.finalize("success")
         return StageOutcome(outcomes)
 
     def fit_seed(

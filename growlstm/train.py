@@ -9,15 +9,17 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping
 from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.utilities import CombinedLoader
 from torch.utils.data import DataLoader, TensorDataset
 
+from growlstm.batched import SeedPack, split_outputs, stack_inputs
 from growlstm.config import ModelConfig, TrainerConfig
 from growlstm.module import LSTMForecaster
 from growlstm.windows import SeriesWindows
@@ -160,3 +162,139 @@ def predict(module: LSTMForecaster, win: SeriesWindows, origin: int) -> np.ndarr
     with torch.no_grad():
         out = module(win.inputs([origin]))[0].numpy()
     return win.to_units(origin, out)
+
+
+class SeedBatchModule(pl.LightningModule):
+    """The packed stack of S seeds: per-seed MSE summed, masked gradients, per-seed clipping."""
+
+    def __init__(self, pack: SeedPack, lr: float, weight_decay: float, grad_clip: float) -> None:
+        super().__init__()
+        self.pack, self.net = pack, pack.big
+        self.lr, self.weight_decay, self.grad_clip = lr, weight_decay, grad_clip
+        self.val_losses = torch.full((pack.seeds,), math.inf)
+
+    def per_seed_loss(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
+        out = split_outputs(self.net(stack_inputs(xs)), self.pack.seeds)
+        return ((out - torch.stack(ys)) ** 2).mean(dim=(1, 2))  # each seed's own MSE, shape (S,)
+
+    def training_step(self, batch: list[tuple[torch.Tensor, torch.Tensor]], batch_idx: int) -> torch.Tensor:
+        losses = self.per_seed_loss([b[0] for b in batch], [b[1] for b in batch])
+        if not torch.all(torch.isfinite(losses)):
+            raise FloatingPointError(f"training loss became {losses.tolist()} at epoch {self.current_epoch}")
+        self.log("train/loss", losses.mean(), on_step=False, on_epoch=True, batch_size=len(batch[0][0]))
+        return losses.sum()  # seeds share no weights: the sum's gradient is each seed's own
+
+    def on_after_backward(self) -> None:
+        self.pack.mask_gradients()
+
+    def configure_gradient_clipping(self, optimizer: Any, gradient_clip_val: Any = None, gradient_clip_algorithm: Any = None) -> None:
+        if self.grad_clip:
+            self.pack.clip_per_seed(self.grad_clip)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        seeds = self.pack.seeds
+        self.val_losses = self.per_seed_loss([x] * seeds, [y] * seeds).detach()
+        self.log("val/loss", self.val_losses.mean(), on_step=False, on_epoch=True, batch_size=len(x))
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+
+class SeedStopper(Callback):
+    """Early stopping and best-epoch keeping for each seed of a packed model, as if alone."""
+
+    def __init__(self, pack: SeedPack, patience: int) -> None:
+        seeds = pack.seeds
+        self.pack, self.patience = pack, patience
+        self.best = [math.inf] * seeds
+        self.wait = [0] * seeds
+        self.best_epoch = [-1] * seeds
+        self.stop_epoch: list[Optional[int]] = [None] * seeds
+        self.states: list[Optional[dict[str, torch.Tensor]]] = [None] * seeds
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        epoch = trainer.current_epoch
+        for s, loss in enumerate(module.val_losses.tolist()):
+            if self.stop_epoch[s] is not None:
+                continue  # this seed stopped: later epochs must not change its result
+            if loss < self.best[s]:
+                self.best[s], self.wait[s], self.best_epoch[s] = loss, 0, epoch
+                self.states[s] = self.pack.unpack(s)
+            else:
+                self.wait[s] += 1
+                if self.wait[s] >= self.patience:
+                    self.stop_epoch[s] = epoch
+        if all(e is not None for e in self.stop_epoch):
+            trainer.should_stop = True
+
+
+def fit_seeds(
+    win: SeriesWindows,
+    widths: list[int],
+    model: ModelConfig,
+    trainer: TrainerConfig,
+    seeds: list[int],
+    log_dir: Path | None = None,
+    log_name: str = "stage",
+    verbose: bool = False,
+    init_states: Optional[list[dict[str, torch.Tensor]]] = None,
+) -> list[FitResult]:
+    """Train all ``seeds`` of one architecture as one packed model; one result per seed.
+
+    Each seed gets the initial weights, batch order, clipping, early stopping and best epoch
+    it would get from ``fit_candidate`` alone, so its result matches that run to float rounding.
+    """
+    quiet_lightning(verbose)
+    start = time.perf_counter()
+    modules = []
+    for k, seed in enumerate(seeds):
+        torch.manual_seed(seed)  # the same draws as a solo run of this seed
+        module = LSTMForecaster(win.n_inputs, list(widths), win.h, model.proj_size, model.dropout,
+                                trainer.lr, trainer.weight_decay)
+        if init_states is not None:
+            module.net.load_state_dict(init_states[k])
+        modules.append(module)
+    pack = SeedPack(modules[0].net, len(seeds))
+    pack.pack([m.net for m in modules])
+    batch_module = SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip)
+    origins = win.train_origins
+    x_train, y_train = win.inputs(origins), win.targets(origins)
+    x_val, y_val = win.inputs([win.val_origin]), win.targets([win.val_origin])
+    loaders = [
+        DataLoader(TensorDataset(x_train, y_train), batch_size=trainer.batch_size, shuffle=True,
+                   generator=torch.Generator().manual_seed(seed))
+        for seed in seeds
+    ]
+    stopper = SeedStopper(pack, trainer.early_stopping_patience)
+    logger = (
+        TensorBoardLogger(str(log_dir), name=log_name, version="seeds", default_hp_metric=False)
+        if log_dir is not None
+        else False
+    )
+    pl_trainer = pl.Trainer(
+        max_epochs=trainer.max_epochs, accelerator=trainer.accelerator, devices=1,
+        gradient_clip_val=None, callbacks=[stopper], logger=logger, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+        log_every_n_steps=1, deterministic=trainer.deterministic,
+        default_root_dir=str(log_dir) if log_dir is not None else None,
+    )
+    with warnings.catch_warnings():
+        if not verbose:
+            warnings.simplefilter("ignore")
+        pl_trainer.fit(batch_module, CombinedLoader(loaders, mode="min_size"), DataLoader(TensorDataset(x_val, y_val), batch_size=1))
+    seconds = (time.perf_counter() - start) / len(seeds)
+    results = []
+    for k, (seed, module) in enumerate(zip(seeds, modules)):
+        module.net.load_state_dict(stopper.states[k] if stopper.states[k] is not None else pack.unpack(k))
+        module.eval()
+        with torch.no_grad():
+            train_loss = float(module.loss_fn(module(x_train), y_train))
+            val_loss = float(module.loss_fn(module(x_val), y_val))
+        stop = stopper.stop_epoch[k]
+        epochs = stop + 1 if stop is not None else pl_trainer.current_epoch
+        results.append(FitResult(module, seed, train_loss, val_loss, stopper.best_epoch[k], epochs,
+                                 epochs * len(loaders[0]), seconds, logger or None))
+    return results

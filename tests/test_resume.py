@@ -21,6 +21,7 @@ from growlstm import evaluate
 from growlstm.config import Config, GoalConfig, GrowthConfig, TrainerConfig
 from growlstm.errors import InputError
 from growlstm.module import LSTMForecaster
+from growlstm.train import SeedBatchModule
 
 # Enough stages to kill one mid-way; nile's cap (5 cells) bounds the search.
 RUN = [
@@ -83,13 +84,16 @@ def test_resume_redoes_a_cut_off_stage_without_retraining_completed_ones(
         shutil.rmtree(later)
     (tmp_path / "summary.json").unlink()
     trained: list[list[int]] = []
-    real = evaluate.fit_candidate
 
-    def counting(win, widths, *args, **kwargs):
-        trained.append(list(widths))
-        return real(win, widths, *args, **kwargs)
+    def counting(real):
+        def fit(win, widths, *args, **kwargs):
+            trained.append(list(widths))
+            return real(win, widths, *args, **kwargs)
 
-    monkeypatch.setattr(evaluate, "fit_candidate", counting)
+        return fit
+
+    monkeypatch.setattr(evaluate, "fit_candidate", counting(evaluate.fit_candidate))
+    monkeypatch.setattr(evaluate, "fit_seeds", counting(evaluate.fit_seeds))
     again = growlstm.resume(tmp_path, nile().to_numpy())
     assert trained[0] == first.stages[1].widths  # stage 0 was read back, stage 1 redone
     assert not (tmp_path / "stages" / ".stage_01.tmp").exists()
@@ -108,22 +112,29 @@ def test_resume_of_a_folder_without_a_run_is_an_input_error(tmp_path: Path) -> N
         growlstm.resume(tmp_path)
 
 
-def nan_forward(when):
-    """Make the network's output NaN whenever ``when(module)`` holds (an injected fault)."""
-    real = LSTMForecaster.forward
+def inject_nan(monkeypatch: pytest.MonkeyPatch, when) -> None:
+    """Make training losses NaN whenever ``when(widths, lr)`` holds, on both training paths
+    (seeds one by one, and seeds packed into one model)."""
+    real_forward = LSTMForecaster.forward
+    real_packed = SeedBatchModule.per_seed_loss
 
     def forward(self, x):
-        out = real(self, x)
-        return out * math.nan if when(self) else out
+        out = real_forward(self, x)
+        return out * math.nan if self.training and when(self.net.widths, self.hparams.lr) else out
 
-    return forward
+    def packed(self, xs, ys):
+        out = real_packed(self, xs, ys)
+        return out * math.nan if self.training and when(self.pack.template.widths, self.lr) else out
+
+    monkeypatch.setattr(LSTMForecaster, "forward", forward)
+    monkeypatch.setattr(SeedBatchModule, "per_seed_loss", packed)
 
 
 def test_nan_loss_is_retried_with_a_lower_learning_rate(
     monkeypatch: pytest.MonkeyPatch, tiny_config: Config
 ) -> None:
     lr = tiny_config.trainer.lr
-    monkeypatch.setattr(LSTMForecaster, "forward", nan_forward(lambda m: m.training and m.hparams.lr >= lr))
+    inject_nan(monkeypatch, lambda widths, rate: rate >= lr)
     config = replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1))
     result = growlstm.grow(nile(), config)
     stage = result.stages[0]
@@ -134,7 +145,7 @@ def test_nan_loss_is_retried_with_a_lower_learning_rate(
 def test_stage_failing_twice_is_recorded_and_the_search_goes_on(
     monkeypatch: pytest.MonkeyPatch, tiny_config: Config, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(LSTMForecaster, "forward", nan_forward(lambda m: m.training and m.net.widths == [3]))
+    inject_nan(monkeypatch, lambda widths, rate: widths == [3])
     config = replace(tiny_config, goal=GoalConfig(beat="none"), growth=replace(tiny_config.growth, max_stages=3))
     result = growlstm.grow(nile(), config, run_dir=tmp_path)
     assert [s.widths for s in result.stages][:3] == [[2], [3], [4]]

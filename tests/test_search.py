@@ -99,7 +99,7 @@ def test_tiny_real_run_writes_every_record(tiny_config: Config, tmp_path: Path) 
     assert len(forecast) == 6 and {"lstm", "step"} <= set(forecast.columns)
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    stage_run = EventAccumulator(str(tmp_path / "tb" / "stage_00" / "seed_0"))
+    stage_run = EventAccumulator(str(tmp_path / "tb" / "stage_00" / "seeds"))  # seeds packed
     stage_run.Reload()
     assert {"train/loss", "val/loss", "hp/val_mase"} <= set(stage_run.Tags()["scalars"])
     growth_run = EventAccumulator(str(tmp_path / "tb" / "growth"))

@@ -1,0 +1,112 @@
+"""Train a stage's seeds as one model: block-diagonal packing of S networks.
+
+S copies of an ``LSTMStack`` become one stack S times as wide whose weights are block-diagonal
+(seed s owns cells ``s*H .. s*H+H-1`` of every gate, its inputs and its head outputs). Gradients
+outside the blocks are masked to zero, so with Adam those weights stay exactly zero and every
+seed trains exactly as it would alone (to float rounding), on its own batch order, with its own
+gradient clipping, early stopping and best epoch; one optimiser step and one kernel launch serve
+all seeds, which is what makes three seeds cost little more than one on tiny models.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from growlstm.model import LSTMStack, layer_proj
+
+
+def _index(param: str, sizes: dict[str, int], seeds: int, seed: int) -> tuple[torch.Tensor, ...]:
+    """Rows (and columns) of seed ``seed``'s block in the packed parameter ``param``."""
+    h4 = lambda n: torch.cat([b * seeds * n + seed * n + torch.arange(n) for b in range(4)])  # noqa: E731
+    own = lambda n: seed * n + torch.arange(n)  # noqa: E731
+    kind = param.rsplit(".", 1)[-1]
+    if param.startswith("heads."):
+        return (own(sizes["h"]), own(sizes["rin"])) if kind == "weight" else (own(sizes["h"]),)
+    return {
+        "weight_ih_l0": lambda: (h4(sizes["hid"]), own(sizes["in"])),
+        "weight_hh_l0": lambda: (h4(sizes["hid"]), own(sizes["rec"])),
+        "bias_ih_l0": lambda: (h4(sizes["hid"]),),
+        "bias_hh_l0": lambda: (h4(sizes["hid"]),),
+        "weight_hr_l0": lambda: (own(sizes["rec"]), own(sizes["hid"])),
+    }[kind]()
+
+
+def _layer_sizes(net: LSTMStack) -> list[dict[str, int]]:
+    sizes, size = [], net.n_inputs
+    for width in net.widths:
+        rec = layer_proj(width, net.proj_size) or width
+        sizes.append({"in": size, "hid": width, "rec": rec, "rin": rec, "h": net.h})
+        size = rec
+    return sizes
+
+
+class SeedPack:
+    """Packs S same-shaped networks into one block-diagonal stack, and unpacks it again."""
+
+    def __init__(self, template: LSTMStack, seeds: int) -> None:
+        self.template, self.seeds = template, seeds
+        t = template
+        self.big = LSTMStack(
+            t.n_inputs * seeds, [w * seeds for w in t.widths], t.h * seeds,
+            proj_size=t.proj_size * seeds, dropout=t.dropout.p,
+        )
+        self.sizes = _layer_sizes(t)
+        # index[param][seed] = (rows, cols) in the packed parameter
+        self.index = {
+            name: [_index(name, self.sizes[int(name.split(".")[1])], seeds, s) for s in range(seeds)]
+            for name, _ in self.big.named_parameters()
+        }
+        self.masks = {}
+        for name, param in self.big.named_parameters():
+            mask = torch.zeros_like(param, dtype=torch.bool)
+            for idx in self.index[name]:
+                mask[_grid(idx)] = True
+            self.masks[name] = mask
+
+    @torch.no_grad()
+    def pack(self, nets: list[LSTMStack]) -> LSTMStack:
+        """Load the seeds' weights into the packed stack (off-block weights zero)."""
+        params = dict(self.big.named_parameters())
+        for name, param in params.items():
+            param.zero_()
+            for net, idx in zip(nets, self.index[name]):
+                param[_grid(idx)] = dict(net.named_parameters())[name]
+        return self.big
+
+    @torch.no_grad()
+    def unpack(self, seed: int, state: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Seed ``seed``'s own state dict, from the packed stack (or a saved packed state)."""
+        state = state if state is not None else self.big.state_dict()
+        return {name: state[name][_grid(self.index[name][seed])].clone() for name in self.index}
+
+    def mask_gradients(self) -> None:
+        """Zero the gradient outside the blocks (call after backward, before the step)."""
+        for name, param in self.big.named_parameters():
+            if param.grad is not None:
+                param.grad.mul_(self.masks[name])
+
+    def clip_per_seed(self, max_norm: float) -> None:
+        """Clip each seed's gradient norm on its own, as a solo run's clip_grad_norm_ would."""
+        params = dict(self.big.named_parameters())
+        for s in range(self.seeds):
+            blocks = [(params[n].grad, _grid(idx[s])) for n, idx in self.index.items() if params[n].grad is not None]
+            norm = torch.sqrt(sum((g[i].double() ** 2).sum() for g, i in blocks))
+            coef = max_norm / (float(norm) + 1e-6)
+            if coef < 1:
+                for g, i in blocks:
+                    g[i] *= coef
+
+
+def _grid(idx: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """Advanced index selecting the block rows x cols (or rows of a vector)."""
+    return (idx[0][:, None], idx[1][None, :]) if len(idx) == 2 else idx
+
+
+def stack_inputs(xs: list[torch.Tensor]) -> torch.Tensor:
+    """Per-seed input batches (B, L, C) side by side on the feature axis: (B, L, S*C)."""
+    return torch.cat(xs, dim=-1)
+
+
+def split_outputs(out: torch.Tensor, seeds: int) -> torch.Tensor:
+    """Packed output (B, S*h) as (S, B, h)."""
+    return out.reshape(out.shape[0], seeds, -1).transpose(0, 1)
