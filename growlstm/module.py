@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytorch_lightning as pl
 import torch
 from torch import nn
@@ -42,6 +44,10 @@ class LSTMForecaster(pl.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
         self.log("val/loss", self.loss_fn(self(x), y), on_step=False, on_epoch=True, batch_size=len(x))
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        # Already on the CPU: skip Lightning's generic walk over the batch (a per-step cost).
+        return batch if device.type == "cpu" else super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(

@@ -17,7 +17,7 @@ import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities import CombinedLoader
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
 from growlstm.batched import SeedPack, split_outputs, stack_inputs
 from growlstm.config import ModelConfig, TrainerConfig
@@ -39,6 +39,18 @@ def quiet_lightning(verbose: bool = False) -> None:
             ".*srun.*",
         ):
             warnings.filterwarnings("ignore", message=pattern)
+
+
+def batch_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: Optional[int]) -> DataLoader:
+    """Whole batches by index tensor (one gather per batch instead of one __getitem__ per window).
+
+    With a seed the order is the one ``DataLoader(shuffle=True, generator=seed)`` would give
+    (the same RandomSampler + BatchSampler); without, the windows in order.
+    """
+    data = TensorDataset(x, y)
+    base = RandomSampler(data, generator=torch.Generator().manual_seed(seed)) if seed is not None else SequentialSampler(data)
+    return DataLoader(data, sampler=BatchSampler(base, batch_size, drop_last=False), batch_size=None,
+                      collate_fn=lambda batch: batch)
 
 
 class KeepBest(Callback):
@@ -88,6 +100,7 @@ def fit_candidate(
     verbose: bool = False,
     log_version: str = "",
     init_state: Optional[dict[str, torch.Tensor]] = None,
+    callbacks: Optional[list[Callback]] = None,
 ) -> FitResult:
     """Train ``widths`` on ``win``'s training windows with early stopping on validation loss."""
     quiet_lightning(verbose)
@@ -107,11 +120,8 @@ def fit_candidate(
     origins = win.train_origins
     x_train, y_train = win.inputs(origins), win.targets(origins)
     x_val, y_val = win.inputs([win.val_origin]), win.targets([win.val_origin])
-    gen = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(
-        TensorDataset(x_train, y_train), batch_size=trainer.batch_size, shuffle=True, generator=gen
-    )
-    val_loader = DataLoader(TensorDataset(x_val, y_val), batch_size=len(x_val))
+    train_loader = batch_loader(x_train, y_train, trainer.batch_size, seed)
+    val_loader = batch_loader(x_val, y_val, len(x_val), None)
     keep = KeepBest()
     logger = (
         TensorBoardLogger(str(log_dir), name=log_name, version=log_version or f"seed_{seed}", default_hp_metric=False)
@@ -123,7 +133,7 @@ def fit_candidate(
         accelerator=trainer.accelerator,
         devices=1,
         gradient_clip_val=trainer.grad_clip or None,
-        callbacks=[keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience)],
+        callbacks=[keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience), *(callbacks or [])],
         logger=logger,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -187,6 +197,9 @@ class SeedBatchModule(pl.LightningModule):
     def on_after_backward(self) -> None:
         self.pack.mask_gradients()
 
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        return batch if device.type == "cpu" else super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def configure_gradient_clipping(self, optimizer: Any, gradient_clip_val: Any = None, gradient_clip_algorithm: Any = None) -> None:
         if self.grad_clip:
             self.pack.clip_per_seed(self.grad_clip)
@@ -241,6 +254,7 @@ def fit_seeds(
     log_name: str = "stage",
     verbose: bool = False,
     init_states: Optional[list[dict[str, torch.Tensor]]] = None,
+    callbacks: Optional[list[Callback]] = None,
 ) -> list[FitResult]:
     """Train all ``seeds`` of one architecture as one packed model; one result per seed.
 
@@ -263,11 +277,7 @@ def fit_seeds(
     origins = win.train_origins
     x_train, y_train = win.inputs(origins), win.targets(origins)
     x_val, y_val = win.inputs([win.val_origin]), win.targets([win.val_origin])
-    loaders = [
-        DataLoader(TensorDataset(x_train, y_train), batch_size=trainer.batch_size, shuffle=True,
-                   generator=torch.Generator().manual_seed(seed))
-        for seed in seeds
-    ]
+    loaders = [batch_loader(x_train, y_train, trainer.batch_size, seed) for seed in seeds]
     stopper = SeedStopper(pack, trainer.early_stopping_patience)
     logger = (
         TensorBoardLogger(str(log_dir), name=log_name, version="seeds", default_hp_metric=False)
@@ -276,7 +286,7 @@ def fit_seeds(
     )
     pl_trainer = pl.Trainer(
         max_epochs=trainer.max_epochs, accelerator=trainer.accelerator, devices=1,
-        gradient_clip_val=None, callbacks=[stopper], logger=logger, enable_checkpointing=False,
+        gradient_clip_val=None, callbacks=[stopper, *(callbacks or [])], logger=logger, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
         log_every_n_steps=1, deterministic=trainer.deterministic,
         default_root_dir=str(log_dir) if log_dir is not None else None,
@@ -284,7 +294,7 @@ def fit_seeds(
     with warnings.catch_warnings():
         if not verbose:
             warnings.simplefilter("ignore")
-        pl_trainer.fit(batch_module, CombinedLoader(loaders, mode="min_size"), DataLoader(TensorDataset(x_val, y_val), batch_size=1))
+        pl_trainer.fit(batch_module, CombinedLoader(loaders, mode="min_size"), batch_loader(x_val, y_val, 1, None))
     seconds = (time.perf_counter() - start) / len(seeds)
     results = []
     for k, (seed, module) in enumerate(zip(seeds, modules)):

@@ -1,0 +1,218 @@
+"""Search cost: warm growth vs cold growth vs an exhaustive grid vs Optuna TPE.
+
+All methods search the same space (widths from the schedule up to 32, 1 to 3 layers, under the
+same capacity cap) with the same training settings and seeds, and pick by mean validation MASE;
+test MASE is reported for the model each method picked. Optuna gets as many trials as warm
+growth trained stages. Per method and series: wall seconds, optimiser steps, chosen widths and
+parameters, validation and test MASE.
+
+    python scripts/bench_search.py --quick          # nile + 2 M4 monthly series, < 5 minutes
+    python scripts/bench_search.py                  # built-ins + M4 monthly, weekly/hourly samples
+    python scripts/bench_search.py --series co2 M4-M1 --methods warm grid
+
+Writes <out>/bench_search.csv (one row per method and series, appended as it goes) and
+<out>/bench_search.md (medians per method, ratios to the grid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
+import growlstm  # noqa: E402
+from growlstm.config import Config, DataConfig, GoalConfig, GrowthConfig, ModelConfig  # noqa: E402
+from growlstm.model import count_params  # noqa: E402
+from growlstm.policy import CapFn  # noqa: E402
+from growlstm.search import prepare  # noqa: E402
+from m4 import load_m4  # noqa: E402
+
+SCHEDULE = [2, 3, 4, 6, 8, 12, 16, 24, 32]
+BUILTINS = ["co2", "sunspots", "nile", "elec_equip", "macrodata"]
+METHODS = ["warm", "cold", "grid", "optuna"]
+
+
+def base_config(args: argparse.Namespace) -> Config:
+    return Config(
+        goal=GoalConfig(beat="none"),  # every method looks for the best size, not a goal
+        growth=GrowthConfig(schedule=SCHEDULE, max_layers=3, seeds=args.seeds, max_stages=40, max_minutes=1e9),
+        baselines=["naive"],  # baselines are not what this benchmark measures
+        seed=args.seed,
+    )
+
+
+def series_list(args: argparse.Namespace) -> list[tuple[str, Any, Config]]:
+    """(name, data, config) for each series of the run."""
+    base = base_config(args)
+    out: list[tuple[str, Any, Config]] = []
+    m4 = {s.uid: s for s in load_m4()}
+    for name in args.series:
+        if name in BUILTINS:
+            config = replace(base, data=DataConfig(name=name))
+            out.append((name, growlstm.load(config.data), config))
+        elif name in m4:
+            s = m4[name]
+            config = replace(base, h=s.h, data=DataConfig(name=name, season_length=s.season_length))
+            out.append((name, growlstm.from_values(s.values, season_length=s.season_length, name=name), config))
+        else:
+            raise SystemExit(f"unknown series {name}: use a built-in ({', '.join(BUILTINS)}) or an M4 uid")
+    return out
+
+
+def one_size(data: Any, config: Config, widths: list[int]) -> growlstm.GrowthResult:
+    return growlstm.grow(data, replace(config, model=replace(config.model, widths=list(widths))))
+
+
+def pick(results: list[tuple[list[int], growlstm.GrowthResult]]) -> tuple[list[int], growlstm.GrowthResult]:
+    ok = [(r.stages[0].val["mase"], w, r) for w, r in results if r.stages[0].ok]
+    best = min(ok, key=lambda t: t[0])
+    return best[1], best[2]
+
+
+def run_method(method: str, data: Any, config: Config, n_trials: int) -> dict[str, Any]:
+    start = time.perf_counter()
+    if method in ("warm", "cold"):
+        result = growlstm.grow(data, replace(config, growth=replace(config.growth, init=method)))
+        stage = result.chosen_stage
+        row = {"trained": len(result.stages), "steps": sum(s.steps for s in result.stages),
+               "widths": stage.widths, "val_mase": stage.val["mase"], "test_mase": result.chosen_test["mase"]}
+    else:
+        _, win = prepare(to_panel(data, config), config)
+        cap = CapFn(win.n_samples, win.n_inputs, win.h)(config.growth.alpha)
+        space = [[w] * d for d in (1, 2, 3) for w in SCHEDULE if w * d <= cap]
+        if method == "grid":
+            tried = [(w, one_size(data, config, w)) for w in space]
+        else:
+            tried = optuna_search(data, config, cap, n_trials)
+        widths, best = pick(tried)
+        row = {"trained": len(tried), "steps": sum(r.stages[0].steps for _, r in tried), "widths": widths,
+               "val_mase": best.stages[0].val["mase"], "test_mase": best.chosen_test["mase"]}
+    row["params"] = count_params(1, row["widths"], config.h or win_h(data, config), config.model.proj_size)
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def to_panel(data: Any, config: Config) -> Any:
+    from growlstm.search import to_panel as convert
+
+    return convert(data, config)
+
+
+def win_h(data: Any, config: Config) -> int:
+    return prepare(to_panel(data, config), config)[1].h
+
+
+def optuna_search(data: Any, config: Config, cap: int, n_trials: int) -> list[tuple[list[int], Any]]:
+    """TPE over depth and per-layer widths (same schedule and cap); each trial trains a size."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    tried: list[tuple[list[int], Any]] = []
+    seen: dict[tuple[int, ...], float] = {}
+
+    def objective(trial: "optuna.Trial") -> float:
+        depth = trial.suggest_int("layers", 1, 3)
+        widths = [trial.suggest_categorical(f"w{i}", SCHEDULE) for i in range(depth)]
+        if sum(widths) > cap:
+            raise optuna.TrialPruned()  # outside the space every method shares
+        if tuple(widths) in seen:  # no need to train a size twice; it still counts as a trial
+            return seen[tuple(widths)]
+        result = one_size(data, config, widths)
+        tried.append((widths, result))
+        seen[tuple(widths)] = result.stages[0].val["mase"] if result.stages[0].ok else math.inf
+        return seen[tuple(widths)]
+
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=config.seed))
+    # Count only trials that were inside the space, so every method trains a comparable budget.
+    while len([t for t in study.trials if t.state != optuna.trial.TrialState.PRUNED]) < n_trials:
+        study.optimize(objective, n_trials=1)
+        if len(study.trials) > 50 * n_trials:
+            break
+    return tried
+
+
+def summarise(frame: pd.DataFrame) -> str:
+    """Medians per method, and per-series ratios to the grid (time and test MASE)."""
+    lines = ["| method | series | median wall s | median steps | median trained | median val MASE | median test MASE | median time / grid | median test MASE / grid best |", "|---|---|---|---|---|---|---|---|---|"]
+    grid = frame[frame.method == "grid"].set_index("series")
+    for method, part in frame.groupby("method", sort=False):
+        part = part.set_index("series")
+        common = part.index.intersection(grid.index)
+        t_ratio = (part.loc[common, "seconds"] / grid.loc[common, "seconds"]).median() if len(common) else math.nan
+        m_ratio = (part.loc[common, "test_mase"] / grid.loc[common, "test_mase"]).median() if len(common) else math.nan
+        lines.append(
+            f"| {method} | {len(part)} | {part.seconds.median():.1f} | {part.steps.median():.0f} | {part.trained.median():.0f} | "
+            f"{part.val_mase.median():.3f} | {part.test_mase.median():.3f} | {t_ratio:.2f} | {m_ratio:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="nile and two M4 monthly series (< 5 minutes)")
+    parser.add_argument("--series", nargs="+", default=None)
+    parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("scripts/results"))
+    parser.add_argument("--tag", default="", help="suffix of the output files (shards of one benchmark)")
+    parser.add_argument("--summarise", nargs="+", type=Path, default=None,
+                        help="only merge these result CSVs (e.g. shards) into bench_search.md")
+    args = parser.parse_args()
+    if args.summarise:
+        frame = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
+        table = summarise(frame)
+        print(table)
+        (args.out / "bench_search.md").write_text(
+            "# Search cost: growth (warm, cold) vs grid vs Optuna TPE\n\n"
+            f"Merged from {', '.join(p.name for p in args.summarise)}: {frame.series.nunique()} series "
+            f"({', '.join(frame.series.unique())}); 2-core CPU, one series at a time per core.\n\n" + table + "\n"
+        )
+        return
+    if args.series is None:
+        if args.quick:
+            args.series = ["nile", "M4-M3", "M4-M7"]
+        else:
+            m4 = load_m4()
+            monthly = [s.uid for s in m4 if s.subset == "m4_monthly"]
+            weekly = [s.uid for s in m4 if s.subset == "m4_weekly"][:5]
+            hourly = [s.uid for s in m4 if s.subset == "m4_hourly"][:3]
+            args.series = BUILTINS + monthly + weekly + hourly
+    logging.basicConfig(level=logging.WARNING)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = ("bench_search_quick" if args.quick else "bench_search") + (f"_{args.tag}" if args.tag else "")
+    csv_path = args.out / f"{stem}.csv"
+    rows: list[dict[str, Any]] = []
+    for name, data, config in series_list(args):
+        n_trials = 0
+        for method in args.methods:  # warm first: its stage count is Optuna's budget
+            row = run_method(method, data, config, max(n_trials, 1))
+            n_trials = n_trials or row["trained"]
+            row = {"series": name, "method": method, **row, "widths": " ".join(map(str, row["widths"]))}
+            rows.append(row)
+            print(f"{name:10s} {method:6s} {row['seconds']:7.1f}s  steps {row['steps']:6d}  trained {row['trained']:2d}  "
+                  f"widths [{row['widths']}]  val {row['val_mase']:.3f}  test {row['test_mase']:.3f}", flush=True)
+            pd.DataFrame(rows).to_csv(csv_path, index=False)  # partial results survive an interruption
+    frame = pd.DataFrame(rows)
+    table = summarise(frame)
+    print("\n" + table)
+    md = args.out / f"{stem}.md"
+    md.write_text(
+        "# Search cost: growth (warm, cold) vs grid vs Optuna TPE\n\n"
+        f"Command: `python scripts/bench_search.py {' '.join(sys.argv[1:])}`; series: {', '.join(args.series)}; "
+        f"seeds per size: {args.seeds}; 2-core CPU.\n\n" + table + "\n\nPer series: `" + csv_path.name + "`.\n"
+    )
+    print(f"\nwritten: {csv_path}, {md}")
+
+
+if __name__ == "__main__":
+    main()
