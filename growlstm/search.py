@@ -128,7 +128,9 @@ def prepare(panel: data_mod.Panel, config: Config) -> tuple[str, SeriesWindows]:
     uid = config.data.series or panel.ids()[0]
     season = config.data.season_length or panel.season_length
     h = config.h if config.h is not None else default_h(panel.freq)
-    input_size = config.input_size if config.input_size is not None else default_input_size(h, season)
+    input_size = config.input_size
+    if input_size is None:  # the default shortens to fit a short series (at least h training windows)
+        input_size = max(1, min(default_input_size(h, season), len(frame) - 4 * h + 1))
     return uid, make_windows(
         frame, uid=uid, h=h, input_size=input_size, season_length=season,
         features=list(panel.features), norm=config.model.input_norm,
