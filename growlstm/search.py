@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -421,8 +421,3 @@ def baseline_line(baselines: dict[str, BaselineResult], goal: Goal) -> str:
         for name, b in baselines.items()
     ]
     return f"baselines (val {metric}): " + ", ".join(parts) + f"; goal: {goal.describe()}"
-
-
-def fixed_config(config: Config, widths: list[int]) -> Config:
-    """The config that retrains exactly ``widths`` (what each stage folder records)."""
-    return replace(config, model=replace(config.model, widths=list(widths)))

@@ -23,17 +23,16 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
 import growlstm  # noqa: E402
-from growlstm.config import Config, DataConfig, GoalConfig, GrowthConfig, ModelConfig  # noqa: E402
+from growlstm.config import Config, DataConfig, GoalConfig, GrowthConfig  # noqa: E402
 from growlstm.model import count_params  # noqa: E402
 from growlstm.policy import CapFn  # noqa: E402
-from growlstm.search import prepare  # noqa: E402
+from growlstm.search import prepare, to_panel  # noqa: E402
 from m4 import load_m4  # noqa: E402
 
 SCHEDULE = [2, 3, 4, 6, 8, 12, 16, 24, 32]
@@ -80,13 +79,13 @@ def pick(results: list[tuple[list[int], growlstm.GrowthResult]]) -> tuple[list[i
 
 def run_method(method: str, data: Any, config: Config, n_trials: int) -> dict[str, Any]:
     start = time.perf_counter()
+    _, win = prepare(to_panel(data, config), config)
     if method in ("warm", "cold"):
         result = growlstm.grow(data, replace(config, growth=replace(config.growth, init=method)))
         stage = result.chosen_stage
         row = {"trained": len(result.stages), "steps": sum(s.steps for s in result.stages),
                "widths": stage.widths, "val_mase": stage.val["mase"], "test_mase": result.chosen_test["mase"]}
     else:
-        _, win = prepare(to_panel(data, config), config)
         cap = CapFn(win.n_samples, win.n_inputs, win.h)(config.growth.alpha)
         space = [[w] * d for d in (1, 2, 3) for w in SCHEDULE if w * d <= cap]
         if method == "grid":
@@ -96,19 +95,9 @@ def run_method(method: str, data: Any, config: Config, n_trials: int) -> dict[st
         widths, best = pick(tried)
         row = {"trained": len(tried), "steps": sum(r.stages[0].steps for _, r in tried), "widths": widths,
                "val_mase": best.stages[0].val["mase"], "test_mase": best.chosen_test["mase"]}
-    row["params"] = count_params(1, row["widths"], config.h or win_h(data, config), config.model.proj_size)
+    row["params"] = count_params(win.n_inputs, row["widths"], win.h, config.model.proj_size)
     row["seconds"] = time.perf_counter() - start
     return row
-
-
-def to_panel(data: Any, config: Config) -> Any:
-    from growlstm.search import to_panel as convert
-
-    return convert(data, config)
-
-
-def win_h(data: Any, config: Config) -> int:
-    return prepare(to_panel(data, config), config)[1].h
 
 
 def optuna_search(data: Any, config: Config, cap: int, n_trials: int) -> list[tuple[list[int], Any]]:

@@ -18,7 +18,7 @@ import statsmodels.api as sm
 
 import growlstm
 from growlstm import evaluate
-from growlstm.config import Config, GoalConfig, GrowthConfig, TrainerConfig
+from growlstm.config import Config, GoalConfig
 from growlstm.errors import InputError
 from growlstm.module import LSTMForecaster
 from growlstm.train import SeedBatchModule
