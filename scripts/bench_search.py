@@ -184,7 +184,11 @@ def main() -> None:
     for name, data, config in series_list(args):
         n_trials = 0
         for method in args.methods:  # warm first: its stage count is Optuna's budget
-            row = run_method(method, data, config, max(n_trials, 1))
+            try:
+                row = run_method(method, data, config, max(n_trials, 1))
+            except growlstm.InputError as err:  # e.g. a series too short for any LSTM under the cap
+                print(f"{name:10s} skipped: {err}", flush=True)
+                break
             n_trials = n_trials or row["trained"]
             row = {"series": name, "method": method, **row, "widths": " ".join(map(str, row["widths"]))}
             rows.append(row)
