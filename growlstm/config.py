@@ -96,6 +96,11 @@ class GrowthConfig:
     # stage it grows from, widened or deepened without changing its forecasts.
     init: str = "cold"
     split_noise: float = 0.1  # asymmetry of the outgoing-weight split when widening warm
+    # Shrink and perturb (Ash & Adams 2020) after a warm growth: weights <- shrink * weights +
+    # perturb * fresh initial weights. 1.0 / 0.0 keep the growth exact; the remedy if warm starts
+    # generalise worse than cold ones.
+    shrink: float = 1.0
+    perturb: float = 0.0
 
 
 @dataclass
@@ -142,6 +147,9 @@ def check_config(cfg: Config) -> None:
         raise InputError(f"goal.metric={cfg.goal.metric} is not a metric", f"use one of {', '.join(metrics)}")
     if cfg.growth.init not in ("cold", "warm"):
         raise InputError(f"growth.init={cfg.growth.init} is not understood", "use growth.init=cold or growth.init=warm")
+    if not 0 < cfg.growth.shrink <= 1 or cfg.growth.perturb < 0:
+        raise InputError(f"growth.shrink={cfg.growth.shrink}, growth.perturb={cfg.growth.perturb} out of range",
+                         "use 0 < growth.shrink <= 1 and growth.perturb >= 0 (e.g. 0.6 and 0.01)")
     if cfg.goal.beat not in ("best_baseline", "none"):
         raise InputError(f"goal.beat={cfg.goal.beat} is not understood", "use goal.beat=best_baseline or goal.beat=none")
     if not 0 <= cfg.goal.margin < 1:

@@ -21,7 +21,7 @@ from growlstm import metrics
 from growlstm.baselines import make_baseline
 from growlstm.config import ModelConfig, TrainerConfig
 from growlstm.model import LSTMStack
-from growlstm.surgery import grow_to
+from growlstm.surgery import grow_to, shrink_perturb
 from growlstm.train import FitResult, fit_candidate, fit_seeds, predict
 from growlstm.windows import SeriesWindows
 
@@ -132,17 +132,21 @@ class LSTMEvaluator:
         log_dir: Optional[Path] = None,
         verbose: bool = False,
         split_noise: float = 0.1,
+        shrink: float = 1.0,
+        perturb: float = 0.0,
     ) -> None:
         self.win, self.model, self.trainer, self.seeds = win, model, trainer, seeds
         self.log_dir, self.verbose, self.split_noise = log_dir, verbose, split_noise
+        self.shrink, self.perturb = shrink, perturb
 
     def __call__(self, index: int, widths: list[int], parents: Optional[list[LSTMStack]] = None) -> StageOutcome:
         inits = None
         if parents is not None:
-            inits = [
-                grow_to(parent, widths, surgery_generator(seed, widths), self.split_noise).state_dict()
-                for parent, seed in zip(parents, self.seeds)
-            ]
+            inits = []
+            for parent, seed in zip(parents, self.seeds):
+                gen = surgery_generator(seed, widths)
+                grown = shrink_perturb(grow_to(parent, widths, gen, self.split_noise), self.shrink, self.perturb, gen)
+                inits.append(grown.state_dict())
         note = ""
         if self.trainer.batch_seeds and len(self.seeds) > 1:
             try:

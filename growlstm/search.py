@@ -195,7 +195,7 @@ def grow(
     evaluator = evaluator or LSTMEvaluator(
         win, config.model, config.trainer, seeds,
         log_dir=recorder.tb_dir if recorder else None, verbose=config.verbose,
-        split_noise=config.growth.split_noise,
+        split_noise=config.growth.split_noise, shrink=config.growth.shrink, perturb=config.growth.perturb,
     )
     given_parent = fixed_parent(config)
     stages: list[StageRecord] = []

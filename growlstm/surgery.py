@@ -129,4 +129,22 @@ def grow_to(net: LSTMStack, widths: list[int], generator: torch.Generator, noise
     return net
 
 
-__all__ = ["widen", "deepen", "grow_to", "layer_proj"]
+@torch.no_grad()
+def shrink_perturb(net: LSTMStack, shrink: float, perturb: float, generator: torch.Generator) -> LSTMStack:
+    """weights <- shrink * weights + perturb * freshly initialised weights (Ash & Adams 2020).
+
+    Not function-preserving (unless shrink=1, perturb=0): it trades the exact start for the
+    plasticity a fresh initialisation has, when warm starts generalise worse.
+    """
+    if shrink == 1 and perturb == 0:
+        return net
+    fresh = LSTMStack(net.n_inputs, net.widths, net.h, proj_size=net.proj_size)
+    for param in fresh.parameters():  # PyTorch's default LSTM/Linear scale, drawn from `generator`
+        bound = 1.0 / max(param.shape[-1] if param.dim() > 1 else param.shape[0], 1) ** 0.5
+        param.copy_(torch.empty_like(param).uniform_(-bound, bound, generator=generator))
+    for mine, new in zip(net.parameters(), fresh.parameters()):
+        mine.mul_(shrink).add_(perturb * new)
+    return net
+
+
+__all__ = ["widen", "deepen", "grow_to", "shrink_perturb", "layer_proj"]

@@ -84,3 +84,14 @@ def test_replicas_diverge_after_training() -> None:
     for j, b in g_rows:
         copies = [w[b * 4 + u] for u in (0, 1)]
         assert all(not torch.allclose(w[b * 4 + j], c, atol=1e-7) for c in copies)
+
+
+def test_shrink_perturb_is_identity_by_default_and_mixes_otherwise() -> None:
+    from growlstm.surgery import shrink_perturb
+
+    before = net([3, 2])
+    same = shrink_perturb(net([3, 2]), 1.0, 0.0, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(same(X), before(X))
+    mixed = shrink_perturb(net([3, 2]), 0.6, 0.01, torch.Generator().manual_seed(0))
+    w0, w1 = before.layers[0].weight_ih_l0, mixed.layers[0].weight_ih_l0
+    assert torch.allclose(w1, 0.6 * w0, atol=0.011) and not torch.allclose(w1, 0.6 * w0, atol=1e-6)
