@@ -6,7 +6,8 @@ test MASE is reported for the model each method picked. Optuna gets as many tria
 growth trained stages. Per method and series: wall seconds, optimiser steps, chosen widths and
 parameters, validation and test MASE.
 
-    python scripts/bench_search.py --quick          # nile + 2 M4 monthly series, < 5 minutes
+    python scripts/bench_search.py --quick          # nile, elec_equip, M4-M2: < 5 minutes
+    python scripts/bench_search.py --no-cap ...     # every method over all widths <= 32, 1-3 layers
     python scripts/bench_search.py                  # built-ins + M4 monthly, weekly/hourly samples
     python scripts/bench_search.py --series co2 M4-M1 --methods warm grid
 
@@ -43,9 +44,13 @@ SHRINK_PERTURB = {"shrink": 0.6, "perturb": 0.01}
 
 
 def base_config(args: argparse.Namespace) -> Config:
+    # --no-cap: a tiny alpha lifts the capacity cap, so the space is every width up to 32 in 1 to 3
+    # layers for every method (27 uniform stacks for the grid); by default all share the cap.
+    alpha = 1e-3 if args.no_cap else 2.0
     return Config(
         goal=GoalConfig(beat="none"),  # every method looks for the best size, not a goal
-        growth=GrowthConfig(schedule=SCHEDULE, max_layers=3, seeds=args.seeds, max_stages=40, max_minutes=1e9),
+        growth=GrowthConfig(schedule=SCHEDULE, max_layers=3, seeds=args.seeds, max_stages=40, max_minutes=1e9,
+                            alpha=alpha, alpha_max=max(alpha, 10.0) if not args.no_cap else alpha),
         baselines=["naive"],  # baselines are not what this benchmark measures
         seed=args.seed,
     )
@@ -151,7 +156,8 @@ def summarise(frame: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="nile and two M4 monthly series (< 5 minutes)")
+    parser.add_argument("--quick", action="store_true", help="nile, elec_equip and M4-M2 (< 5 minutes)")
+    parser.add_argument("--no-cap", action="store_true", help="lift the capacity cap for every method")
     parser.add_argument("--series", nargs="+", default=None)
     parser.add_argument("--methods", nargs="+", default=METHODS[:4], choices=METHODS,
                         help="warm_sp: warm growth with shrink-and-perturb (not run by default)")
@@ -174,7 +180,7 @@ def main() -> None:
         return
     if args.series is None:
         if args.quick:
-            args.series = ["nile", "M4-M3", "M4-M7"]
+            args.series = ["nile", "elec_equip", "M4-M2"]
         else:
             m4 = load_m4()
             monthly = [s.uid for s in m4 if s.subset == "m4_monthly"]
@@ -183,7 +189,7 @@ def main() -> None:
             args.series = BUILTINS + monthly + weekly + hourly
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = ("bench_search_quick" if args.quick else "bench_search") + (f"_{args.tag}" if args.tag else "")
+    stem = ("bench_search_quick" if args.quick else "bench_search") + ("_nocap" if args.no_cap else "") + (f"_{args.tag}" if args.tag else "")
     csv_path = args.out / f"{stem}.csv"
     rows: list[dict[str, Any]] = []
     for name, data, config in series_list(args):
@@ -207,7 +213,7 @@ def main() -> None:
     md.write_text(
         "# Search cost: growth (warm, cold) vs grid vs Optuna TPE\n\n"
         f"Command: `python scripts/bench_search.py {' '.join(sys.argv[1:])}`; series: {', '.join(args.series)}; "
-        f"seeds per size: {args.seeds}; 2-core CPU.\n\n" + table + "\n\nPer series: `" + csv_path.name + "`.\n"
+        f"seeds per size: {args.seeds}; capacity cap {'lifted' if args.no_cap else 'shared by all methods'}; 2-core CPU.\n\n" + table + "\n\nPer series: `" + csv_path.name + "`.\n"
     )
     print(f"\nwritten: {csv_path}, {md}")
 
