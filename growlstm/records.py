@@ -127,7 +127,7 @@ class Recorder:
                 f"continue it with resume={run_dir}, or write to a new directory",
             )
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if not resume:
+        if not resume or not (run_dir / RUN_CONFIG).is_file():  # resuming nothing starts a run
             write_text(run_dir / RUN_CONFIG, yaml.safe_dump(config_dict(config), sort_keys=False))
 
     def stage_dirs(self) -> list[Path]:
