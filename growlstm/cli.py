@@ -55,16 +55,13 @@ def setup_console(run_dir: Path, verbose: bool) -> None:
 def run(cfg: DictConfig) -> None:
     """Hydra task: compose -> dataclasses -> grow -> report."""
     config: Config = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-    run_dir = Path(config.resume or HydraConfig.get().runtime.output_dir)
+    job_dir = Path(HydraConfig.get().runtime.output_dir)  # this invocation's own folder
+    run_dir = Path(config.resume) if config.resume else job_dir
     try:
-        if config.resume:
-            if not run_dir.is_dir():
-                raise InputError(f"resume={run_dir} is not a directory", "give the run directory printed as 'records:'")
-            setup_console(run_dir, config.verbose)
-            result = resume(run_dir)
-        else:
-            setup_console(run_dir, config.verbose)
-            result = grow(load(config.data), config, run_dir=run_dir)
+        if not run_dir.is_dir():
+            raise InputError(f"resume={run_dir} is not a directory", "give the run directory printed as 'records:'")
+        setup_console(run_dir, config.verbose)
+        result = resume(run_dir) if config.resume else grow(load(config.data), config, run_dir=run_dir)
     except Exception as err:
         multirun = HydraConfig.get().mode == RunMode.MULTIRUN
         if not isinstance(err, InputError) and not multirun:
@@ -72,7 +69,7 @@ def run(cfg: DictConfig) -> None:
         message = f"growlstm: error: {err}" if isinstance(err, InputError) else f"growlstm: job failed: {err!r}"
         print(message, file=sys.stderr)
         detail = "" if isinstance(err, InputError) else "\n" + traceback.format_exc()
-        (run_dir / "error.txt").write_text(message + "\n" + detail)
+        (job_dir / "error.txt").write_text(message + "\n" + detail)
         if multirun:
             return  # one failed job must not stop the sweep; its folder says why (SweepReport)
         sys.exit(2)

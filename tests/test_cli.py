@@ -181,6 +181,7 @@ def test_help_lists_groups(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
         (["-m", "seed=0,zero"], "could not be converted to integer"),
         (["data=csv"], "data.path"),
         (["growth.start_cells=40"], "capacity cap"),
+        (["resume=/nonexistent/run"], "not a directory"),
     ],
 )
 def test_config_errors_are_one_line_and_exit_2(
