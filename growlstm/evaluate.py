@@ -169,50 +169,52 @@ class LSTMEvaluator:
             self.win, widths, self.model, self.trainer, self.seeds,
             log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose, init_states=inits,
         )
-        outcomes = []
-        for fit in fits:
-            val = score_at(self.win, self.win.val_origin, predict(fit.module, self.win, self.win.val_origin))
-            if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
-                raise FloatingPointError(f"seed {fit.seed}: non-finite loss or forecast")
-            outcomes.append(SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit))
-        logger = fits[0].logger
-        if logger is not None:  # the stage's mean metrics beside its hyperparameters in TensorBoard
-            means = {f"hp/val_{k}": float(np.mean([o.val[k] for o in outcomes])) for k in outcomes[0].val}
-            logger.log_hyperparams(dict(fits[0].module.hparams) | {"seeds": len(fits)}, means)
-            logger.finalize("success")
+        outcomes = [self.outcome(fit) for fit in fits]
+        means = {k: float(np.mean([o.val[k] for o in outcomes])) for k in outcomes[0].val}
+        log_stage_metrics(fits[0], means, seeds=len(fits))
         return StageOutcome(outcomes)
 
     def fit_seed(
         self, index: int, widths: list[int], seed: int, init: Optional[dict[str, torch.Tensor]] = None
     ) -> SeedOutcome:
         """Train one seed; on a non-finite loss or an error, retry once with lr / 10."""
-        trainer, note = self.trainer, ""
-        for attempt in (0, 1):
-            try:
-                fit = fit_candidate(
-                    self.win, widths, self.model, trainer, seed,
-                    log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose,
-                    log_version=f"seed_{seed}" + ("_retry" if attempt else ""), init_state=init,
-                )
-                val = score_at(self.win, self.win.val_origin, predict(fit.module, self.win, self.win.val_origin))
-                if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
-                    raise FloatingPointError("non-finite loss or forecast")
-            except Exception as err:
-                reason = f"{type(err).__name__}: {err}"
-                if self.verbose:
-                    reason += "\n" + traceback.format_exc(limit=3)
-                if attempt:
-                    raise StageFailure(f"seed {seed}: {reason} (also after retrying with lr={trainer.lr:g})") from err
-                trainer = replace(self.trainer, lr=self.trainer.lr / 10)
-                note = f"seed {seed} retried with lr={trainer.lr:g} after {reason}"
-                continue
-            if fit.logger is not None:  # the stage's metrics beside its hyperparameters in TensorBoard
-                fit.logger.log_hyperparams(dict(fit.module.hparams), {f"hp/val_{k}": v for k, v in val.items()})
-                fit.logger.finalize("success")
-            return SeedOutcome(
-                seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note
+
+        def attempt(trainer: TrainerConfig, version: str, note: str = "") -> SeedOutcome:
+            fit = fit_candidate(
+                self.win, widths, self.model, trainer, seed, log_dir=self.log_dir,
+                log_name=f"stage_{index:02d}", verbose=self.verbose, log_version=version, init_state=init,
             )
-        raise AssertionError("unreachable")
+            outcome = self.outcome(fit, note)
+            log_stage_metrics(fit, outcome.val)
+            return outcome
+
+        try:
+            return attempt(self.trainer, f"seed_{seed}")
+        except Exception as err:
+            reason = self.reason(err)
+        slower = replace(self.trainer, lr=self.trainer.lr / 10)
+        try:
+            return attempt(slower, f"seed_{seed}_retry", f"seed {seed} retried with lr={slower.lr:g} after {reason}")
+        except Exception as err:
+            raise StageFailure(f"seed {seed}: {self.reason(err)} (also after retrying with lr={slower.lr:g})") from err
+
+    def outcome(self, fit: FitResult, note: str = "") -> SeedOutcome:
+        """Score a trained seed on the validation window; a non-finite result is a failure."""
+        val = score_at(self.win, self.win.val_origin, predict(fit.module, self.win, self.win.val_origin))
+        if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
+            raise FloatingPointError(f"seed {fit.seed}: non-finite loss or forecast")
+        return SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note)
+
+    def reason(self, err: BaseException) -> str:
+        text = f"{type(err).__name__}: {err}"
+        return text + "\n" + traceback.format_exc(limit=3) if self.verbose else text
+
+
+def log_stage_metrics(fit: FitResult, val: dict[str, float], **extra: int) -> None:
+    """The stage's validation metrics beside its hyperparameters in TensorBoard (if logging)."""
+    if fit.logger is not None:
+        fit.logger.log_hyperparams(dict(fit.module.hparams) | extra, {f"hp/val_{k}": v for k, v in val.items()})
+        fit.logger.finalize("success")
 
 
 class StageFailure(RuntimeError):

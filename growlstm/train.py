@@ -54,7 +54,7 @@ def batch_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: Option
 
 
 class KeepBest(Callback):
-    """Remember the weights (and the training loss) of the epoch with the lowest val loss.
+    """Remember the weights of the epoch with the lowest validation loss.
 
     EarlyStopping stops, it does not restore; this keeps the best state in memory (tiny models)
     instead of a checkpoint round-trip through the disk per epoch.
@@ -89,6 +89,58 @@ class FitResult:
     logger: Optional[TensorBoardLogger] = None
 
 
+def new_module(
+    win: SeriesWindows, widths: list[int], model: ModelConfig, trainer: TrainerConfig,
+    seed: int, init_state: Optional[dict[str, torch.Tensor]] = None,
+) -> LSTMForecaster:
+    """The network a seed starts from: drawn from the seed alone, or a warm (grown) state."""
+    torch.manual_seed(seed)
+    module = LSTMForecaster(win.n_inputs, list(widths), win.h, model.proj_size, model.dropout,
+                            trainer.lr, trainer.weight_decay)
+    if init_state is not None:  # warm start: a grown copy of the parent stage's network
+        module.net.load_state_dict(init_state)
+    return module
+
+
+def tensors(win: SeriesWindows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Training windows and the validation window: x_train, y_train, x_val, y_val."""
+    origins = win.train_origins
+    return win.inputs(origins), win.targets(origins), win.inputs([win.val_origin]), win.targets([win.val_origin])
+
+
+def run_lightning(
+    module: pl.LightningModule, train: Any, val: DataLoader, trainer: TrainerConfig,
+    callbacks: list[Callback], log_dir: Path | None, log_name: str, version: str,
+    grad_clip: Optional[float], verbose: bool,
+) -> tuple[pl.Trainer, Optional[TensorBoardLogger]]:
+    """Fit ``module`` with a quiet Trainer (no bars, summaries, checkpoints or banners)."""
+    logger = (
+        TensorBoardLogger(str(log_dir), name=log_name, version=version, default_hp_metric=False)
+        if log_dir is not None
+        else None
+    )
+    pl_trainer = pl.Trainer(
+        max_epochs=trainer.max_epochs, accelerator=trainer.accelerator, devices=1,
+        gradient_clip_val=grad_clip, callbacks=callbacks, logger=logger or False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        num_sanity_val_steps=0, log_every_n_steps=1, deterministic=trainer.deterministic,
+        default_root_dir=str(log_dir) if log_dir is not None else None,
+    )
+    with warnings.catch_warnings():
+        if not verbose:
+            warnings.simplefilter("ignore")
+        pl_trainer.fit(module, train, val)
+    return pl_trainer, logger
+
+
+def final_losses(module: LSTMForecaster, x_train: torch.Tensor, y_train: torch.Tensor,
+                 x_val: torch.Tensor, y_val: torch.Tensor) -> tuple[float, float]:
+    """Training and validation MSE of the restored best weights, in eval mode."""
+    module.eval()
+    with torch.no_grad():
+        return float(module.loss_fn(module(x_train), y_train)), float(module.loss_fn(module(x_val), y_val))
+
+
 def fit_candidate(
     win: SeriesWindows,
     widths: list[int],
@@ -105,64 +157,21 @@ def fit_candidate(
     """Train ``widths`` on ``win``'s training windows with early stopping on validation loss."""
     quiet_lightning(verbose)
     start = time.perf_counter()
-    torch.manual_seed(seed)  # the seed alone decides the initial weights and the batch order
-    module = LSTMForecaster(
-        n_inputs=win.n_inputs,
-        widths=list(widths),
-        h=win.h,
-        proj_size=model.proj_size,
-        dropout=model.dropout,
-        lr=trainer.lr,
-        weight_decay=trainer.weight_decay,
-    )
-    if init_state is not None:  # warm start: a grown copy of the parent stage's network
-        module.net.load_state_dict(init_state)
-    origins = win.train_origins
-    x_train, y_train = win.inputs(origins), win.targets(origins)
-    x_val, y_val = win.inputs([win.val_origin]), win.targets([win.val_origin])
-    train_loader = batch_loader(x_train, y_train, trainer.batch_size, seed)
-    val_loader = batch_loader(x_val, y_val, len(x_val), None)
+    module = new_module(win, widths, model, trainer, seed, init_state)  # the seed decides weights and batch order
+    x_train, y_train, x_val, y_val = tensors(win)
     keep = KeepBest()
-    logger = (
-        TensorBoardLogger(str(log_dir), name=log_name, version=log_version or f"seed_{seed}", default_hp_metric=False)
-        if log_dir is not None
-        else False
+    pl_trainer, logger = run_lightning(
+        module, batch_loader(x_train, y_train, trainer.batch_size, seed), batch_loader(x_val, y_val, len(x_val), None),
+        trainer, [keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience), *(callbacks or [])],
+        log_dir, log_name, log_version or f"seed_{seed}", trainer.grad_clip or None, verbose,
     )
-    pl_trainer = pl.Trainer(
-        max_epochs=trainer.max_epochs,
-        accelerator=trainer.accelerator,
-        devices=1,
-        gradient_clip_val=trainer.grad_clip or None,
-        callbacks=[keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience), *(callbacks or [])],
-        logger=logger,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
-        deterministic=trainer.deterministic,
-        default_root_dir=str(log_dir) if log_dir is not None else None,
-    )
-    with warnings.catch_warnings():
-        if not verbose:
-            warnings.simplefilter("ignore")
-        pl_trainer.fit(module, train_loader, val_loader)
     if keep.state is not None:
         module.load_state_dict(keep.state)
-    module.eval()
-    with torch.no_grad():
-        train_loss = float(module.loss_fn(module(x_train), y_train))
-        val_loss = float(module.loss_fn(module(x_val), y_val))
+    train_loss, val_loss = final_losses(module, x_train, y_train, x_val, y_val)
     return FitResult(
-        module=module,
-        seed=seed,
-        train_loss=train_loss,
-        val_loss=val_loss,
-        best_epoch=keep.best_epoch,
-        epochs=pl_trainer.current_epoch,
-        steps=pl_trainer.global_step,
-        seconds=time.perf_counter() - start,
-        logger=logger or None,
+        module=module, seed=seed, train_loss=train_loss, val_loss=val_loss, best_epoch=keep.best_epoch,
+        epochs=pl_trainer.current_epoch, steps=pl_trainer.global_step,
+        seconds=time.perf_counter() - start, logger=logger,
     )
 
 
@@ -263,48 +272,27 @@ def fit_seeds(
     """
     quiet_lightning(verbose)
     start = time.perf_counter()
-    modules = []
-    for k, seed in enumerate(seeds):
-        torch.manual_seed(seed)  # the same draws as a solo run of this seed
-        module = LSTMForecaster(win.n_inputs, list(widths), win.h, model.proj_size, model.dropout,
-                                trainer.lr, trainer.weight_decay)
-        if init_states is not None:
-            module.net.load_state_dict(init_states[k])
-        modules.append(module)
+    modules = [
+        new_module(win, widths, model, trainer, seed, init_states[k] if init_states is not None else None)
+        for k, seed in enumerate(seeds)
+    ]  # the same draws as a solo run of each seed
     pack = SeedPack(modules[0].net, len(seeds))
     pack.pack([m.net for m in modules])
-    batch_module = SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip)
-    origins = win.train_origins
-    x_train, y_train = win.inputs(origins), win.targets(origins)
-    x_val, y_val = win.inputs([win.val_origin]), win.targets([win.val_origin])
+    x_train, y_train, x_val, y_val = tensors(win)
     loaders = [batch_loader(x_train, y_train, trainer.batch_size, seed) for seed in seeds]
     stopper = SeedStopper(pack, trainer.early_stopping_patience)
-    logger = (
-        TensorBoardLogger(str(log_dir), name=log_name, version="seeds", default_hp_metric=False)
-        if log_dir is not None
-        else False
+    pl_trainer, logger = run_lightning(
+        SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip),
+        CombinedLoader(loaders, mode="min_size"), batch_loader(x_val, y_val, 1, None), trainer,
+        [stopper, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose,  # clipping is per seed
     )
-    pl_trainer = pl.Trainer(
-        max_epochs=trainer.max_epochs, accelerator=trainer.accelerator, devices=1,
-        gradient_clip_val=None, callbacks=[stopper, *(callbacks or [])], logger=logger, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-        log_every_n_steps=1, deterministic=trainer.deterministic,
-        default_root_dir=str(log_dir) if log_dir is not None else None,
-    )
-    with warnings.catch_warnings():
-        if not verbose:
-            warnings.simplefilter("ignore")
-        pl_trainer.fit(batch_module, CombinedLoader(loaders, mode="min_size"), batch_loader(x_val, y_val, 1, None))
     seconds = (time.perf_counter() - start) / len(seeds)
     results = []
     for k, (seed, module) in enumerate(zip(seeds, modules)):
         module.net.load_state_dict(stopper.states[k] if stopper.states[k] is not None else pack.unpack(k))
-        module.eval()
-        with torch.no_grad():
-            train_loss = float(module.loss_fn(module(x_train), y_train))
-            val_loss = float(module.loss_fn(module(x_val), y_val))
+        train_loss, val_loss = final_losses(module, x_train, y_train, x_val, y_val)
         stop = stopper.stop_epoch[k]
         epochs = stop + 1 if stop is not None else pl_trainer.current_epoch
         results.append(FitResult(module, seed, train_loss, val_loss, stopper.best_epoch[k], epochs,
-                                 epochs * len(loaders[0]), seconds, logger or None))
+                                 epochs * len(loaders[0]), seconds, logger))
     return results
