@@ -115,9 +115,9 @@ def stage_config_yaml(
 class Recorder:
     """Writes a run's records as the search goes."""
 
-    def __init__(self, run_dir: Path, config: Config, win: SeriesWindows, series: str, resume: bool = False) -> None:
+    def __init__(self, run_dir: Path, config: Config, win: SeriesWindows, resume: bool = False) -> None:
         self.run_dir = run_dir
-        self.config, self.win, self.series = config, win, series
+        self.config, self.win = config, win
         self.tb_dir = run_dir / "tb"
         self.stages_dir = run_dir / "stages"
         self._writer: Optional[Any] = None
@@ -224,8 +224,12 @@ class Recorder:
         write_text(self.run_dir / "summary.json", json.dumps(clean(summary(result)), indent=2))
 
 
+def status(ok: bool) -> str:
+    return "ok" if ok else "failed"
+
+
 def stage_dict(record: "StageRecord") -> dict[str, Any]:
-    return asdict(record) | {"status": "ok" if record.ok else "failed"}
+    return asdict(record) | {"status": status(record.ok)}
 
 
 def stages_frame(result: "GrowthResult") -> pd.DataFrame:
@@ -238,7 +242,7 @@ def stages_frame(result: "GrowthResult") -> pd.DataFrame:
                 "params": s.params, **{f"val_{k}": v for k, v in s.val.items()},
                 f"val_{result.goal.metric}_std": s.val_std, "gain": s.gain, "train_loss": s.train_loss,
                 "val_loss": s.val_loss, "overfit": s.overfit, "alpha": s.alpha, "cap": s.cap,
-                "seconds": s.seconds, "decision": s.decision, "status": "ok" if s.ok else "failed",
+                "seconds": s.seconds, "decision": s.decision, "status": status(s.ok),
                 "chosen": s.index == result.chosen,
             }
         )
@@ -288,7 +292,7 @@ def summary(result: "GrowthResult") -> dict[str, Any]:
         "capacity": {
             "rule": "N_h <= N_s / (alpha * (N_i + N_o))",
             "n_samples": result.n_samples,
-            "n_inputs": len(result.config.data.features) + 1,
+            "n_inputs": result.n_inputs,
             "n_outputs": result.h,
             "alpha_final": result.stages[-1].alpha if result.stages else result.config.growth.alpha,
             "cap_final": result.stages[-1].cap if result.stages else None,
@@ -301,7 +305,7 @@ def summary(result: "GrowthResult") -> dict[str, Any]:
             "test": result.chosen_test, "test_std": result.chosen_test_std,
         },
         "baselines": {
-            name: {"spec": b.spec, "val": b.val, "test": b.test, "status": "ok" if b.ok else "failed",
+            name: {"spec": b.spec, "val": b.val, "test": b.test, "status": status(b.ok),
                    "error": b.error, "seconds": b.seconds}
             for name, b in result.baselines.items()
         },

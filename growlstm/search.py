@@ -80,6 +80,7 @@ class GrowthResult:
     input_size: int
     season_length: int
     n_samples: int
+    n_inputs: int  # per time step: the target and the features
     goal: Goal
     stages: list[StageRecord]
     baselines: dict[str, BaselineResult]
@@ -175,7 +176,7 @@ def grow(
         )
     if resume and run_dir is None:
         raise InputError("resume needs the run directory to continue", "pass run_dir=<run dir>")
-    recorder = Recorder(Path(run_dir), config, win, uid, resume=resume) if run_dir is not None else None
+    recorder = Recorder(Path(run_dir), config, win, resume=resume) if run_dir is not None else None
     log.info(
         "growlstm: series %s (%d points, season %d), h=%d, input_size=%d, %d training windows, "
         "capacity cap %d cells at alpha=%g",
@@ -234,7 +235,7 @@ def grow(
     chosen = choose(stages, history, goal)
     result = GrowthResult(
         config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,
-        season_length=win.season_length, n_samples=win.n_samples, goal=goal, stages=stages,
+        season_length=win.season_length, n_samples=win.n_samples, n_inputs=win.n_inputs, goal=goal, stages=stages,
         baselines=baselines, stop_reason=proposal.reason, stop_note=proposal.note, chosen=chosen,
     )
     # The test block is read once, here, for the chosen model and the baselines.

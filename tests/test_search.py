@@ -155,3 +155,14 @@ def test_warm_growth_starts_each_stage_from_its_parent(tiny_config: Config, tmp_
     recorded = yaml.safe_load((tmp_path / "stages" / "stage_01" / "config.yaml").read_text())
     assert recorded["model"]["init_from"].endswith("stages/stage_00/checkpoint.pt")
     assert recorded["growth"]["init"] == "warm"
+
+
+def test_summary_counts_the_features_of_a_python_panel(tiny_config: Config, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    y = nile().to_numpy()
+    frame = pd.DataFrame({"unique_id": "n", "ds": np.arange(len(y)), "y": y, "rain": np.sin(np.arange(len(y)))})
+    panel = growlstm.from_long(frame, features=["rain"])
+    growlstm.grow(panel, replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1)), run_dir=tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["capacity"]["n_inputs"] == 2  # the target and one feature per time step
