@@ -325,7 +325,7 @@ def make_record(
     keys = list(seeds[0].val) if seeds else []
     train_loss = float(np.mean([s.train_loss for s in seeds])) if seeds else math.nan
     val_loss = float(np.mean([s.val_loss for s in seeds])) if seeds else math.nan
-    alpha = replay(history, config.growth).alpha if history else config.growth.alpha
+    alpha = replay(history, config.growth).alpha  # rises each time a stage over-fits
     ok = not outcome.error and bool(seeds)
     return StageRecord(
         index=index,

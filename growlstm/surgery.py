@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from growlstm.model import LSTMStack, layer_proj
+from growlstm.model import LSTMStack
 
 
 def _split_map(old: int, new: int, generator: torch.Generator, noise: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,4 +147,4 @@ def shrink_perturb(net: LSTMStack, shrink: float, perturb: float, generator: tor
     return net
 
 
-__all__ = ["widen", "deepen", "grow_to", "shrink_perturb", "layer_proj"]
+__all__ = ["widen", "deepen", "grow_to", "shrink_perturb"]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from growlstm.config import M4_HORIZONS
 from growlstm.errors import InputError
 
 
@@ -133,8 +134,7 @@ class SeriesWindows:
 
 
 def default_h(freq: str | None) -> int:
-    from growlstm.config import M4_HORIZONS
-
+    """The M4 horizon of the frequency (6 when it is unknown)."""
     return M4_HORIZONS.get(freq or "", 6)
 
 
