@@ -17,12 +17,15 @@ from growlstm.baselines import (
     AutoETS,
     Baseline,
     Naive,
+    Naive2,
     SeasonalNaive,
+    Theta,
     _difference,
     _integrate,
     make_baseline,
     ndiffs,
     nsdiffs,
+    seasonality_test,
 )
 
 M4_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "m4"
@@ -59,12 +62,12 @@ def co2_ets(co2: np.ndarray) -> AutoETS:
 
 
 def test_factory_and_protocol() -> None:
-    assert BASELINES == ("naive", "seasonal_naive", "arima", "ets")
+    assert BASELINES == ("naive", "seasonal_naive", "arima", "ets", "theta", "naive2")
     for name in BASELINES:
         b = make_baseline(name, 12)
         assert isinstance(b, Baseline)
         assert b.name == name
-    with pytest.raises(ValueError, match="naive, seasonal_naive, arima, ets"):
+    with pytest.raises(ValueError, match="naive, seasonal_naive, arima, ets, theta, naive2"):
         make_baseline("prophet", 12)
 
 
@@ -247,15 +250,112 @@ def test_ets_failure_raises(nile: np.ndarray, monkeypatch: pytest.MonkeyPatch) -
         AutoETS(1).fit(nile)
 
 
+# --------------------------------------------------------------------------- Theta, Naive2
+
+
+def test_seasonality_test(co2: np.ndarray, nile: np.ndarray) -> None:
+    assert seasonality_test(co2, 12)
+    assert not seasonality_test(nile, 12)
+    assert not seasonality_test(co2, 1)  # m = 1: nothing to test
+    assert not seasonality_test(co2[:35], 12)  # fewer than three seasons
+    assert not seasonality_test(np.full(40, 3.0), 12)  # constant: no autocorrelation
+
+
+def test_theta_co2_deseasonalised(co2: np.ndarray) -> None:
+    b = Theta(12).fit(co2)
+    assert b.spec == "Theta(theta=2, deseasonalised multiplicative m=12)"
+    f = b.predict(24)
+    assert f.shape == (24,) and np.all(np.isfinite(f))
+    # The season is put back: next year's shape follows the last year's.
+    assert np.corrcoef(f[:12], co2[-12:])[0, 1] > 0.9
+    # Not strictly positive: the seasonal adjustment is additive, and the spec says so.
+    shifted = Theta(12).fit(co2 - co2.mean())
+    assert shifted.spec == "Theta(theta=2, deseasonalised additive m=12)"
+
+
+def test_theta_nile_is_statsmodels_theta(nile: np.ndarray) -> None:
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    b = Theta(1).fit(nile)
+    assert b.spec == "Theta(theta=2)"
+    f = b.predict(10)
+    assert f.shape == (10,) and np.all(np.isfinite(f))
+    want = ThetaModel(nile, deseasonalize=False).fit().forecast(10, theta=2)
+    np.testing.assert_allclose(f, np.asarray(want))
+    # A season length at which nile is not seasonal: the same forecasts, and the spec says why.
+    b12 = Theta(12).fit(nile)
+    assert b12.spec == "Theta(theta=2, no seasonality at m=12)"
+    np.testing.assert_allclose(b12.predict(10), f)
+    assert "deseasonalised" not in b12.spec
+    with pytest.raises(ValueError, match="theta"):
+        Theta(1, theta=0.5)
+
+
+def test_theta_failure_raises(nile: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    import statsmodels.tsa.forecasting.theta as theta
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise np.linalg.LinAlgError("forced failure")
+
+    monkeypatch.setattr(theta, "ThetaModel", broken)
+    b = Theta(1)
+    with pytest.raises(RuntimeError, match="Theta fit failed: forced failure"):
+        b.fit(nile)
+    assert b.spec == "not fitted"
+    with pytest.raises(RuntimeError, match="too few points"):
+        Theta(1).fit(nile[:3])
+
+
+def test_naive2_seasonal_and_degenerate(co2: np.ndarray, nile: np.ndarray) -> None:
+    b = Naive2(12).fit(co2)
+    assert b.spec == "naive2 (deseasonalised multiplicative m=12)"
+    f = b.predict(30)
+    assert f.shape == (30,) and np.all(np.isfinite(f))
+    # Naive on the adjusted series: the forecast divided by the repeated last season is flat.
+    np.testing.assert_allclose(f / np.resize(b.season_, 30), np.full(30, b.level_))
+    assert Naive2(12).fit(co2 - co2.mean()).spec == "naive2 (deseasonalised additive m=12)"
+    # Not seasonal, m = 1, too short, constant: plain naive, and the spec says why.
+    cases = [
+        (Naive2(12), nile, "naive2 = naive (no seasonality at m=12)"),
+        (Naive2(1), co2, "naive2 = naive (m=1)"),
+        (Naive2(12), co2[:30], "naive2 = naive (shorter than three seasons, m=12)"),
+        (Naive2(4), np.full(20, 2.5), "naive2 = naive (no seasonality at m=4)"),
+    ]
+    for model, y, spec in cases:
+        np.testing.assert_array_equal(model.fit(y).predict(5), np.full(5, y[-1]))
+        assert model.spec == spec
+
+
+@pytest.mark.skipif(not M4_DIR.is_dir(), reason=f"M4 reference data not found at {M4_DIR}")
+def test_naive2_equals_official_m4() -> None:
+    catalog = pd.read_csv(M4_DIR / "catalog.csv").set_index("uid")
+    train = pd.read_csv(M4_DIR / "train.csv").sort_values(["uid", "t"])
+    fc = pd.read_csv(M4_DIR / "benchmark_forecasts.csv").sort_values(["uid", "method", "step"])
+    insample = {u: g["value"].to_numpy() for u, g in train.groupby("uid")}
+    checked = 0
+    for uid, g in fc[fc["method"] == "M4:Naive2"].groupby("uid"):
+        official = g["value"].to_numpy()
+        f = Naive2(int(catalog.loc[uid, "seasonal_period"])).fit(insample[uid]).predict(official.size)
+        # The file holds ~10 significant digits; we match to ~5e-10 relative.
+        np.testing.assert_allclose(f, official, rtol=1e-8, atol=0, err_msg=uid)
+        checked += 1
+    assert checked == len(catalog)
+
+
+# --------------------------------------------------------------------------- all
+
+
 def test_constant_series_fails_cleanly() -> None:
-    for b in (AutoARIMA(4), AutoETS(4)):
+    for b in (AutoARIMA(4), AutoETS(4), Theta(4)):
         with pytest.raises(RuntimeError, match="constant"):
             b.fit(np.full(30, 7.0))
 
 
-def test_fit_and_predict_are_silent(nile: np.ndarray) -> None:
+def test_fit_and_predict_are_silent(nile: np.ndarray, co2: np.ndarray) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for b in (AutoARIMA(1), AutoETS(1)):
+        for b in (AutoARIMA(1), AutoETS(1), Theta(1), Naive2(1)):
             b.fit(nile).predict(5)
+        for b in (Theta(12), Naive2(12)):  # the seasonal-adjustment path
+            b.fit(co2).predict(5)
     assert not caught, [str(w.message) for w in caught]
