@@ -53,6 +53,9 @@ class ModelConfig:
     # What each window is measured from: last (the last input value), mean (the window's mean)
     # or global (plain standardisation with the training mean and std).
     input_norm: str = "last"
+    # Residual treatment: a classical forecast (theta) that the LSTM corrects; the network then
+    # predicts (actual - that forecast from each origin). None: the network forecasts alone.
+    residual: Optional[str] = None
     # Start from this stage checkpoint, grown exactly to `widths` (warm growth; recorded in the
     # config of every warm stage so it can be retrained alone).
     init_from: Optional[str] = None
@@ -92,6 +95,10 @@ class GrowthConfig:
     alpha_max: float = 10.0
     alpha_step: float = 2.0  # added to alpha each time a stage over-fits
     overfit_ratio: float = 2.0  # val loss > ratio * train loss counts as over-fitting
+    # Noise-aware acceptance: a widening or a new layer counts only when its mean validation
+    # improvement also exceeds spread_factor x the pooled seed spread (std over seeds) of the two
+    # stages compared; 0 judges the mean gain alone.
+    spread_factor: float = 1.0
     # cold: every stage trains from a fresh initialisation; warm: each stage starts from the
     # stage it grows from, widened or deepened without changing its forecasts.
     init: str = "cold"
@@ -116,6 +123,28 @@ class GoalConfig:
     target: Optional[float] = None
     beat: str = "best_baseline"
     margin: float = 0.05
+    # With a level (e.g. 0.05) "goal met on test" also needs the chosen LSTM's test forecasts to
+    # be significantly better than the best baseline's (one-sided Diebold-Mariano, HLN corrected).
+    significance: Optional[float] = None
+
+
+@dataclass
+class EvalConfig:
+    """Where models are scored: several forecast origins, and data kept apart for early stopping.
+
+    The series ends with  | train | early-stopping slice | validation span | test span |.
+    Validation and test spans hold `val_origins` / `test_origins` forecast origins, `step` apart
+    (each model forecasts h steps from each origin with all data before it; baselines are refitted
+    per origin; metrics are averaged over origins). With `early_stop=slice`, training stops on
+    windows whose targets lie in a slice as long as the validation span, just before it, so the
+    windows that choose the size and judge the goal never steered training; `early_stop=val`
+    stops on the validation windows themselves (the optimistic set-up, kept for comparison).
+    """
+
+    val_origins: int = 3
+    test_origins: int = 1
+    step: Optional[int] = None  # steps between origins; None: ceil(h / val_origins)
+    early_stop: str = "slice"
 
 
 @dataclass
@@ -127,10 +156,11 @@ class Config:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     growth: GrowthConfig = field(default_factory=GrowthConfig)
     goal: GoalConfig = field(default_factory=GoalConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     h: Optional[int] = None
     input_size: Optional[int] = None
     baselines: list[str] = field(
-        default_factory=lambda: ["naive", "seasonal_naive", "arima", "ets"]
+        default_factory=lambda: ["naive", "seasonal_naive", "naive2", "arima", "ets", "theta"]
     )
     seed: int = 0
     verbose: bool = False
@@ -154,6 +184,14 @@ def check_config(cfg: Config) -> None:
         raise InputError(f"goal.beat={cfg.goal.beat} is not understood", "use goal.beat=best_baseline or goal.beat=none")
     if not 0 <= cfg.goal.margin < 1:
         raise InputError(f"goal.margin={cfg.goal.margin} must be in [0, 1)", "e.g. goal.margin=0.05 for 5% better")
+    if cfg.goal.significance is not None and not 0 < cfg.goal.significance < 1:
+        raise InputError(f"goal.significance={cfg.goal.significance} must be in (0, 1)", "e.g. goal.significance=0.05, or leave it unset")
+    e = cfg.eval
+    if e.early_stop not in ("slice", "val"):
+        raise InputError(f"eval.early_stop={e.early_stop} is not understood", "use eval.early_stop=slice or eval.early_stop=val")
+    if e.val_origins < 1 or e.test_origins < 1 or (e.step is not None and e.step < 1):
+        raise InputError(f"eval.val_origins={e.val_origins}, eval.test_origins={e.test_origins}, eval.step={e.step} must be >= 1",
+                         "e.g. eval.val_origins=3 eval.test_origins=1 (eval.step unset)")
     if cfg.h is not None and cfg.h <= 0:
         raise InputError(f"h={cfg.h} must be positive", "set h to the number of steps to forecast, e.g. h=12")
     if cfg.input_size is not None and cfg.input_size <= 0:
@@ -170,6 +208,7 @@ def check_config(cfg: Config) -> None:
         (g.patience >= 0, f"growth.patience={g.patience} must be >= 0", "e.g. growth.patience=1"),
         (0 < g.alpha <= g.alpha_max, f"growth.alpha={g.alpha} must be in (0, growth.alpha_max={g.alpha_max}]", "the rule of thumb uses alpha in [2, 10]"),
         (g.min_gain >= 0, f"growth.min_gain={g.min_gain} must be >= 0", "e.g. growth.min_gain=0.02"),
+        (g.spread_factor >= 0, f"growth.spread_factor={g.spread_factor} must be >= 0", "e.g. growth.spread_factor=1 (0: ignore the seed spread)"),
         (min(cfg.model.widths, default=1) >= 1, f"model.widths={cfg.model.widths} must be positive", "e.g. model.widths=[8,2]"),
         (cfg.model.proj_size >= 0, f"model.proj_size={cfg.model.proj_size} must be >= 0", "0 disables the projection"),
         (0 <= cfg.model.dropout < 1, f"model.dropout={cfg.model.dropout} must be in [0, 1)", "e.g. model.dropout=0.1"),
@@ -185,6 +224,10 @@ def check_config(cfg: Config) -> None:
     unknown = [b for b in cfg.baselines if b not in BASELINES]
     if unknown:
         raise InputError(f"unknown baseline(s) {unknown}", f"choose among {', '.join(BASELINES)}")
+    from growlstm.residual import RESIDUAL_BASES
+
+    if cfg.model.residual is not None and cfg.model.residual not in RESIDUAL_BASES:
+        raise InputError(f"model.residual={cfg.model.residual} is not understood", f"use one of {', '.join(RESIDUAL_BASES)}, or leave it unset")
 
 
 # Name under which the CLI registers `Config` in Hydra's ConfigStore; recorded stage configs list

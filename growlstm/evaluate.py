@@ -1,8 +1,9 @@
 """Score models on the shared forecast origins: classical baselines and LSTM stages.
 
 Every model forecasts the same validation and test windows from the same history: classical
-models are fitted on the data before the origin, the LSTM reads the input_size steps before it.
-MASE is scaled by the seasonal-naive error of the data before the origin (M4 definition).
+models are refitted on the data before each origin, the LSTM reads the input_size steps before
+it. MASE is scaled by the seasonal-naive error of the data before the origin (M4 definition).
+A span's metrics are the mean over its origins; the per-origin values are kept.
 """
 
 from __future__ import annotations
@@ -31,16 +32,32 @@ def score_at(win: SeriesWindows, origin: int, forecast: np.ndarray) -> dict[str,
     return metrics.score(win.actuals(origin), forecast, win.history(origin), win.season_length)
 
 
+def mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:
+    """Each metric averaged over origins (or seeds)."""
+    return {k: float(np.mean([s[k] for s in scores])) for k in scores[0]} if scores else {}
+
+
+def score_origins(
+    win: SeriesWindows, origins: np.ndarray, forecast: Callable[[int], np.ndarray]
+) -> tuple[dict[str, float], list[dict[str, float]], list[np.ndarray]]:
+    """(mean metrics, per-origin metrics, forecasts) of ``forecast(origin)`` over ``origins``."""
+    forecasts = [np.asarray(forecast(int(o)), dtype=float) for o in origins]
+    per = [score_at(win, int(o), f) for o, f in zip(origins, forecasts)]
+    return mean_scores(per), per, forecasts
+
+
 @dataclass
 class BaselineResult:
     """A classical forecast at the validation and (at the end) test origins."""
 
     name: str
     spec: str = ""
-    val: dict[str, float] = field(default_factory=dict)
+    val: dict[str, float] = field(default_factory=dict)  # mean over the validation origins
     test: dict[str, float] = field(default_factory=dict)
-    val_forecast: Optional[np.ndarray] = None
-    test_forecast: Optional[np.ndarray] = None
+    val_origins: list[dict[str, float]] = field(default_factory=list)  # per origin
+    test_origins: list[dict[str, float]] = field(default_factory=list)
+    val_forecasts: list[np.ndarray] = field(default_factory=list)
+    test_forecasts: list[np.ndarray] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
 
@@ -58,21 +75,33 @@ def fit_forecast(name: str, history: np.ndarray, h: int, season_length: int) -> 
     return forecast, model.spec
 
 
-def run_baseline(name: str, win: SeriesWindows, origin: int, result: BaselineResult, part: str) -> None:
-    """Fill ``result.<part>`` (val or test); a failure is recorded, never raised."""
+def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: str) -> None:
+    """Fill ``result.<part>`` (val or test), refitting at each of the part's origins; a failure
+    at any origin is recorded, never raised."""
     if result.error:
         return
+    origins = win.val_origins if part == "val" else win.test_origins
+    specs: list[str] = []
+
+    def forecast(origin: int) -> np.ndarray:
+        f, spec = fit_forecast(name, win.history(origin), win.h, win.season_length)
+        specs.append(spec)
+        return f
+
     start = time.perf_counter()
     try:
-        forecast, spec = fit_forecast(name, win.history(origin), win.h, win.season_length)
+        mean, per, forecasts = score_origins(win, origins, forecast)
     except Exception as err:  # any fitting failure: report it and let the others go on
         result.error = f"{type(err).__name__}: {err}".strip()
         return
     finally:
         result.seconds += time.perf_counter() - start
-    setattr(result, part, score_at(win, origin, forecast))
-    setattr(result, f"{part}_forecast", forecast)
-    result.spec = result.spec or spec
+    setattr(result, part, mean)
+    setattr(result, f"{part}_origins", per)
+    setattr(result, f"{part}_forecasts", forecasts)
+    # The model chosen at the last validation origin: the one fitted on the most data before test.
+    if part == "val" or not result.spec:
+        result.spec = specs[-1]
 
 
 @dataclass
@@ -170,8 +199,7 @@ class LSTMEvaluator:
             log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose, init_states=inits,
         )
         outcomes = [self.outcome(fit) for fit in fits]
-        means = {k: float(np.mean([o.val[k] for o in outcomes])) for k in outcomes[0].val}
-        log_stage_metrics(fits[0], means, seeds=len(fits))
+        log_stage_metrics(fits[0], mean_scores([o.val for o in outcomes]), seeds=len(fits))
         return StageOutcome(outcomes)
 
     def fit_seed(
@@ -199,8 +227,8 @@ class LSTMEvaluator:
             raise StageFailure(f"seed {seed}: {self.reason(err)} (also after retrying with lr={slower.lr:g})") from err
 
     def outcome(self, fit: FitResult, note: str = "") -> SeedOutcome:
-        """Score a trained seed on the validation window; a non-finite result is a failure."""
-        val = score_at(self.win, self.win.val_origin, predict(fit.module, self.win, self.win.val_origin))
+        """Score a trained seed on the validation origins; a non-finite result is a failure."""
+        val, _, _ = score_origins(self.win, self.win.val_origins, lambda o: predict(fit.module, self.win, o))
         if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
             raise FloatingPointError(f"seed {fit.seed}: non-finite loss or forecast")
         return SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note)

@@ -24,6 +24,7 @@ class Stage:
     action: Action
     score: float  # mean validation goal metric over seeds (lower is better); inf if failed
     overfit: bool = False
+    spread: float = 0.0  # std over seeds of the validation goal metric
 
 
 @dataclass
@@ -74,6 +75,22 @@ def relative_gain(reference: float, score: float) -> float:
     return (reference - score) / abs(reference) if reference else 0.0
 
 
+def improves(reference: Stage, stage: Stage, growth: GrowthConfig) -> bool:
+    """Noise-aware acceptance: ``stage`` beats ``reference`` by much, and by more than the noise.
+
+    The mean gain must be at least ``growth.min_gain`` (relative) and the absolute improvement
+    larger than ``growth.spread_factor`` x the pooled seed spread sqrt((s_ref^2 + s_new^2) / 2).
+    Why the spread itself rather than the standard error of the means: a forecaster deploys one
+    trained network, not the mean of the seeds, so a size should help beyond what reseeding
+    changes; with 3 seeds, a difference of one pooled std is also about t = 1.2 for the means.
+    """
+    if relative_gain(reference.score, stage.score) < growth.min_gain:
+        return False
+    spreads = [s for s in (reference.spread, stage.spread) if math.isfinite(s)]
+    pooled = math.sqrt(sum(s * s for s in spreads) / 2) if spreads else 0.0
+    return reference.score - stage.score > growth.spread_factor * pooled
+
+
 def replay(history: list[Stage], growth: GrowthConfig) -> State:
     """Rebuild the search state from the evaluated stages."""
     state = State(alpha=growth.alpha)
@@ -88,8 +105,9 @@ def replay(history: list[Stage], growth: GrowthConfig) -> State:
         else:  # widen: judged against the best width of the current layer
             gain = relative_gain(history[state.phase_best].score, stage.score)
             state.gains.append(gain)
-            # Only a gain "by much" moves the layer's best: marginal gains do not justify cells.
-            if gain >= growth.min_gain:
+            # Only a gain "by much", beyond seed noise, moves the layer's best: marginal gains do
+            # not justify cells.
+            if improves(history[state.phase_best], stage, growth):
                 state.phase_best, state.strikes = i, 0
             else:
                 state.strikes += 1
@@ -134,17 +152,17 @@ def decide(
         else:
             return Proposal("widen", [*last.widths[:-1], width])
     else:
-        plateau_note = f"gain below {growth.min_gain:.0%} for {state.strikes} widening(s)"
+        plateau_note = f"gain below {growth.min_gain:.0%} or within the seed spread for {state.strikes} widening(s)"
 
     # Width plateau of the current layer.
     phase_best = history[state.phase_best]
     if state.before_phase_best is not None:
         before = history[state.before_phase_best]
-        if relative_gain(before.score, phase_best.score) < growth.min_gain:
+        if not improves(before, phase_best, growth):
             return Stop(
                 "plateau",
                 f"layer {len(phase_best.widths)} did not beat the best model by "
-                f"{growth.min_gain:.0%}: dropped ({plateau_note})",
+                f"{growth.min_gain:.0%} and the seed spread: dropped ({plateau_note})",
             )
     if len(phase_best.widths) >= growth.max_layers:
         return Stop("plateau", f"width plateau at growth.max_layers={growth.max_layers} ({plateau_note})")

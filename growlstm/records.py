@@ -273,7 +273,7 @@ def summary(result: "GrowthResult") -> dict[str, Any]:
         "data": {
             "name": result.config.data.name, "points": result.n_points, "h": result.h,
             "input_size": result.input_size, "season_length": result.season_length,
-            "n_samples": result.n_samples,
+            "n_samples": result.n_samples, **result.layout,
         },
         "goal": {
             "metric": metric,
@@ -301,12 +301,14 @@ def summary(result: "GrowthResult") -> dict[str, Any]:
         if chosen is None
         else {
             "stage": chosen.index, "widths": chosen.widths, "params": chosen.params,
-            "val": chosen.val, "val_std": chosen.val_std,
+            "val": chosen.val, "val_std": chosen.val_std, "val_spread": chosen.val_spread,
             "test": result.chosen_test, "test_std": result.chosen_test_std,
+            "test_origins": result.chosen_test_origins,
         },
+        "significance": None if result.significance is None else result.significance.as_dict(),
         "baselines": {
-            name: {"spec": b.spec, "val": b.val, "test": b.test, "status": status(b.ok),
-                   "error": b.error, "seconds": b.seconds}
+            name: {"spec": b.spec, "val": b.val, "test": b.test, "val_origins": b.val_origins,
+                   "test_origins": b.test_origins, "status": status(b.ok), "error": b.error, "seconds": b.seconds}
             for name, b in result.baselines.items()
         },
         "stages": [stage_dict(s) for s in result.stages],

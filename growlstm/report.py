@@ -44,8 +44,15 @@ def format_report(result: "GrowthResult") -> str:
             f"{name + mark:<16s} {b.spec[:26]:<26s} {'':>7s} {fmt(b.val.get(metric, math.nan)):>10s} "
             + " ".join(f"{fmt(b.test.get(c, math.nan)):>11s}" for c in cols)
         )
-    lines.append("(* best baseline on validation; LSTM metrics are means over its seeds)")
+    origins = f"{len(result.layout.get('val_origins', [])) or 1} validation / {len(result.layout.get('test_origins', [])) or 1} test origin(s)"
+    lines.append(f"(* best baseline on validation; metrics are means over {origins}; LSTM metrics are means over its seeds)")
     lines.append(verdict(result))
+    if result.significance is not None:
+        sig = result.significance
+        lines.append(
+            f"Diebold-Mariano (HLN, absolute error) vs {sig.baseline} on test: statistic {sig.statistic:+.2f}, "
+            f"p = {sig.pvalue:.3f} (two-sided), p = {sig.pvalue_better:.3f} that the LSTM is better"
+        )
     lines.append(f"stop: {result.stop_reason}" + (f" ({result.stop_note})" if result.stop_note else ""))
     return "\n".join(lines)
 
@@ -60,7 +67,7 @@ def verdict(result: "GrowthResult") -> str:
     for part, values in (("validation", chosen.val if chosen else {}), ("test", result.chosen_test)):
         key = "val" if part == "validation" else "test"
         value = values.get(goal.metric, math.nan)
-        met = goal.met(value, key)
+        met = result.goal_met(key) if chosen else goal.met(value, key)
         threshold = goal.threshold(key)
         gap = goal.gap(value, key)
         text = f"met on {part}: {_yes(met)}"

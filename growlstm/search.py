@@ -25,14 +25,17 @@ from growlstm.evaluate import (
     StageOutcome,
     LSTMEvaluator,
     StageEvaluator,
+    mean_scores,
     run_baseline,
-    score_at,
+    score_origins,
 )
 from growlstm.goal import Goal, make_goal
 from growlstm.model import count_params
 from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, replay
 from growlstm.train import predict
-from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows
+from growlstm.residual import with_classical_base
+from growlstm.significance import Significance, diebold_mariano
+from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows, reserved
 
 log = logging.getLogger("growlstm")
 
@@ -87,10 +90,13 @@ class GrowthResult:
     stop_reason: str
     stop_note: str
     chosen: Optional[int]
-    chosen_test: dict[str, float] = field(default_factory=dict)
-    chosen_test_std: float = math.nan
+    chosen_test: dict[str, float] = field(default_factory=dict)  # mean over seeds and test origins
+    chosen_test_std: float = math.nan  # spread over seeds of the goal metric
+    chosen_test_origins: list[dict[str, float]] = field(default_factory=list)  # per origin, mean over seeds
+    significance: Optional[Significance] = None  # DM test of the chosen LSTM vs the best baseline
     forecast: Optional[pd.DataFrame] = None
     seconds: float = 0.0
+    layout: dict[str, Any] = field(default_factory=dict)  # where training, early stopping, validation and test lie
 
     @property
     def chosen_stage(self) -> Optional[StageRecord]:
@@ -101,12 +107,21 @@ class GrowthResult:
         return self.goal.baseline
 
     def goal_met(self, part: str) -> Optional[bool]:
-        """Whether the chosen model meets the goal on ``part`` (val or test)."""
+        """Whether the chosen model meets the goal on ``part`` (val or test).
+
+        With ``goal.significance`` set, a test verdict against the best baseline also needs a
+        significant Diebold-Mariano win.
+        """
         stage = self.chosen_stage
         if stage is None:
             return False
         values = stage.val if part == "val" else self.chosen_test
-        return self.goal.met(values.get(self.goal.metric, math.nan), part)
+        met = self.goal.met(values.get(self.goal.metric, math.nan), part)
+        level = self.config.goal.significance
+        if met and part == "test" and level is not None and self.goal.beat and self.goal.target is None:
+            sig = self.significance
+            met = sig is not None and sig.pvalue_better < level
+        return met
 
 
 def to_panel(series: Any, config: Config) -> data_mod.Panel:
@@ -131,11 +146,14 @@ def prepare(panel: data_mod.Panel, config: Config) -> tuple[str, SeriesWindows]:
     h = config.h if config.h is not None else default_h(panel.freq)
     input_size = config.input_size
     if input_size is None:  # the default shortens to fit a short series (at least h training windows)
-        input_size = max(1, min(default_input_size(h, season), len(frame) - 4 * h + 1))
-    return uid, make_windows(
+        input_size = max(1, min(default_input_size(h, season), len(frame) - reserved(h, config.eval) - 2 * h + 1))
+    win = make_windows(
         frame, uid=uid, h=h, input_size=input_size, season_length=season,
-        features=list(panel.features), norm=config.model.input_norm,
+        features=list(panel.features), norm=config.model.input_norm, ev=config.eval,
     )
+    if config.model.residual:
+        win = with_classical_base(win, config.model.residual)
+    return uid, win
 
 
 def grow(
@@ -179,16 +197,17 @@ def grow(
     recorder = Recorder(Path(run_dir), config, win, resume=resume) if run_dir is not None else None
     log.info(
         "growlstm: series %s (%d points, season %d), h=%d, input_size=%d, %d training windows, "
-        "capacity cap %d cells at alpha=%g",
-        uid, len(win.y), win.season_length, win.h, win.input_size, len(win.train_origins),
-        cap_fn(config.growth.alpha), config.growth.alpha,
+        "%d early-stopping, %d validation and %d test origin(s), capacity cap %d cells at alpha=%g%s",
+        uid, len(win.y), win.season_length, win.h, win.input_size, len(win.train_origins), len(win.stop_origins),
+        len(win.val_origins), len(win.test_origins), cap_fn(config.growth.alpha), config.growth.alpha,
+        f"; the LSTM corrects a {win.base_name} forecast" if win.base_name else "",
     )
     if win.y.min() <= 0 and "ets" in config.baselines:
         log.info("note: the series has values <= 0, so ETS considers additive forms only")
 
     baselines = {name: BaselineResult(name) for name in config.baselines}
     for name, result in baselines.items():
-        run_baseline(name, win, win.val_origin, result, "val")
+        run_baseline(name, win, result, "val")
     goal = make_goal(config.goal, baselines)
     log.info("%s", baseline_line(baselines, goal))
 
@@ -207,7 +226,7 @@ def grow(
         for record, stage_modules in recorder.completed():
             stages.append(record)
             modules[record.index] = stage_modules
-            history.append(Stage(record.widths, record.action, stage_score(record, goal), record.overfit))
+            history.append(stage_of(record, goal))
             spent += record.seconds / 60
             log.info("%s  (resumed)", stage_line(record, goal))
     proposal: Proposal | Stop = (
@@ -221,7 +240,7 @@ def grow(
         modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]
         record = make_record(index, proposal, outcome, win, config, goal, cap_fn, history)
         record.parent, record.init = parent, "warm" if parents is not None else "cold"
-        history.append(Stage(record.widths, record.action, stage_score(record, goal), record.overfit))
+        history.append(stage_of(record, goal))
         record.gain = replay(history, config.growth).gains[-1]  # the gain the decision used
         proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60)
         record.decision = (
@@ -237,19 +256,43 @@ def grow(
         config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,
         season_length=win.season_length, n_samples=win.n_samples, n_inputs=win.n_inputs, goal=goal, stages=stages,
         baselines=baselines, stop_reason=proposal.reason, stop_note=proposal.note, chosen=chosen,
+        layout=layout_of(win, config),
     )
     # The test block is read once, here, for the chosen model and the baselines.
     for name, baseline in baselines.items():
-        run_baseline(name, win, win.test_origin, baseline, "test")
+        run_baseline(name, win, baseline, "test")
     if chosen is not None and modules.get(chosen):
-        tests = [score_at(win, win.test_origin, predict(m, win, win.test_origin)) for m in modules[chosen]]
-        result.chosen_test = {k: float(np.mean([t[k] for t in tests])) for k in tests[0]}
-        result.chosen_test_std = float(np.std([t[goal.metric] for t in tests], ddof=1)) if len(tests) > 1 else 0.0
+        test_chosen(result, win, modules[chosen])
         result.forecast = future_forecast(win, modules[chosen], goal.baseline)
     result.seconds = spent * 60 + time.perf_counter() - start
     if recorder:
         recorder.finish(result)
     return result
+
+
+def layout_of(win: SeriesWindows, config: Config) -> dict[str, Any]:
+    """The split as recorded in summary.json (origins are 0-based positions in the series)."""
+    return {
+        "train_end": win.train_end, "early_stop": config.eval.early_stop,
+        "stop_origins": [int(win.stop_origins[0]), int(win.stop_origins[-1])],
+        "val_origins": win.val_origins.tolist(), "test_origins": win.test_origins.tolist(),
+        "input_treatment": f"residual over {win.base_name}, inputs by {win.norm}" if win.base_name else win.norm,
+    }
+
+
+def test_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[Any]) -> None:
+    """Score the chosen stage's seeds on the test origins, and test its win for significance."""
+    metric = result.goal.metric
+    seeds = [score_origins(win, win.test_origins, lambda o, m=m: predict(m, win, o)) for m in modules]
+    result.chosen_test = mean_scores([mean for mean, _, _ in seeds])
+    result.chosen_test_std = float(np.std([mean[metric] for mean, _, _ in seeds], ddof=1)) if len(seeds) > 1 else 0.0
+    result.chosen_test_origins = [mean_scores([per[k] for _, per, _ in seeds]) for k in range(len(win.test_origins))]
+    best = result.baselines.get(result.goal.baseline or "")
+    if best is not None and best.ok and best.test_forecasts:
+        # The seeds' mean forecast: what forecast.csv delivers, tested against the best baseline.
+        ensemble = [np.mean([f[k] for _, _, f in seeds], axis=0) for k in range(len(win.test_origins))]
+        actuals = [win.actuals(int(o)) for o in win.test_origins]
+        result.significance = diebold_mariano(actuals, ensemble, best.test_forecasts, best.name)
 
 
 def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
@@ -303,6 +346,12 @@ def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, m
     if isinstance(proposal, Proposal) and minutes >= config.growth.max_minutes:
         return Stop("max_minutes", f"growth.max_minutes={config.growth.max_minutes:g} reached")
     return proposal
+
+
+def stage_of(record: StageRecord, goal: Goal) -> Stage:
+    """What the policy sees of a stage: mean, seed spread and over-fitting."""
+    spread = record.val_std if math.isfinite(record.val_std) else 0.0
+    return Stage(record.widths, record.action, stage_score(record, goal), record.overfit, spread)
 
 
 def stage_score(record: StageRecord, goal: Goal) -> float:

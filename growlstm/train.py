@@ -81,7 +81,7 @@ class FitResult:
     module: LSTMForecaster
     seed: int
     train_loss: float  # MSE on scaled training windows, eval mode, at the best epoch
-    val_loss: float  # MSE on the scaled validation window at the best epoch
+    val_loss: float  # MSE on the scaled early-stopping windows at the best epoch
     best_epoch: int
     epochs: int
     steps: int
@@ -103,9 +103,9 @@ def new_module(
 
 
 def tensors(win: SeriesWindows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Training windows and the validation window: x_train, y_train, x_val, y_val."""
-    origins = win.train_origins
-    return win.inputs(origins), win.targets(origins), win.inputs([win.val_origin]), win.targets([win.val_origin])
+    """Training windows and the early-stopping windows: x_train, y_train, x_stop, y_stop."""
+    origins, stop = win.train_origins, win.stop_origins
+    return win.inputs(origins), win.targets(origins), win.inputs(stop), win.targets(stop)
 
 
 def run_lightning(
@@ -154,7 +154,7 @@ def fit_candidate(
     init_state: Optional[dict[str, torch.Tensor]] = None,
     callbacks: Optional[list[Callback]] = None,
 ) -> FitResult:
-    """Train ``widths`` on ``win``'s training windows with early stopping on validation loss."""
+    """Train ``widths`` on ``win``'s training windows with early stopping on its stop windows."""
     quiet_lightning(verbose)
     start = time.perf_counter()
     module = new_module(win, widths, model, trainer, seed, init_state)  # the seed decides weights and batch order
@@ -283,7 +283,7 @@ def fit_seeds(
     stopper = SeedStopper(pack, trainer.early_stopping_patience)
     pl_trainer, logger = run_lightning(
         SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip),
-        CombinedLoader(loaders, mode="min_size"), batch_loader(x_val, y_val, 1, None), trainer,
+        CombinedLoader(loaders, mode="min_size"), batch_loader(x_val, y_val, len(x_val), None), trainer,
         [stopper, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose,  # clipping is per seed
     )
     seconds = (time.perf_counter() - start) / len(seeds)

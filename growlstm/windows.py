@@ -1,25 +1,29 @@
 """Chronological split, training-only scaling and sliding windows for one series.
 
 A window with origin ``o`` (index of its first target) reads inputs ``z[o - input_size : o]``
-and predicts ``y[o : o + h]`` (direct multi-output). The blocks are
+and predicts ``y[o : o + h]`` (direct multi-output). The series is cut into
 
-    | train (n_train) | validation (h) | test (h) |
+    | train | early-stopping slice | validation span | test span |
 
-Training windows keep their targets inside the training block; the validation window's inputs
-end where validation starts and the test window's inputs end where test starts, so every model
-(LSTM or classical) sees exactly the data before its forecast origin. The scaler sees the
-training block only.
+The validation span holds ``val_origins`` forecast origins ``step`` apart, the test span
+``test_origins`` (the last origin's window ends with the data). Training windows keep their
+targets inside the training block; early stopping reads windows whose targets lie in the slice
+(``early_stop="slice"``) or the validation windows themselves (``"val"``, for comparison). Every
+model (LSTM or classical) forecasts from an origin with exactly the data before it. The scaler
+sees the data before the validation span only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field, replace
+from typing import Optional
 
 import numpy as np
 import pandas as pd
 import torch
 
-from growlstm.config import M4_HORIZONS
+from growlstm.config import M4_HORIZONS, EvalConfig
 from growlstm.errors import InputError
 
 
@@ -58,21 +62,21 @@ class SeriesWindows:
     scaler: Scaler
     h: int
     input_size: int
-    n_train: int
+    n_train: int  # first validation origin: the scaler and all training see y[:n_train]
     season_length: int
     norm: str = "last"  # global | last | mean: what each window is measured from (see level)
+    val_origins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    test_origins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    stop_origins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # early stopping
+    train_end: int = 0  # training targets lie in y[input_size:train_end]
+    # Residual treatment: scaled forecast of a classical model from each origin, shape (T + 1, h)
+    # (NaN rows where none was computed); the network then predicts what that forecast misses.
+    base: Optional[np.ndarray] = None
+    base_name: str = ""
 
     @property
     def n_inputs(self) -> int:
         return self.z.shape[1]
-
-    @property
-    def val_origin(self) -> int:
-        return self.n_train
-
-    @property
-    def test_origin(self) -> int:
-        return self.n_train + self.h
 
     @property
     def future_origin(self) -> int:
@@ -81,7 +85,7 @@ class SeriesWindows:
 
     @property
     def train_origins(self) -> np.ndarray:
-        return np.arange(self.input_size, self.n_train - self.h + 1)
+        return np.arange(self.input_size, self.train_end - self.h + 1)
 
     @property
     def n_samples(self) -> int:
@@ -89,7 +93,21 @@ class SeriesWindows:
 
         Overlapping windows reuse the same values, so counting windows would inflate N_s.
         """
-        return self.n_train - self.input_size
+        return self.train_end - self.input_size
+
+    def with_base(self, base: np.ndarray, name: str) -> "SeriesWindows":
+        """The same windows with targets relative to a classical forecast (residual treatment)."""
+        return replace(self, base=base, base_name=name)
+
+    def reference(self, origins: np.ndarray | list[int]) -> np.ndarray:
+        """What the network's output is added to, per origin, scaled: shape (N, h)."""
+        origins = np.asarray(origins)
+        if self.base is not None:
+            ref = self.base[origins]
+            if np.isnan(ref).any():
+                raise ValueError(f"no {self.base_name} forecast was computed for some of the origins {origins.tolist()}")
+            return ref
+        return np.repeat(self.level(origins)[:, None], self.h, axis=1)
 
     def level(self, origins: np.ndarray | list[int]) -> np.ndarray:
         """Scaled target level each window is measured from, shape (N,).
@@ -115,14 +133,14 @@ class SeriesWindows:
         return torch.as_tensor(x, dtype=torch.float32)
 
     def targets(self, origins: np.ndarray | list[int]) -> torch.Tensor:
-        """Scaled target windows relative to the level, shape (N, h), float32."""
+        """Scaled target windows relative to the reference (level or classical forecast), (N, h), float32."""
         origins = np.asarray(origins)
         idx = origins[:, None] + np.arange(self.h)[None, :]
-        return torch.as_tensor(self.z[idx, 0] - self.level(origins)[:, None], dtype=torch.float32)
+        return torch.as_tensor(self.z[idx, 0] - self.reference(origins), dtype=torch.float32)
 
     def to_units(self, origin: int, output: np.ndarray) -> np.ndarray:
         """A network output for ``origin`` back in the series' own units."""
-        return self.scaler.inverse_target(np.asarray(output, dtype=float) + self.level([origin])[0])
+        return self.scaler.inverse_target(np.asarray(output, dtype=float) + self.reference([origin])[0])
 
     def actuals(self, origin: int) -> np.ndarray:
         """Raw target values of the h steps from ``origin`` (validation or test)."""
@@ -143,6 +161,38 @@ def default_input_size(h: int, season_length: int) -> int:
     return max(2 * h, 2 * season_length)
 
 
+def origin_step(h: int, ev: EvalConfig) -> int:
+    """Steps between forecast origins: ``eval.step``, or h / val_origins rounded up (the
+    validation span then covers about two horizons)."""
+    return ev.step if ev.step is not None else max(1, math.ceil(h / ev.val_origins))
+
+
+def layout(n: int, h: int, ev: EvalConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Origins of the test span, the validation span, early stopping, and the training end.
+
+    Test windows end with the data; validation windows end where the test span starts; the
+    early-stopping slice is as long as the validation span and ends where it starts.
+    """
+    step = origin_step(h, ev)
+    first_test = n - h - step * (ev.test_origins - 1)
+    test = first_test + step * np.arange(ev.test_origins)
+    first_val = first_test - h - step * (ev.val_origins - 1)
+    val = first_val + step * np.arange(ev.val_origins)
+    if ev.early_stop == "slice":
+        span = h + step * (ev.val_origins - 1)
+        train_end = first_val - span
+        stop = np.arange(train_end, first_val - h + 1)  # every window inside the slice
+    else:
+        train_end, stop = first_val, val
+    return test, val, stop, train_end
+
+
+def reserved(h: int, ev: EvalConfig) -> int:
+    """Points at the end of a series kept from training: test, validation and early-stopping spans."""
+    n = 10**9
+    return n - layout(n, h, ev)[3]
+
+
 def make_windows(
     frame: pd.DataFrame,
     *,
@@ -152,8 +202,10 @@ def make_windows(
     season_length: int,
     features: list[str],
     norm: str = "last",
+    ev: Optional[EvalConfig] = None,
 ) -> SeriesWindows:
-    """Split one series (columns ds, y, features) and fit the scaler on its training block."""
+    """Split one series (columns ds, y, features) and fit the scaler on the data before validation."""
+    ev = ev or EvalConfig()
     if h <= 0:
         raise InputError(f"h must be positive, got {h}", "set h to the number of steps to forecast, e.g. h=12")
     if norm not in NORMS:
@@ -162,15 +214,20 @@ def make_windows(
         raise InputError(f"input_size must be positive, got {input_size}", "set input_size=24 or leave it unset")
     values = frame[["y", *features]].to_numpy(dtype=float)
     n = len(values)
-    n_train = n - 2 * h
+    test, val, stop, train_end = layout(n, h, ev)
     # At least as many training windows as the horizon, so training and early stopping mean something.
-    min_len = input_size + h + (h - 1) + 2 * h
-    if n_train - input_size - h + 1 < h:
+    min_len = input_size + 2 * h - 1 + reserved(h, ev)
+    if n < min_len:
+        spans = f"{ev.val_origins} validation and {ev.test_origins} test origin(s)"
+        if ev.early_stop == "slice":
+            spans += " and the early-stopping slice"
         raise InputError(
-            f"series '{uid}' has {n} points, too short for input_size={input_size}, h={h} and "
-            f"the validation and test blocks (needs at least {min_len})",
-            f"use a smaller h or input_size (e.g. input_size={max(1, (n - 4 * h + 1) // 2)}), or a longer series",
+            f"series '{uid}' has {n} points, too short for input_size={input_size}, h={h}, {spans} "
+            f"(needs at least {min_len})",
+            f"use a smaller h or input_size (e.g. input_size={max(1, input_size - (min_len - n))}), "
+            "fewer eval.val_origins, or a longer series",
         )
+    n_train = int(val[0])
     scaler = Scaler.fit(values[:n_train])
     return SeriesWindows(
         uid=uid,
@@ -183,4 +240,8 @@ def make_windows(
         n_train=n_train,
         season_length=season_length,
         norm=norm,
+        val_origins=val,
+        test_origins=test,
+        stop_origins=stop,
+        train_end=int(train_end),
     )

@@ -65,7 +65,7 @@ def test_layer_that_beats_best_leads_to_another_layer() -> None:
         ([3, 2], "deepen", 0.8), ([3, 3], "widen", 0.8), ([3, 4], "widen", 0.8),
     )
     assert decide(h, GROWTH, WIDE_CAP, None) == Proposal(
-        "deepen", [3, 2, 2], "gain below 2% for 2 widening(s)"
+        "deepen", [3, 2, 2], "gain below 2% or within the seed spread for 2 widening(s)"
     )
 
 

@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from growlstm.config import EvalConfig
 from growlstm.errors import InputError
 from growlstm.windows import make_windows
+
+ONE = EvalConfig(val_origins=1, test_origins=1, early_stop="val")  # one validation window, no slice
 
 
 def frame(n: int, features: int = 0) -> pd.DataFrame:
@@ -20,8 +23,8 @@ def frame(n: int, features: int = 0) -> pd.DataFrame:
 @pytest.mark.parametrize("norm", ["global", "last", "mean"])
 def test_shapes_and_blocks(norm: str) -> None:
     win = make_windows(frame(120, features=2), uid="s", h=6, input_size=12, season_length=12,
-                       features=["f0", "f1"], norm=norm)
-    assert win.n_train == 108 and win.val_origin == 108 and win.test_origin == 114
+                       features=["f0", "f1"], norm=norm, ev=ONE)
+    assert win.n_train == 108 and win.val_origins.tolist() == [108] and win.test_origins.tolist() == [114]
     origins = win.train_origins
     assert win.inputs(origins).shape == (len(origins), 12, 3)
     assert win.targets(origins).shape == (len(origins), 6)
@@ -29,26 +32,27 @@ def test_shapes_and_blocks(norm: str) -> None:
 
 
 def test_training_windows_never_read_validation_or_test() -> None:
-    win = make_windows(frame(120), uid="s", h=6, input_size=12, season_length=12, features=[])
+    win = make_windows(frame(120), uid="s", h=6, input_size=12, season_length=12, features=[], ev=ONE)
     last_target_index = win.train_origins.max() + win.h - 1
     assert last_target_index == win.n_train - 1
     # Inputs of the validation window end where validation starts; test inputs where test starts.
-    x_val = win.inputs([win.val_origin])[0, :, 0].numpy() + win.level([win.val_origin])[0]
+    val = int(win.val_origins[0])
+    x_val = win.inputs([val])[0, :, 0].numpy() + win.level([val])[0]
     np.testing.assert_allclose(x_val, win.z[win.n_train - 12 : win.n_train, 0], atol=1e-5)
-    np.testing.assert_array_equal(win.history(win.val_origin), win.y[: win.n_train])
-    np.testing.assert_array_equal(win.actuals(win.test_origin), win.y[-6:])
+    np.testing.assert_array_equal(win.history(val), win.y[: win.n_train])
+    np.testing.assert_array_equal(win.actuals(int(win.test_origins[0])), win.y[-6:])
 
 
 def test_scaler_sees_training_block_only() -> None:
     df = frame(120)
-    win = make_windows(df, uid="s", h=6, input_size=12, season_length=12, features=[])
+    win = make_windows(df, uid="s", h=6, input_size=12, season_length=12, features=[], ev=ONE)
     train = df["y"].to_numpy()[:108]
     assert win.scaler.mean[0] == pytest.approx(train.mean())
     assert win.scaler.std[0] == pytest.approx(train.std())
     # Changing the validation and test values leaves the scaler and training data unchanged.
     df2 = df.copy()
     df2.loc[108:, "y"] = 1e6
-    win2 = make_windows(df2, uid="s", h=6, input_size=12, season_length=12, features=[])
+    win2 = make_windows(df2, uid="s", h=6, input_size=12, season_length=12, features=[], ev=ONE)
     assert win2.scaler.mean[0] == win.scaler.mean[0]
     np.testing.assert_array_equal(win2.targets(win2.train_origins), win.targets(win.train_origins))
 
@@ -56,7 +60,7 @@ def test_scaler_sees_training_block_only() -> None:
 @pytest.mark.parametrize("norm", ["global", "last", "mean"])
 def test_to_units_inverts_the_target_transform(norm: str) -> None:
     win = make_windows(frame(120), uid="s", h=6, input_size=12, season_length=12, features=[], norm=norm)
-    o = win.val_origin
+    o = int(win.val_origins[-1])
     np.testing.assert_allclose(win.to_units(o, win.targets([o])[0].numpy()), win.actuals(o), rtol=1e-5)
 
 
