@@ -23,15 +23,17 @@ def format_report(result: "GrowthResult") -> str:
     """Table of the chosen model and every baseline (validation and test), then the verdict."""
     metric = result.goal.metric
     cols = ["mase", "smape", "mae", "rmse"]
+    # The spec column fits the longest spec (e.g. "Theta(theta=2, deseasonalised multiplicative m=12)").
+    w = min(48, max([26, *(len(b.spec) for b in result.baselines.values() if b.ok)]))
     header = (
-        f"{'model':<16s} {'spec':<26s} {'params':>7s} {'val ' + _label(metric):>10s} "
+        f"{'model':<16s} {'spec':<{w}s} {'params':>7s} {'val ' + _label(metric):>10s} "
         + " ".join(f"{'test ' + _label(c):>11s}" for c in cols)
     )
     lines = [header, "-" * len(header)]
     chosen = result.chosen_stage
     if chosen is not None:
         lines.append(
-            f"{'LSTM (chosen)':<16s} {'widths ' + str(chosen.widths):<26s} {chosen.params:>7d} "
+            f"{'LSTM (chosen)':<16s} {'widths ' + str(chosen.widths):<{w}s} {chosen.params:>7d} "
             f"{fmt(chosen.val.get(metric, math.nan)):>10s} "
             + " ".join(f"{fmt(result.chosen_test.get(c, math.nan)):>11s}" for c in cols)
         )
@@ -41,7 +43,7 @@ def format_report(result: "GrowthResult") -> str:
             continue
         mark = " *" if name == result.goal.baseline else ""
         lines.append(
-            f"{name + mark:<16s} {b.spec[:26]:<26s} {'':>7s} {fmt(b.val.get(metric, math.nan)):>10s} "
+            f"{name + mark:<16s} {b.spec[:w]:<{w}s} {'':>7s} {fmt(b.val.get(metric, math.nan)):>10s} "
             + " ".join(f"{fmt(b.test.get(c, math.nan)):>11s}" for c in cols)
         )
     origins = f"{len(result.layout.get('val_origins', [])) or 1} validation / {len(result.layout.get('test_origins', [])) or 1} test origin(s)"

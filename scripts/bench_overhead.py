@@ -54,7 +54,7 @@ def plain_loop(win, widths: list[int], trainer: TrainerConfig, epochs: int, seed
     net = LSTMStack(win.n_inputs, widths, win.h)
     opt = torch.optim.Adam(net.parameters(), lr=trainer.lr)
     x, y = win.inputs(win.train_origins), win.targets(win.train_origins)
-    xv, yv = win.inputs([win.val_origin]), win.targets([win.val_origin])
+    xv, yv = win.inputs(win.stop_origins), win.targets(win.stop_origins)
     loader = batch_loader(x, y, trainer.batch_size, seed)  # the loader the Lightning path uses
     times = []
     for _ in range(epochs):

@@ -182,6 +182,12 @@ def test_help_lists_groups(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
         (["data=csv"], "data.path"),
         (["growth.start_cells=40"], "capacity cap"),
         (["resume=/nonexistent/run"], "not a directory"),
+        (["eval.early_stop=never"], "eval.early_stop"),
+        (["eval.val_origins=0"], "eval.val_origins"),
+        (["goal.significance=1.5"], "goal.significance"),
+        (["model.residual=prophet"], "model.residual"),
+        (["growth.spread_factor=-1"], "growth.spread_factor"),
+        (["eval.val_origins=40", "eval.step=6"], "too short"),
     ],
 )
 def test_config_errors_are_one_line_and_exit_2(

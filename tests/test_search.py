@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import math
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import pytest
 import statsmodels.api as sm
 
 import growlstm
-from growlstm.config import Config, GoalConfig, GrowthConfig
+from growlstm.config import Config, EvalConfig, GoalConfig, GrowthConfig
 from growlstm.data import load
 from growlstm.evaluate import SeedOutcome, StageOutcome
 from growlstm.errors import InputError
+from growlstm.significance import Significance
 
 
 def scripted(scores: dict[tuple[int, ...], float]):
@@ -105,6 +107,39 @@ def test_tiny_real_run_writes_every_record(tiny_config: Config, tmp_path: Path) 
     growth_run = EventAccumulator(str(tmp_path / "tb" / "growth"))
     growth_run.Reload()
     assert {"growth/val", "growth/params", "reference/naive"} <= set(growth_run.Tags()["scalars"])
+
+
+def test_rolling_origins_residual_treatment_and_significance_in_the_summary(tiny_config: Config, tmp_path: Path) -> None:
+    config = replace(tiny_config, eval=EvalConfig(val_origins=2, test_origins=2, step=3),
+                     model=replace(tiny_config.model, residual="theta"), growth=replace(tiny_config.growth, max_stages=1))
+    result = growlstm.grow(nile(), config, run_dir=tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    data = summary["data"]
+    assert data["val_origins"] == [82, 85] and data["test_origins"] == [91, 94] and data["early_stop"] == "slice"
+    assert data["stop_origins"][1] + 6 <= 82  # early stopping ends before validation starts
+    assert data["input_treatment"] == "residual over theta, inputs by last"
+    assert len(summary["chosen"]["test_origins"]) == 2
+    assert summary["chosen"]["test"]["mase"] == pytest.approx(np.mean([o["mase"] for o in summary["chosen"]["test_origins"]]))
+    assert {"mase", "smape"} <= set(summary["chosen"]["val_spread"])
+    naive = summary["baselines"]["naive"]
+    assert len(naive["val_origins"]) == 2 and len(naive["test_origins"]) == 2
+    sig = summary["significance"]
+    assert sig["baseline"] == result.goal.baseline and sig["n"] == 12
+    assert 0 <= sig["pvalue_better"] <= 1 and math.isfinite(sig["statistic"])
+
+
+def test_goal_significance_requires_a_significant_win(tiny_config: Config) -> None:
+    result = growlstm.grow(nile(), replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1)))
+    best = result.baselines[result.goal.baseline]
+    result.chosen_test = {k: v * 0.5 for k, v in best.test.items()}  # far better than the goal asks
+    assert result.goal_met("test")
+    result.config = replace(result.config, goal=replace(result.config.goal, significance=0.05))
+    result.significance = Significance(best.name, -1.0, 0.4, 0.2, 6, 2)
+    assert result.goal_met("test") is False  # better on average, but not significantly
+    result.significance = Significance(best.name, -4.0, 0.004, 0.002, 6, 2)
+    assert result.goal_met("test") is True
+    result.significance = None  # undefined test: no significant win to claim
+    assert result.goal_met("test") is False
 
 
 def test_python_api_takes_numpy_arrays(tiny_config: Config) -> None:

@@ -1,0 +1,225 @@
+"""M4 accuracy: growlstm with defaults on the M4 subset, per input treatment, beside the baselines.
+
+Each series is its official training part followed by the official test horizon, so growlstm's
+single test origin (eval.test_origins=1) *is* the M4 test. Everything else is the default
+configuration (3 validation origins, early-stopping slice, goal 5% better than the best baseline
+on validation), with one input treatment per run:
+
+    last    windows measured from their last value (default)
+    mean    windows measured from their mean
+    global  plain standardisation with the training mean and std
+    theta   the LSTM corrects a Theta forecast (model.residual=theta), inputs by last value
+
+A series growlstm refuses (too short for the origins, or the capacity rule allows fewer cells
+than the first stage) is reported as refused; set-level scores compare the LSTM and every
+baseline on the series the LSTM ran on, and OWA is relative to Naive2 on those same series.
+
+    python scripts/bench_m4.py --quick                  # a sample, all treatments: < 10 minutes
+    python scripts/bench_m4.py --treatments last        # all 70 series, the default treatment
+    python scripts/bench_m4.py --summarise              # tables from the CSV written so far
+
+Writes <out>/bench_m4.csv (one row per series and treatment, appended as it goes, so an
+interrupted run continues where it stopped) and <out>/bench_m4.md (tables per subset and
+treatment, official M4 figures beside them, validation-to-test gaps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
+import growlstm  # noqa: E402
+from growlstm.config import Config, DataConfig, EvalConfig, ModelConfig  # noqa: E402
+from growlstm.errors import InputError  # noqa: E402
+from m4 import M4_DIR, M4Series, load_m4  # noqa: E402
+
+TREATMENTS: dict[str, ModelConfig] = {
+    "last": ModelConfig(input_norm="last"),
+    "mean": ModelConfig(input_norm="mean"),
+    "global": ModelConfig(input_norm="global"),
+    "theta": ModelConfig(input_norm="last", residual="theta"),
+}
+BASELINES = ["naive", "seasonal_naive", "naive2", "arima", "ets", "theta"]
+SUBSETS = {"m4_monthly": "Monthly", "m4_weekly": "Weekly", "m4_hourly": "Hourly"}
+# A fixed sample for --quick: one series per subset (the shorter ones: about a minute each).
+QUICK = ["M4-M2", "M4-W260", "M4-H9"]
+OFFICIAL = ["Naive2", "SES", "Theta", "RNN", "118"]  # 118: Smyl's ES-RNN, the M4 winner
+
+
+def config_for(s: M4Series, treatment: str, seed: int) -> Config:
+    return Config(
+        data=DataConfig(name=s.uid, season_length=s.season_length),
+        model=TREATMENTS[treatment], eval=EvalConfig(test_origins=1), h=s.h, baselines=BASELINES, seed=seed,
+    )
+
+
+def run_one(s: M4Series, treatment: str, seed: int) -> dict[str, Any]:
+    """Grow on one series with one treatment; one CSV row."""
+    logging.getLogger("growlstm").setLevel(logging.WARNING)
+    row: dict[str, Any] = {"uid": s.uid, "subset": s.subset, "treatment": treatment, "n": len(s.values)}
+    start = time.perf_counter()
+    try:
+        result = growlstm.grow(growlstm.from_values(s.values, season_length=s.season_length, name=s.uid),
+                               config_for(s, treatment, seed))
+    except InputError as err:
+        return row | {"status": "refused", "reason": str(err), "seconds": time.perf_counter() - start}
+    chosen = result.chosen_stage
+    row |= {
+        "status": "ok" if chosen is not None else "no model",
+        "seconds": result.seconds,
+        "stages": len(result.stages),
+        "stop": result.stop_reason,
+        "widths": " ".join(map(str, chosen.widths)) if chosen else "",
+        "params": chosen.params if chosen else 0,
+        "best_baseline": result.goal.baseline,
+        "goal_met_val": result.goal_met("val"),
+        "goal_met_test": result.goal_met("test"),
+        "dm_stat": result.significance.statistic if result.significance else math.nan,
+        "dm_p_better": result.significance.pvalue_better if result.significance else math.nan,
+    }
+    for key in ("smape", "mase"):
+        row[f"lstm_val_{key}"] = chosen.val.get(key, math.nan) if chosen else math.nan
+        row[f"lstm_test_{key}"] = result.chosen_test.get(key, math.nan)
+        for name, b in result.baselines.items():
+            row[f"{name}_val_{key}"] = b.val.get(key, math.nan) if b.ok else math.nan
+            row[f"{name}_test_{key}"] = b.test.get(key, math.nan) if b.ok else math.nan
+    return row
+
+
+def official_scores() -> pd.DataFrame:
+    table = pd.read_csv(M4_DIR / "m4_official_point_scores.csv").set_index("method_id")
+    rows = []
+    for method in OFFICIAL:
+        for subset, freq in SUBSETS.items():
+            rows.append({"method": "ES-RNN (winner)" if method == "118" else method, "subset": subset,
+                         "owa": table.loc[method, f"OWA_{freq}"]})
+        rows.append({"method": "ES-RNN (winner)" if method == "118" else method, "subset": "all M4",
+                     "owa": table.loc[method, "OWA_Total"]})
+    return pd.DataFrame(rows).pivot(index="method", columns="subset", values="owa")
+
+
+def set_scores(rows: pd.DataFrame, model: str) -> tuple[float, float, float]:
+    """(mean sMAPE, mean MASE, OWA vs naive2) of ``model`` on test over ``rows``' series."""
+    smape, mase = rows[f"{model}_test_smape"].mean(), rows[f"{model}_test_mase"].mean()
+    owa = 0.5 * (smape / rows["naive2_test_smape"].mean() + mase / rows["naive2_test_mase"].mean())
+    return float(smape), float(mase), float(owa)
+
+
+def summarise(frame: pd.DataFrame) -> str:
+    """Markdown: accuracy per subset and treatment, the official figures, gaps and verdicts."""
+    lines = ["# M4 benchmark: growlstm (defaults) per input treatment", ""]
+    lines += [
+        "Test = the official M4 horizon (one origin). LSTM = the chosen stage, mean over its 3 seeds.",
+        "Scores are set-level means over the series the LSTM ran on in that subset; OWA vs our Naive2",
+        "on the same series (Naive2 reproduces the official forecasts).", "",
+        "| subset | treatment | series (ran/refused) | model | sMAPE | MASE | OWA |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    gap_rows = []
+    for subset in [*SUBSETS, "all"]:
+        part = frame if subset == "all" else frame[frame.subset == subset]
+        for treatment in TREATMENTS:
+            rows = part[part.treatment == treatment]
+            if rows.empty:
+                continue
+            ok = rows[rows.status == "ok"]
+            count = f"{len(ok)}/{int((rows.status == 'refused').sum())}"
+            if ok.empty:
+                lines.append(f"| {subset} | {treatment} | {count} | - | - | - | - |")
+                continue
+            for model in ["lstm", *BASELINES]:
+                smape, mase, owa = set_scores(ok, model)
+                lines.append(f"| {subset} | {treatment} | {count} | {model} | {smape:.3f} | {mase:.3f} | {owa:.3f} |")
+            gap_rows.append((subset, treatment, ok))
+    official = official_scores()
+    lines += ["", "## Official M4 OWA (all series of each frequency)", "",
+              "| method | " + " | ".join(official.columns) + " |", "|---|" + "---|" * len(official.columns)]
+    lines += [f"| {m} | " + " | ".join(f"{v:.3f}" for v in row) + " |" for m, row in official.iterrows()]
+    lines.append("")
+    lines += [
+        "## Validation-to-test gap (median over series of test MASE / validation MASE)", "",
+        "The validation score is the mean over 3 origins; the best baseline is the one chosen on validation.", "",
+        "| subset | treatment | LSTM val->test | best baseline val->test | goal met on val | ... held on test | significant (p<0.05) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for subset, treatment, ok in gap_rows:
+        lstm_gap = (ok.lstm_test_mase / ok.lstm_val_mase).median()
+        best = [r[f"{r.best_baseline}_test_mase"] / r[f"{r.best_baseline}_val_mase"] for _, r in ok.iterrows()
+                if isinstance(r.best_baseline, str)]
+        met_val = ok.goal_met_val.astype(bool)
+        held = (met_val & ok.goal_met_test.astype(bool)).sum()
+        sig = (ok.dm_p_better < 0.05).sum()
+        lines.append(
+            f"| {subset} | {treatment} | {lstm_gap:.2f} | {np.median(best):.2f} | {met_val.sum()}/{len(ok)} | "
+            f"{held}/{met_val.sum()} | {sig}/{len(ok)} |"
+        )
+    refused = frame[frame.status == "refused"]
+    if not refused.empty:
+        lines += ["", "## Refused series", ""]
+        for r in refused.drop_duplicates("uid").itertuples():
+            lines.append(f"- {r.uid} ({r.n} points): {r.reason}")
+    secs = frame.groupby("treatment").seconds.median()
+    lines += ["", "Median seconds per series: " + ", ".join(f"{t} {v:.0f} s" for t, v in secs.items()), ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    parser.add_argument("--series", nargs="*", help="M4 uids (default: all 70, or the --quick sample)")
+    parser.add_argument("--subsets", nargs="*", default=list(SUBSETS), choices=list(SUBSETS))
+    parser.add_argument("--treatments", nargs="*", default=list(TREATMENTS), choices=list(TREATMENTS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="runs in parallel (processes; default: 2 or the cores if fewer)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--tag", default="", help="suffix of the output files, e.g. quick")
+    parser.add_argument("--summarise", action="store_true", help="only rebuild the tables from the CSV")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "bench_m4" + (f"_{args.tag}" if args.tag else "")
+    csv_path, md_path = args.out / f"{stem}.csv", args.out / f"{stem}.md"
+    done = pd.read_csv(csv_path) if csv_path.exists() else pd.DataFrame()
+    if not args.summarise:
+        series = [s for s in load_m4(tuple(args.subsets))]
+        wanted = args.series or (QUICK if args.quick else None)
+        if wanted:
+            unknown = sorted(set(wanted) - {s.uid for s in series})
+            if unknown:
+                raise SystemExit(f"unknown M4 uid(s) {unknown} in --subsets {' '.join(args.subsets)}")
+            series = [s for s in series if s.uid in wanted]
+        have = set(zip(done.get("uid", []), done.get("treatment", [])))
+        todo = [(s, t) for s in series for t in args.treatments if (s.uid, t) not in have]
+        print(f"{len(todo)} runs ({len(have)} already in {csv_path.name})", flush=True)
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(run_one, s, t, args.seed) for s, t in todo]
+            for k, future in enumerate(futures, 1):
+                row = future.result()
+                done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
+                done.to_csv(csv_path, index=False)
+                lstm = row.get("lstm_test_mase", math.nan)
+                print(f"[{k}/{len(todo)}] {row['uid']:<7s} {row['treatment']:<6s} {row['status']:<7s} "
+                      f"widths {row.get('widths', '') or '-':<8s} test MASE lstm {lstm:.3f} "
+                      f"theta {row.get('theta_test_mase', math.nan):.3f}  {row['seconds']:.0f}s", flush=True)
+    if done.empty:
+        raise SystemExit(f"no results in {csv_path}")
+    text = summarise(done)
+    md_path.write_text(text)
+    print(text)
+    print(f"wrote {csv_path} and {md_path}")
+
+
+if __name__ == "__main__":
+    main()
