@@ -2,7 +2,8 @@
 
 Refitting a classical model at every training origin costs one fit per window (60 ms for
 statsmodels' Theta on co2, 30 s per run), so the base forecast here is the standard Theta
-method (SES with half the linear drift, on the seasonally adjusted series) with its parameters
+method (SES with half the linear drift, on the seasonally adjusted series, as the theta
+baseline) with its parameters
 fitted once on the data before the validation span, then run forward to every origin. Each
 origin's forecast uses the observations before it only, and the parameters never saw the
 validation or test spans: no leakage, at the price of not refitting per origin.
@@ -10,27 +11,13 @@ validation or test spans: no leakage, at the price of not refitting per origin.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy import optimize, signal
 
+from growlstm.baselines import seasonality_test
 from growlstm.windows import SeriesWindows
 
 RESIDUAL_BASES = ("theta",)
-
-
-def seasonal_test(x: np.ndarray, m: int) -> bool:
-    """M4's 90% autocorrelation test for seasonality at lag ``m``."""
-    if m <= 1 or x.size < 3 * m:
-        return False
-    d = x - x.mean()
-    denom = float(d @ d)
-    if denom == 0:
-        return False
-    acf = np.array([float(d[k:] @ d[: x.size - k]) / denom for k in range(1, m + 1)])
-    limit = 1.645 * math.sqrt((1 + 2 * np.sum(acf[:-1] ** 2)) / x.size)
-    return bool(abs(acf[-1]) > limit)
 
 
 def season_indices(x: np.ndarray, m: int) -> tuple[np.ndarray, bool]:
@@ -42,7 +29,7 @@ def season_indices(x: np.ndarray, m: int) -> tuple[np.ndarray, bool]:
     from statsmodels.tsa.seasonal import seasonal_decompose
 
     multiplicative = bool(np.all(x > 0))
-    if not seasonal_test(x, m):
+    if not seasonality_test(x, m):  # the same M4 test as the Theta and Naive2 baselines
         return (np.ones(max(m, 1)) if multiplicative else np.zeros(max(m, 1))), multiplicative
     res = seasonal_decompose(x, model="multiplicative" if multiplicative else "additive", period=m)
     return np.asarray(res.seasonal[:m], dtype=float), multiplicative

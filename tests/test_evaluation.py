@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.datasets import co2 as co2_data
-from statsmodels.tsa.forecasting.theta import ThetaModel
+import statsmodels.api as sm
 
 from growlstm.config import EvalConfig, GrowthConfig
 from growlstm.errors import InputError
 from growlstm.evaluate import BaselineResult, run_baseline
 from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
-from growlstm.residual import seasonal_test, theta_paths, with_classical_base
+from growlstm.baselines import make_baseline
+from growlstm.residual import theta_paths, with_classical_base
 from growlstm.significance import diebold_mariano
 from growlstm.windows import layout, make_windows, reserved
 
@@ -116,19 +117,15 @@ def test_every_treatment_inverts_to_the_series(co2: np.ndarray, norm: str, resid
         np.testing.assert_allclose(recovered, win.actuals(int(o)), rtol=1e-5)
 
 
-def test_theta_paths_equal_statsmodels_theta_at_the_fit_origin(co2: np.ndarray) -> None:
+def test_theta_paths_equal_the_theta_baseline_at_the_fit_origin(co2: np.ndarray) -> None:
     paths = theta_paths(co2, 480, 12, 12)
-    expected = np.asarray(ThetaModel(co2[:480], period=12).fit().forecast(12))
-    np.testing.assert_allclose(paths[480], expected, rtol=1e-6)
+    np.testing.assert_allclose(paths[480], make_baseline("theta", 12).fit(co2[:480]).predict(12), rtol=1e-6)
+    nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy()  # not seasonal: plain Theta
+    np.testing.assert_allclose(theta_paths(nile, 80, 6, 1)[80], make_baseline("theta", 1).fit(nile[:80]).predict(6), rtol=1e-6)
     # Every origin's forecast uses only data before it: changing later data leaves it unchanged.
     later = co2.copy()
     later[400:] += 100.0
     np.testing.assert_allclose(theta_paths(later, 300, 12, 12)[400], theta_paths(co2, 300, 12, 12)[400])
-
-
-def test_seasonality_test(co2: np.ndarray) -> None:
-    assert seasonal_test(np.diff(co2), 12)
-    assert not seasonal_test(np.random.default_rng(1).normal(size=200), 12)
 
 
 # --------------------------------------------------------------------------- acceptance rule
