@@ -74,12 +74,36 @@ def test_scripted_search_reports_the_closest_when_no_size_meets_the_goal(tiny_co
 
 
 def test_cap_stops_growth_on_a_short_series(tiny_config: Config) -> None:
-    # nile: 88 training points - 12 inputs = 76 targets; 76 / (2 * (1 + 6)) -> 5 cells.
+    # nile: 100 points - test 6 - validation 10 - early-stopping slice 10 = 74 training points;
+    # 74 - 12 inputs = 62 targets; 62 / (2 * (1 + 6)) -> 4 cells.
     fake = scripted({(2,): 1.0, (3,): 0.9, (4,): 0.8, (3, 2): 0.7, (4, 2): 0.7})
     config = Config(baselines=["naive"], goal=GoalConfig(beat="none"))
     result = growlstm.grow(load(tiny_config.data), config, evaluator=fake)
+    assert result.n_samples == 62
     assert fake.calls == [[2], [3], [4]]
     assert result.stop_reason == "capacity_cap" and "cap" in result.stop_note
+
+
+def test_scripted_search_does_not_grow_on_seed_noise() -> None:
+    """The same mean scores, with seeds that agree or disagree: only agreement justifies cells."""
+
+    def evaluator(spread: float):
+        means = {(2,): 1.0, (3,): 0.9, (4,): 0.8, (6,): 0.79, (2, 2): 1.0, (2, 3): 0.99, (4, 2): 0.78, (4, 3): 0.78}
+
+        def evaluate(index: int, widths: list[int], parents=None) -> StageOutcome:
+            m = means[tuple(widths)]
+            return StageOutcome([SeedOutcome(s, {"mae": m, "rmse": m, "smape": m, "mase": m + d}, 0.1, 0.1, 1, 1, 0.0)
+                                 for s, d in enumerate((-spread, 0.0, spread))])
+        return evaluate
+
+    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"), growth=GrowthConfig(patience=0))
+    steady = growlstm.grow(CO2, config, evaluator=evaluator(0.01))
+    assert [s.widths for s in steady.stages] == [[2], [3], [4], [6], [4, 2], [4, 3]]  # gains beat the noise
+    assert steady.chosen_stage.widths == [6]
+    noisy = growlstm.grow(CO2, config, evaluator=evaluator(0.15))  # seed sd 0.15 > the 0.1 gains
+    assert [s.widths for s in noisy.stages] == [[2], [3], [2, 2], [2, 3]]
+    assert noisy.stop_reason == "plateau" and "seed spread" in noisy.stop_note
+    assert noisy.stages[1].val_spread["mase"] == pytest.approx(0.15)
 
 
 def test_tiny_real_run_writes_every_record(tiny_config: Config, tmp_path: Path) -> None:
