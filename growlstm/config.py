@@ -116,7 +116,7 @@ class GoalConfig:
 
     With `target` set, the goal is `metric <= target`. Otherwise, with `beat=best_baseline`, the
     goal is to be `margin` (relative) better than the best baseline on validation; `beat=none`
-    sets no goal (the search then runs to its plateau and reports the best size).
+    sets no goal (the search then runs to its plateau and reports the smallest size no other beats).
     """
 
     metric: str = "mase"

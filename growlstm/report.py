@@ -77,5 +77,5 @@ def verdict(result: "GrowthResult") -> str:
             text += f" ({fmt(value)} vs {fmt(threshold)}, gap {gap:+.3f})"
         parts.append(text)
     if not result.goal_met("val"):
-        parts.append("no LSTM size met the goal; the closest is reported")
+        parts.append("no LSTM size met the goal; reported: the smallest size no other beats beyond min_gain and the seed spread")
     return "; ".join(parts)

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from growlstm import data as data_mod
-from growlstm.config import Config, check_config
+from growlstm.config import Config, GrowthConfig, check_config
 from growlstm.errors import InputError
 from growlstm.evaluate import (
     BaselineResult,
@@ -31,7 +31,7 @@ from growlstm.evaluate import (
 )
 from growlstm.goal import Goal, make_goal
 from growlstm.model import count_params
-from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, replay
+from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
 from growlstm.train import predict
 from growlstm.residual import with_classical_base
 from growlstm.significance import Significance, diebold_mariano
@@ -251,7 +251,7 @@ def grow(
         if recorder:
             recorder.stage(record, outcome, goal)
 
-    chosen = choose(stages, history, goal)
+    chosen = choose(stages, history, goal, config.growth)
     result = GrowthResult(
         config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,
         season_length=win.season_length, n_samples=win.n_samples, n_inputs=win.n_inputs, goal=goal, stages=stages,
@@ -399,16 +399,20 @@ def make_record(
     )
 
 
-def choose(stages: list[StageRecord], history: list[Stage], goal: Goal) -> Optional[int]:
-    """The smallest stage meeting the goal on validation, else the best one (closest to it)."""
+def choose(stages: list[StageRecord], history: list[Stage], goal: Goal, growth: GrowthConfig) -> Optional[int]:
+    """The smallest stage meeting the goal on validation; else the smallest stage that no other
+    stage beats by ``min_gain`` and the seed spread (the acceptance rule), else the best one."""
     threshold = goal.threshold("val")
     meeting = [
         s for s, h in zip(stages, history) if threshold is not None and math.isfinite(h.score) and h.score <= threshold
     ]
     if meeting:
         return min(meeting, key=lambda s: (s.params, s.index)).index
-    finite = [(h.score, s.params, s.index) for s, h in zip(stages, history) if math.isfinite(h.score)]
-    return min(finite)[2] if finite else None
+    finite = [(s, h) for s, h in zip(stages, history) if math.isfinite(h.score)]
+    unbeaten = [s for s, h in finite if not any(improves(h, other, growth) for _, other in finite)]
+    if unbeaten:
+        return min(unbeaten, key=lambda s: (s.params, s.index)).index
+    return min(finite, key=lambda sh: (sh[1].score, sh[0].params, sh[0].index))[0].index if finite else None
 
 
 def future_forecast(win: SeriesWindows, modules: Sequence[Any], baseline: Optional[str]) -> pd.DataFrame:
