@@ -218,7 +218,11 @@ def test_arima_failure_raises(nile: np.ndarray, monkeypatch: pytest.MonkeyPatch)
 
 def test_ets_co2_seasonal(co2_ets: AutoETS) -> None:
     b = co2_ets
-    assert len(b.candidates_) == 18  # positive, two seasons: the full grid fits
+    # Positive, two seasons: the whole restricted grid (no additive error with a
+    # multiplicative season) is screened, and the best three are refitted by full ML.
+    assert len(b.screened_) == 15
+    assert not any(re.fullmatch(r"ETS\(A,.*,M\)", spec) for spec in b.screened_)
+    assert set(b.candidates_) == set(sorted(b.screened_, key=b.screened_.get)[:3])
     assert re.fullmatch(r"ETS\([AM],(N|A|Ad),[AM]\)", b.spec), b.spec
     assert b.ic_ == min(b.candidates_.values()) == b.candidates_[b.spec]
     assert b.ic_ == pytest.approx(b.result_.aicc)
@@ -228,13 +232,23 @@ def test_ets_co2_seasonal(co2_ets: AutoETS) -> None:
 
 def test_ets_nile_and_sunspots(nile: np.ndarray, sunspots: np.ndarray) -> None:
     b = AutoETS(1).fit(nile)
-    assert len(b.candidates_) == 6  # no season at m = 1
+    assert len(b.screened_) == 6 and len(b.candidates_) == 3  # no season at m = 1
     assert b.ic_ == min(b.candidates_.values())
+    assert b.ic_ == pytest.approx(b.result_.aicc)
+    # Without the screen every candidate is fitted by full ML: here the same winner.
+    full = AutoETS(1, screen=None).fit(nile)
+    assert len(full.candidates_) == 6 and not full.screened_
+    assert full.spec == b.spec and full.ic_ == pytest.approx(b.ic_, abs=0.1)
     # Sunspots hold zeros: no multiplicative component is tried.
     s = AutoETS(1).fit(sunspots)
-    assert set(s.candidates_) <= {"ETS(A,N,N)", "ETS(A,A,N)", "ETS(A,Ad,N)"}
+    assert set(s.screened_) <= {"ETS(A,N,N)", "ETS(A,A,N)", "ETS(A,Ad,N)"}
     assert s.ic_ == min(s.candidates_.values())
-    for model in (b, s):
+    # Too short for heuristic initial states (n < 10): no screen, full ML throughout.
+    short = AutoETS(1).fit(nile[:9])
+    assert not short.screened_ and short.candidates_
+    with pytest.raises(ValueError, match="screen"):
+        AutoETS(1, screen=0)
+    for model in (b, s, short):
         f = model.predict(8)
         assert f.shape == (8,) and np.all(np.isfinite(f))
 
