@@ -640,7 +640,8 @@ class AutoETS:
         with _quiet(), _one_blas_thread():
             starts: dict[ETSForm, Optional[np.ndarray]] = {f: None for f in forms}
             if self.screen is not None and x.size >= 10 + 2 * (m // 2):
-                starts = self._screen(x, forms)
+                # If no heuristic start works, fall back to full ML of every form.
+                starts = self._screen(x, forms) or starts
             for form, smoothing in starts.items():
                 spec = _ets_spec(form)
                 try:

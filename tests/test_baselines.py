@@ -253,6 +253,13 @@ def test_ets_nile_and_sunspots(nile: np.ndarray, sunspots: np.ndarray) -> None:
         assert f.shape == (8,) and np.all(np.isfinite(f))
 
 
+def test_ets_screen_fallback(nile: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No heuristic start works: every form is fitted by full ML instead.
+    monkeypatch.setattr(AutoETS, "_screen", lambda self, x, forms: {})
+    b = AutoETS(1).fit(nile[:40])
+    assert len(b.candidates_) == 6 and b.ic_ == min(b.candidates_.values())
+
+
 def test_ets_failure_raises(nile: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     import statsmodels.tsa.exponential_smoothing.ets as ets
 
