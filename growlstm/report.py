@@ -24,7 +24,7 @@ def format_report(result: "GrowthResult") -> str:
     metric = result.goal.metric
     cols = ["mase", "smape", "mae", "rmse"]
     # The spec column fits the longest spec (e.g. "Theta(theta=2, deseasonalised multiplicative m=12)").
-    w = min(48, max([26, *(len(b.spec) for b in result.baselines.values() if b.ok)]))
+    w = min(56, max([26, *(len(b.spec) for b in result.baselines.values() if b.ok)]))
     header = (
         f"{'model':<16s} {'spec':<{w}s} {'params':>7s} {'val ' + _label(metric):>10s} "
         + " ".join(f"{'test ' + _label(c):>11s}" for c in cols)
