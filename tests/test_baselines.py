@@ -121,11 +121,16 @@ def test_seasonal_naive_degenerate_cases(nile: np.ndarray) -> None:
 
 
 @pytest.mark.skipif(not M4_DIR.is_dir(), reason=f"M4 reference data not found at {M4_DIR}")
-def test_naive_and_snaive_equal_official_m4() -> None:
+def official_m4() -> tuple[pd.DataFrame, dict[str, np.ndarray], pd.DataFrame]:
+    """(catalog by uid, training values by uid, official forecasts) of the shared M4 subset."""
     catalog = pd.read_csv(M4_DIR / "catalog.csv").set_index("uid")
     train = pd.read_csv(M4_DIR / "train.csv").sort_values(["uid", "t"])
     fc = pd.read_csv(M4_DIR / "benchmark_forecasts.csv").sort_values(["uid", "method", "step"])
-    insample = {u: g["value"].to_numpy() for u, g in train.groupby("uid")}
+    return catalog, {u: g["value"].to_numpy() for u, g in train.groupby("uid")}, fc
+
+
+def test_naive_and_snaive_equal_official_m4() -> None:
+    catalog, insample, fc = official_m4()
     checked = 0
     fc = fc[fc["method"].isin(["M4:Naive", "M4:sNaive"])]
     for (uid, method), g in fc.groupby(["uid", "method"]):
@@ -349,10 +354,7 @@ def test_naive2_seasonal_and_degenerate(co2: np.ndarray, nile: np.ndarray) -> No
 
 @pytest.mark.skipif(not M4_DIR.is_dir(), reason=f"M4 reference data not found at {M4_DIR}")
 def test_naive2_equals_official_m4() -> None:
-    catalog = pd.read_csv(M4_DIR / "catalog.csv").set_index("uid")
-    train = pd.read_csv(M4_DIR / "train.csv").sort_values(["uid", "t"])
-    fc = pd.read_csv(M4_DIR / "benchmark_forecasts.csv").sort_values(["uid", "method", "step"])
-    insample = {u: g["value"].to_numpy() for u, g in train.groupby("uid")}
+    catalog, insample, fc = official_m4()
     checked = 0
     for uid, g in fc[fc["method"] == "M4:Naive2"].groupby("uid"):
         official = g["value"].to_numpy()
