@@ -730,7 +730,7 @@ def seasonality_test(x: np.ndarray, m: int) -> bool:
     return bool(abs(acf[m - 1]) > limit)
 
 
-def _seasonal_adjustment(
+def seasonal_adjustment(
     x: np.ndarray, m: int
 ) -> tuple[Optional[str], np.ndarray, np.ndarray, str]:
     """Classical decomposition as the M4 benchmarks: (mode, adjusted x, last season, why).
@@ -790,7 +790,7 @@ class Naive2:
 
     def fit(self, y: np.ndarray) -> "Naive2":
         x = _as_series(y)
-        self.mode_, adjusted, self.season_, self._why = _seasonal_adjustment(x, self.season_length)
+        self.mode_, adjusted, self.season_, self._why = seasonal_adjustment(x, self.season_length)
         self.level_ = float(adjusted[-1])
         return self
 
@@ -847,7 +847,7 @@ class Theta:
         if x.size < 4:
             raise RuntimeError(f"too few points ({x.size}) to fit Theta (needs 4)")
         with _quiet(), _one_blas_thread():
-            self.mode_, adjusted, self.season_, self._why = _seasonal_adjustment(
+            self.mode_, adjusted, self.season_, self._why = seasonal_adjustment(
                 x, self.season_length
             )
             try:

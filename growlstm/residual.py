@@ -14,25 +14,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, signal
 
-from growlstm.baselines import seasonality_test
+from growlstm.baselines import seasonal_adjustment
 from growlstm.windows import SeriesWindows
 
 RESIDUAL_BASES = ("theta",)
-
-
-def season_indices(x: np.ndarray, m: int) -> tuple[np.ndarray, bool]:
-    """Classical-decomposition seasonal indices by phase (index 0 = phase of x[0]).
-
-    Multiplicative for a strictly positive series, additive otherwise; ones (or zeros) when the
-    series is not seasonal. Returns (indices, multiplicative).
-    """
-    from statsmodels.tsa.seasonal import seasonal_decompose
-
-    multiplicative = bool(np.all(x > 0))
-    if not seasonality_test(x, m):  # the same M4 test as the Theta and Naive2 baselines
-        return (np.ones(max(m, 1)) if multiplicative else np.zeros(max(m, 1))), multiplicative
-    res = seasonal_decompose(x, model="multiplicative" if multiplicative else "additive", period=m)
-    return np.asarray(res.seasonal[:m], dtype=float), multiplicative
 
 
 def ses_levels(x: np.ndarray, alpha: float) -> np.ndarray:
@@ -57,10 +42,14 @@ def theta_paths(y: np.ndarray, fit_end: int, h: int, m: int) -> np.ndarray:
     Parameters (season indices, alpha, drift) come from ``y[:fit_end]``. Shape (len(y) + 1, h);
     row 0 is NaN (no data before it).
     """
-    train = y[:fit_end]
-    idx, mult = season_indices(train, m)
-    phases = np.arange(len(y) + h) % len(idx)
-    season = idx[phases]
+    # The theta baseline's own seasonal adjustment (M4 test, classical decomposition), so the
+    # base equals that baseline at the fitting origin; its last season, by phase, covers every t.
+    mode, _, last_season, _ = seasonal_adjustment(y[:fit_end], m)
+    mult = mode != "additive"
+    if mode is None:
+        last_season = np.ones(1)
+    phases = (np.arange(len(y) + h) - (fit_end - len(last_season))) % len(last_season)
+    season = last_season[phases]
     adjusted = y / season[: len(y)] if mult else y - season[: len(y)]
     alpha = fit_alpha(adjusted[:fit_end])
     # Theta(2): half the slope of the linear trend fitted to the adjusted training data.
