@@ -28,15 +28,22 @@ class DataConfig:
     """
 
     name: str = "co2"
-    path: Optional[str] = None
+    path: Optional[str] = None  # .csv, or .parquet / .pq
     time_col: Optional[str] = None
     target: Optional[str] = None
     id_col: Optional[str] = None
+    # One id, or a pattern such as 'M4-W*' (fnmatch) that selects several; None: all series.
     series: Optional[str] = None
     features: list[str] = field(default_factory=list)
     freq: Optional[str] = None  # pandas alias (MS, M, Q, A, W, D, H); inferred when None
     season_length: Optional[int] = None  # inferred from freq when None
     fill: str = "error"  # missing values: error | interpolate | drop
+    # Held-out actuals in a second file (as M4's test.csv: id, step, value): appended after each
+    # series' data and used only as its test span, which must then be exactly that long.
+    test_path: Optional[str] = None
+    # A series that fails validation (too short, constant, duplicated times, ...) in a table of
+    # several: skip (report it and go on with the others) | fail (stop the run).
+    bad_series: str = "skip"
 
 
 @dataclass
@@ -108,6 +115,11 @@ class GrowthConfig:
     # generalise worse than cold ones.
     shrink: float = 1.0
     perturb: float = 0.0
+    # Data with several series: local grows one LSTM per series (series in parallel); global
+    # grows one LSTM trained on the windows of all series.
+    scope: str = "local"
+    # Local scope: series grown at once (worker processes); None: the cores, at most the series.
+    workers: Optional[int] = None
 
 
 @dataclass
@@ -208,6 +220,9 @@ def check_config(cfg: Config) -> None:
         (g.patience >= 0, f"growth.patience={g.patience} must be >= 0", "e.g. growth.patience=1"),
         (0 < g.alpha <= g.alpha_max, f"growth.alpha={g.alpha} must be in (0, growth.alpha_max={g.alpha_max}]", "the rule of thumb uses alpha in [2, 10]"),
         (g.min_gain >= 0, f"growth.min_gain={g.min_gain} must be >= 0", "e.g. growth.min_gain=0.02"),
+        (g.scope in ("local", "global"), f"growth.scope={g.scope} is not understood", "use growth.scope=local or growth.scope=global"),
+        (g.workers is None or g.workers >= 1, f"growth.workers={g.workers} must be >= 1", "e.g. growth.workers=2, or leave it unset (the cores)"),
+        (cfg.data.bad_series in ("skip", "fail"), f"data.bad_series={cfg.data.bad_series} is not understood", "use data.bad_series=skip or data.bad_series=fail"),
         (g.spread_factor >= 0, f"growth.spread_factor={g.spread_factor} must be >= 0", "e.g. growth.spread_factor=1 (0: ignore the seed spread)"),
         (min(cfg.model.widths, default=1) >= 1, f"model.widths={cfg.model.widths} must be positive", "e.g. model.widths=[8,2]"),
         (cfg.model.proj_size >= 0, f"model.proj_size={cfg.model.proj_size} must be >= 0", "0 disables the projection"),

@@ -8,6 +8,7 @@ offending value and the fix. Sources: built-in statsmodels datasets (no download
 from __future__ import annotations
 
 import csv
+import fnmatch
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from growlstm.errors import InputError
 
 BUILTINS: tuple[str, ...] = ("co2", "sunspots", "nile", "elec_equip", "macrodata")
 FILLS: tuple[str, ...] = ("error", "interpolate", "drop")
+BAD_SERIES: tuple[str, ...] = ("skip", "fail")
 FREQS: tuple[str, ...] = ("Y", "Q", "M", "W", "D", "H")
 
 # pandas alias stems (anchor and multiple stripped, upper-cased) -> our single-letter codes.
@@ -48,6 +50,8 @@ class Panel:
     season_length: int
     features: list[str] = field(default_factory=list)
     name: str = "panel"
+    skipped: dict[str, str] = field(default_factory=dict)  # series left out, with the reason
+    test_rows: dict[str, int] = field(default_factory=dict)  # held-out rows appended (data.test_path)
 
     def ids(self) -> list[str]:
         """Series ids in table order."""
@@ -142,11 +146,15 @@ def from_values(y: Any, ds: Any = None, *, freq: str | None = None,
 def from_long(df: pd.DataFrame, *, id_col: str = "unique_id", time_col: str = "ds",
               target: str = "y", features: Iterable[str] = (), freq: str | None = None,
               season_length: int | None = None, fill: str = "error",
-              name: str = "panel") -> Panel:
-    """Many series from a long table (one row per series and time)."""
-    return _build(df, id_col=id_col, time_col=time_col, target=target, features=features,
-                  freq=freq, season_length=season_length, fill=fill, name=name, series=None,
-                  src=f"table '{name}'")
+              name: str = "panel", series: str | None = None, bad_series: str = "skip") -> Panel:
+    """Many series from a long table (one row per series and time).
+
+    ``series``: an id or a pattern (``"M4-W*"``) selecting some of them. ``bad_series``: skip a
+    series that fails validation (it is listed in ``Panel.skipped``) or fail.
+    """
+    return build_panel(df, id_col=id_col, time_col=time_col, target=target, features=features,
+                       freq=freq, season_length=season_length, fill=fill, name=name, series=series,
+                       src=f"table '{name}'", bad_series=bad_series)
 
 
 def normalize_freq(alias: str) -> str:
@@ -220,16 +228,14 @@ _BUILTIN_LOADERS: dict[str, Callable[[], tuple[pd.DataFrame, str]]] = {
 
 
 def _load_csv(cfg: DataConfig) -> Panel:
+    """A CSV or Parquet file (wide, or long with an id column), plus held-out actuals if given."""
     if not cfg.path:
-        raise InputError("data.name=csv but no data.path", "give data.path=<file.csv>")
-    path = Path(cfg.path).expanduser()
-    if not path.exists():
-        raise InputError(f"file not found: {path}", "check data.path (relative paths start "
-                         "from the directory you run in)")
+        raise InputError("data.name=csv but no data.path", "give data.path=<file.csv or file.parquet>")
+    path = _existing(cfg.path, "data.path")
     id_col = cfg.id_col
-    raw = _read_csv(path, id_col)
+    raw = _read_table(path, id_col)
     cols = list(raw.columns)
-    if len(cols) == 1:
+    if len(cols) == 1 and not _is_parquet(path):
         # One column usually means another delimiter (';' or tab): let csv.Sniffer decide.
         raw = _read_csv(path, id_col, sniff=True)
         cols = list(raw.columns)
@@ -247,10 +253,105 @@ def _load_csv(cfg: DataConfig) -> Panel:
             raise InputError(f"{path} has no data.{key} given and no default column "
                              f"('{'ds' if key == 'time_col' else 'y'}'); columns: {_list(cols)}",
                              f"set data.{key}=<column>")
-    return _build(raw, id_col=id_col, time_col=time_col, target=target, features=cfg.features,
-                  freq=cfg.freq, season_length=cfg.season_length, fill=cfg.fill,
-                  name=path.stem, series=cfg.series, src=f"file {path}",
-                  at=lambda i: f"line {i + 2}")
+    assert time_col is not None and target is not None
+    src = f"file {path}"
+    at: Callable[[int], str] = (lambda i: f"row {i + 1}") if _is_parquet(path) else (lambda i: f"line {i + 2}")
+    test_rows: dict[str, int] = {}
+    if cfg.test_path:
+        if id_col is None:
+            raise InputError("data.test_path needs a long table with an id column",
+                             "set data.id_col=<column> (for M4's files: data.id_col=uid)")
+        raw, test_rows = _append_test(raw, _existing(cfg.test_path, "data.test_path"), id_col, time_col,
+                                      target, list(cfg.features))
+        at = lambda i, n=len(raw) - sum(test_rows.values()): f"line {i + 2}" if i < n else f"test row {i - n + 1}"  # noqa: E731
+    panel = build_panel(raw, id_col=id_col, time_col=time_col, target=target, features=cfg.features,
+                        freq=cfg.freq, season_length=cfg.season_length, fill=cfg.fill, name=path.stem,
+                        series=cfg.series, src=src, at=at, bad_series=cfg.bad_series)
+    panel.test_rows = {uid: k for uid, k in test_rows.items() if uid in set(panel.ids())}
+    return panel
+
+
+def _existing(given: str, key: str) -> Path:
+    path = Path(given).expanduser()
+    if not path.exists():
+        raise InputError(f"file not found: {path}", f"check {key} (relative paths start from the directory you run in)")
+    return path
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in (".parquet", ".pq")
+
+
+def _read_table(path: Path, id_col: str | None) -> pd.DataFrame:
+    """A CSV, or a Parquet file by its suffix; ids stay strings."""
+    if not _is_parquet(path):
+        return _read_csv(path, id_col)
+    try:
+        raw = pd.read_parquet(path)
+    except ImportError as e:
+        raise InputError(f"reading {path} needs a Parquet engine ({e})", "pip install pyarrow")
+    except Exception as e:  # pyarrow raises its own error types for a damaged or foreign file
+        raise InputError(f"cannot read {path} as Parquet ({type(e).__name__}: {e})",
+                         "check that data.path is a Parquet file, or give a CSV")
+    raw.columns = [str(c).strip() for c in raw.columns]
+    for col in (id_col, "unique_id"):
+        if col and col in raw.columns:
+            raw[col] = raw[col].where(raw[col].isna(), raw[col].astype(str))
+    return raw
+
+
+def _select(raw: pd.DataFrame, id_col: str, series: str | None, src: str) -> pd.DataFrame:
+    """The rows of the series ``data.series`` names: one id, or an fnmatch pattern (M4-W*)."""
+    if series is None or id_col not in raw.columns:
+        return raw  # all series; a missing id column is reported with the other columns
+    ids = raw[id_col].astype(str)
+    keep = ids == str(series)
+    if not keep.any() and any(c in str(series) for c in "*?["):
+        keep = ids.map(lambda u: fnmatch.fnmatchcase(u, str(series)))
+    if not keep.any():
+        raise InputError(f"series '{series}' is not in {src}; it holds {_list(pd.unique(ids))}",
+                         "use one of those ids in data.series, or a pattern such as 'M4-W*'")
+    return raw[keep.to_numpy()]
+
+
+def _append_test(raw: pd.DataFrame, path: Path, id_col: str, time_col: str, target: str,
+                 features: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Training rows followed, per series, by its held-out rows from ``path``.
+
+    The test file holds the same id and target columns, and either the time column or a
+    ``step`` column (1, 2, ... after the series' last training time, for integer time steps).
+    """
+    test = _read_table(path, id_col)
+    src = f"test file {path}"
+    missing = [c for c in (id_col, target, *features) if c not in test.columns]
+    if time_col not in test.columns and "step" not in test.columns:
+        missing.append(f"{time_col} (or step)")
+    if missing:
+        raise InputError(f"{src} has no column {_list(missing)}; columns: {_list(test.columns)}",
+                         "give it the training file's id and target columns, and its time column or a step column")
+    if test[id_col].isna().any():
+        raise InputError(f"{src}: id column '{id_col}' is empty at line {int(np.flatnonzero(test[id_col].isna())[0]) + 2}",
+                         "give every row a series id")
+    test = test.assign(**{id_col: test[id_col].astype(str)})
+    train_ids = set(raw[id_col].astype(str)) if id_col in raw.columns else set()
+    extra = sorted(set(test[id_col]) - train_ids)
+    if extra:
+        raise InputError(f"{src} has series {_list(extra)} that the training file lacks",
+                         "use the test file that belongs to data.path (or select series with data.series)")
+    if time_col not in test.columns:
+        times = pd.to_numeric(raw[time_col], errors="coerce")
+        steps = pd.to_numeric(test["step"], errors="coerce")
+        if times.isna().any() or steps.isna().any() or (steps != steps.round()).any():
+            raise InputError(f"{src} gives steps, but the training times (or the steps) are not integers",
+                             f"give the test file a '{time_col}' column with the same kind of times as the training file")
+        last = times.groupby(raw[id_col].astype(str)).max()
+        test = test.assign(**{time_col: last.reindex(test[id_col]).to_numpy() + steps.to_numpy()})
+        if not (steps.groupby(test[id_col]).apply(lambda s: list(s) == list(range(1, len(s) + 1)))).all():
+            raise InputError(f"{src}: the steps of a series must read 1, 2, ..., in order",
+                             "sort the test file by series and step")
+    test_rows = {str(u): int(k) for u, k in test.groupby(id_col, sort=False).size().items()}
+    cols = [id_col, time_col, target, *features]
+    return pd.concat([raw, test[cols]], ignore_index=True), test_rows
 
 
 def _read_csv(path: Path, id_col: str | None, sniff: bool = False) -> pd.DataFrame:
@@ -273,6 +374,41 @@ def _read_csv(path: Path, id_col: str | None, sniff: bool = False) -> pd.DataFra
                          "check that data.path is a UTF-8 text CSV with a header row")
     raw.columns = [str(c).strip() for c in raw.columns]
     return raw
+
+
+def build_panel(raw: pd.DataFrame, *, id_col: str | None, series: str | None, bad_series: str,
+                src: str, at: Callable[[int], str] = lambda i: f"row {i}", **kw: Any) -> Panel:
+    """``_build`` for a table of many series: a series that fails validation is skipped and
+    reported in ``Panel.skipped`` (``bad_series="skip"``), or stops the load (``"fail"``).
+
+    The whole table is validated at once first (fast when it is clean); only when that fails
+    are the series validated one by one to find the bad ones.
+    """
+    if bad_series not in BAD_SERIES:
+        raise InputError(f"data.bad_series={bad_series} is not understood", f"use one of {_list(BAD_SERIES)}")
+    if id_col is not None:
+        raw = _select(raw, id_col, series, src)
+    try:
+        return _build(raw, id_col=id_col, series=None if id_col else series, src=src, at=at, **kw)
+    except InputError as first:
+        if bad_series == "fail" or id_col is None or id_col not in raw.columns or raw[id_col].isna().any():
+            raise
+        ids = raw[id_col].astype(str)
+        good: list[pd.DataFrame] = []
+        skipped: dict[str, str] = {}
+        for uid, rows in raw.groupby(ids, sort=False):
+            try:
+                _build(rows, id_col=id_col, series=None, src=src,
+                       at=lambda i, idx=rows.index: at(int(idx[i])), **kw)
+                good.append(rows)
+            except InputError as err:
+                skipped[str(uid)] = f"{err.problem}; fix: {err.fix}" if err.fix else err.problem
+        if not good or not skipped:
+            raise first  # every series is bad, or the problem lies between series (e.g. frequencies)
+        kept = pd.concat(good)
+        panel = _build(kept, id_col=id_col, series=None, src=src, at=lambda i, idx=kept.index: at(int(idx[i])), **kw)
+        panel.skipped = skipped
+        return panel
 
 
 # ---------------------------------------------------------------- validation core
