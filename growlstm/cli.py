@@ -21,7 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from growlstm.config import SCHEMA_NAME, Config
 from growlstm.data import load
 from growlstm.errors import InputError
-from growlstm.report import format_report
+from growlstm.many import ManyResult, grow_many
+from growlstm.report import format_many, format_report
 from growlstm.search import grow, resume
 
 ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
@@ -61,7 +62,13 @@ def run(cfg: DictConfig) -> None:
         if not run_dir.is_dir():
             raise InputError(f"resume={run_dir} is not a directory", "give the run directory printed as 'records:'")
         setup_console(run_dir, config.verbose)
-        result = resume(run_dir) if config.resume else grow(load(config.data), config, run_dir=run_dir)
+        if config.resume:
+            result = resume(run_dir)
+        else:
+            panel = load(config.data)
+            # Several series (a long table, data.series unset or a pattern): local or global scope.
+            many = len(panel) > 1
+            result = grow_many(panel, config, run_dir=run_dir) if many else grow(panel, config, run_dir=run_dir)
     except Exception as err:
         multirun = HydraConfig.get().mode == RunMode.MULTIRUN
         if not isinstance(err, InputError) and not multirun:
@@ -74,7 +81,7 @@ def run(cfg: DictConfig) -> None:
             return  # one failed job must not stop the sweep; its folder says why (SweepReport)
         sys.exit(2)
     print()
-    print(format_report(result))
+    print(format_many(result) if isinstance(result, ManyResult) else format_report(result))
     print(f"records: {run_dir}  ({result.seconds:.1f}s)")
 
 

@@ -96,6 +96,14 @@ def config_dict(config: Config) -> dict[str, Any]:
     return data
 
 
+def scaler_state(win: Any) -> dict[str, Any]:
+    """The training-only scaling a checkpoint's network expects: one scaler, or one per series
+    (a global model)."""
+    wins = getattr(win, "series", [win])
+    states = {w.uid: {"mean": w.scaler.mean.tolist(), "std": w.scaler.std.tolist()} for w in wins}
+    return next(iter(states.values())) if len(wins) == 1 and not hasattr(win, "series") else {"per_series": states}
+
+
 def stage_config_yaml(
     config: Config, widths: list[int], index: int, stage_dir: Path, init_from: Optional[Path] = None
 ) -> str:
@@ -187,7 +195,7 @@ class Recorder:
                 {
                     "model_args": {k: v for k, v in fits[0].module.hparams.items() if k not in ("lr", "weight_decay")},
                     "state_dicts": {f.seed: f.module.net.state_dict() for f in fits},
-                    "scaler": {"mean": self.win.scaler.mean.tolist(), "std": self.win.scaler.std.tolist()},
+                    "scaler": scaler_state(self.win),
                     "input_size": self.win.input_size,
                     "config": config_dict(self.config),
                 },

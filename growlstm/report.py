@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 from growlstm.search import fmt
 
 if TYPE_CHECKING:
+    from growlstm.many import ManyResult
     from growlstm.search import GrowthResult
 
 
@@ -79,3 +80,35 @@ def verdict(result: "GrowthResult") -> str:
     if not result.goal_met("val"):
         parts.append("no LSTM size met the goal; reported: the smallest size no other beats beyond min_gain and the seed spread")
     return "; ".join(parts)
+
+
+def format_many(result: "ManyResult") -> str:
+    """The set-level table (test, M4 style), the goal count, chosen sizes and the series left out."""
+    scores = result.scores("test")
+    verdicts = result.verdicts
+    lines = [f"{'model':<16s} {'series':>6s} {'sMAPE':>8s} {'MASE':>8s} {'OWA':>7s}", "-" * 49]
+    for model, row in scores.iterrows():
+        label = "LSTM" if model == "lstm" else str(model)
+        lines.append(f"{label:<16s} {int(row.series):>6d} {fmt(row.smape, 2):>8s} {fmt(row.mase):>8s} {fmt(row.owa):>7s}")
+    lines.append("(test; means over the series the LSTM ran on; OWA vs Naive2 on the same series, as in M4)")
+    lines.append(
+        f"series: {verdicts['series']} grown, {verdicts['ran']} ran; goal met on validation {verdicts['met_val']}, "
+        f"on test {verdicts['met_test']} (held from validation: {verdicts['held_on_test']})"
+    )
+    block = result.extra.get("global")
+    if block:
+        lines.append(f"global model: widths {block['widths']} ({block['params']} parameters, stage {block['chosen_stage']}) "
+                     f"for every series; goal (set level): {block['goal']}; stop: {block['stop_reason']}")
+    elif result.sizes:
+        lines.append("chosen sizes: " + ", ".join(f"[{w}] x{k}" for w, k in result.sizes.items()))
+    for status in ("refused", "failed"):
+        bad = result.table[result.table.status == status] if "status" in result.table else result.table.iloc[0:0]
+        if len(bad):
+            # The first reason in full (one line with its fix), then the ids: reasons repeat.
+            first = bad.iloc[0]
+            more = f"; also {', '.join(bad.uid.iloc[1:6])}{', ...' if len(bad) > 6 else ''}" if len(bad) > 1 else ""
+            lines.append(f"{status}: {len(bad)} series ({first.uid}: {first.reason}{more}); see series.csv")
+    if result.skipped:
+        lines.append(f"skipped by the loader: {len(result.skipped)} series ({', '.join(list(result.skipped)[:5])}"
+                     + (", ..." if len(result.skipped) > 5 else "") + ")")
+    return "\n".join(lines)

@@ -11,7 +11,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, repl
 from growlstm.train import predict
 from growlstm.residual import with_classical_base
 from growlstm.significance import Significance, diebold_mariano
-from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows, reserved
+from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows, origin_step, reserved
 
 log = logging.getLogger("growlstm")
 
@@ -129,8 +129,11 @@ def to_panel(series: Any, config: Config) -> data_mod.Panel:
     if isinstance(series, data_mod.Panel):
         return series
     if isinstance(series, pd.DataFrame):
+        d = config.data
         return data_mod.from_long(
-            series, freq=config.data.freq, season_length=config.data.season_length, fill=config.data.fill
+            series, id_col=d.id_col or "unique_id", time_col=d.time_col or "ds", target=d.target or "y",
+            features=d.features, freq=d.freq, season_length=d.season_length, fill=d.fill,
+            series=d.series, bad_series=d.bad_series,
         )
     return data_mod.from_values(
         series, freq=config.data.freq, season_length=config.data.season_length,
@@ -140,8 +143,10 @@ def to_panel(series: Any, config: Config) -> data_mod.Panel:
 
 def prepare(panel: data_mod.Panel, config: Config) -> tuple[str, SeriesWindows]:
     """Pick the series to grow and cut it into windows, with h and input_size resolved."""
-    frame = panel.series(config.data.series)
-    uid = config.data.series or panel.ids()[0]
+    # data.series may be a pattern that selected this one series when the data was loaded.
+    picked = config.data.series if config.data.series in panel.ids() else None
+    frame = panel.series(picked)
+    uid = picked or panel.ids()[0]
     season = config.data.season_length or panel.season_length
     h = config.h if config.h is not None else default_h(panel.freq)
     input_size = config.input_size
@@ -151,6 +156,15 @@ def prepare(panel: data_mod.Panel, config: Config) -> tuple[str, SeriesWindows]:
         frame, uid=uid, h=h, input_size=input_size, season_length=season,
         features=list(panel.features), norm=config.model.input_norm, ev=config.eval,
     )
+    held_out = panel.test_rows.get(uid)
+    if held_out is not None:
+        span = h + origin_step(h, config.eval) * (config.eval.test_origins - 1)
+        if span != held_out:
+            raise InputError(
+                f"series '{uid}' has {held_out} held-out rows (data.test_path) but the test span is {span} steps "
+                f"(h={h}, eval.test_origins={config.eval.test_origins})",
+                f"set h={held_out} and eval.test_origins=1, so that the test span is exactly the held-out data",
+            )
     if config.model.residual:
         win = with_classical_base(win, config.model.residual)
     return uid, win
@@ -179,6 +193,10 @@ def grow(
     start = time.perf_counter()
     torch.set_num_threads(1)  # tiny recurrent models: one thread is several times faster
     panel = to_panel(series, config)
+    if panel.skipped:
+        from growlstm.many import report_skipped
+
+        report_skipped(panel)
     uid, win = prepare(panel, config)
     cap_fn = CapFn(win.n_samples, win.n_inputs, win.h)
     fixed = list(config.model.widths)
@@ -217,6 +235,45 @@ def grow(
         log_dir=recorder.tb_dir if recorder else None, verbose=config.verbose,
         split_noise=config.growth.split_noise, shrink=config.growth.shrink, perturb=config.growth.perturb,
     )
+    stages, modules, history, proposal, spent = run_stages(win, config, goal, cap_fn, evaluator, recorder, first, resume, start)
+
+    chosen = choose(stages, history, goal, config.growth)
+    result = GrowthResult(
+        config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,
+        season_length=win.season_length, n_samples=win.n_samples, n_inputs=win.n_inputs, goal=goal, stages=stages,
+        baselines=baselines, stop_reason=proposal.reason, stop_note=proposal.note, chosen=chosen,
+        layout=layout_of(win, config),
+    )
+    # The test block is read once, here, for the chosen model and the baselines.
+    for name, baseline in baselines.items():
+        run_baseline(name, win, baseline, "test")
+    if chosen is not None and modules.get(chosen):
+        test_chosen(result, win, modules[chosen])
+        result.forecast = future_forecast(win, modules[chosen], goal.baseline)
+    result.seconds = spent * 60 + time.perf_counter() - start
+    if recorder:
+        recorder.finish(result)
+    return result
+
+
+class Searched(NamedTuple):
+    """What the stage loop leaves: the stages, their trained seeds, and why it stopped."""
+
+    stages: list[StageRecord]
+    modules: dict[int, list[Any]]  # trained seeds per stage (for the final test and forecast)
+    history: list[Stage]
+    stop: Stop
+    spent: float  # minutes of stages read back on resume
+
+
+def run_stages(
+    win: Any, config: Config, goal: Goal, cap_fn: CapFn, evaluator: StageEvaluator, recorder: Any,
+    first: list[int], resume: bool, start: float,
+) -> Searched:
+    """Propose -> train -> record -> decide until the policy stops (one series or many).
+
+    ``win`` needs ``n_inputs`` and ``h`` (a SeriesWindows, or PooledWindows for many series).
+    """
     given_parent = fixed_parent(config)
     stages: list[StageRecord] = []
     modules: dict[int, list[Any]] = {}  # trained seeds per stage (for the final test and forecast)
@@ -250,24 +307,8 @@ def grow(
         log.info("%s", stage_line(record, goal))
         if recorder:
             recorder.stage(record, outcome, goal)
-
-    chosen = choose(stages, history, goal, config.growth)
-    result = GrowthResult(
-        config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,
-        season_length=win.season_length, n_samples=win.n_samples, n_inputs=win.n_inputs, goal=goal, stages=stages,
-        baselines=baselines, stop_reason=proposal.reason, stop_note=proposal.note, chosen=chosen,
-        layout=layout_of(win, config),
-    )
-    # The test block is read once, here, for the chosen model and the baselines.
-    for name, baseline in baselines.items():
-        run_baseline(name, win, baseline, "test")
-    if chosen is not None and modules.get(chosen):
-        test_chosen(result, win, modules[chosen])
-        result.forecast = future_forecast(win, modules[chosen], goal.baseline)
-    result.seconds = spent * 60 + time.perf_counter() - start
-    if recorder:
-        recorder.finish(result)
-    return result
+    assert isinstance(proposal, Stop)
+    return Searched(stages, modules, history, proposal, spent)
 
 
 def layout_of(win: SeriesWindows, config: Config) -> dict[str, Any]:
@@ -298,6 +339,9 @@ def test_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[Any]
 def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
     """Continue an interrupted run from its last completed stage, with its saved config.
 
+    A run on several series continues as ``growlstm.many.grow_many(..., resume=True)`` and
+    returns its ``ManyResult``.
+
     ``series``: the data the run was started on; None reloads it from the saved ``data`` config
     (built-in datasets and CSV files; a run started on an in-memory series needs it passed).
     """
@@ -306,7 +350,12 @@ def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
     config = load_run_config(Path(run_dir))
     if series is None:
         series = data_mod.load(config.data)
-    return grow(series, config, run_dir=run_dir, resume=True)
+    panel = to_panel(series, config)
+    if len(panel) > 1:  # a many-series run (local or global scope)
+        from growlstm.many import grow_many
+
+        return grow_many(panel, config, run_dir=run_dir, resume=True)  # type: ignore[return-value]
+    return grow(panel, config, run_dir=run_dir, resume=True)
 
 
 def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], widths: list[int]) -> Optional[int]:

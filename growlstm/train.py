@@ -41,16 +41,33 @@ def quiet_lightning(verbose: bool = False) -> None:
             warnings.filterwarnings("ignore", message=pattern)
 
 
+EVAL_CHUNK = 8192  # windows per forward pass when scoring whole sets (bounds memory for many series)
+
+
 def batch_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: Optional[int]) -> DataLoader:
     """Whole batches by index tensor (one gather per batch instead of one __getitem__ per window).
 
     With a seed the order is the one ``DataLoader(shuffle=True, generator=seed)`` would give
     (the same RandomSampler + BatchSampler); without, the windows in order.
     """
-    data = TensorDataset(x, y)
+    return set_loader(TensorDataset(x, y), batch_size, seed)
+
+
+def set_loader(data: Any, batch_size: int, seed: Optional[int]) -> DataLoader:
+    """``batch_loader`` for any dataset that returns a whole batch for a list of indices
+    (a TensorDataset, or the lazily gathered windows of many series)."""
     base = RandomSampler(data, generator=torch.Generator().manual_seed(seed)) if seed is not None else SequentialSampler(data)
     return DataLoader(data, sampler=BatchSampler(base, batch_size, drop_last=False), batch_size=None,
                       collate_fn=lambda batch: batch)
+
+
+def window_sets(win: Any) -> tuple[Any, Any]:
+    """Training and early-stopping windows as datasets: tensors for one series; a many-series
+    object (``growlstm.pooled.PooledWindows``) gathers its windows batch by batch instead."""
+    if hasattr(win, "datasets"):
+        return win.datasets()
+    x_train, y_train, x_stop, y_stop = tensors(win)
+    return TensorDataset(x_train, y_train), TensorDataset(x_stop, y_stop)
 
 
 class KeepBest(Callback):
@@ -133,12 +150,24 @@ def run_lightning(
     return pl_trainer, logger
 
 
-def final_losses(module: LSTMForecaster, x_train: torch.Tensor, y_train: torch.Tensor,
-                 x_val: torch.Tensor, y_val: torch.Tensor) -> tuple[float, float]:
-    """Training and validation MSE of the restored best weights, in eval mode."""
+def set_loss(module: LSTMForecaster, data: Any) -> float:
+    """MSE of ``module`` (eval mode) over a dataset, EVAL_CHUNK windows per forward pass."""
     module.eval()
+    n = len(data)
+    total = 0.0
     with torch.no_grad():
-        return float(module.loss_fn(module(x_train), y_train)), float(module.loss_fn(module(x_val), y_val))
+        for start in range(0, n, EVAL_CHUNK):
+            x, y = data[list(range(start, min(n, start + EVAL_CHUNK)))]
+            loss = float(module.loss_fn(module(x), y))
+            if n <= EVAL_CHUNK:
+                return loss  # one pass: exactly the loss of the whole set
+            total += loss * len(x)
+    return total / n
+
+
+def final_losses(module: LSTMForecaster, train: Any, stop: Any) -> tuple[float, float]:
+    """Training and early-stopping MSE of the restored best weights, in eval mode."""
+    return set_loss(module, train), set_loss(module, stop)
 
 
 def fit_candidate(
@@ -158,16 +187,16 @@ def fit_candidate(
     quiet_lightning(verbose)
     start = time.perf_counter()
     module = new_module(win, widths, model, trainer, seed, init_state)  # the seed decides weights and batch order
-    x_train, y_train, x_val, y_val = tensors(win)
+    train, stop = window_sets(win)
     keep = KeepBest()
     pl_trainer, logger = run_lightning(
-        module, batch_loader(x_train, y_train, trainer.batch_size, seed), batch_loader(x_val, y_val, len(x_val), None),
+        module, set_loader(train, trainer.batch_size, seed), set_loader(stop, min(len(stop), EVAL_CHUNK), None),
         trainer, [keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience), *(callbacks or [])],
         log_dir, log_name, log_version or f"seed_{seed}", trainer.grad_clip or None, verbose,
     )
     if keep.state is not None:
         module.load_state_dict(keep.state)
-    train_loss, val_loss = final_losses(module, x_train, y_train, x_val, y_val)
+    train_loss, val_loss = final_losses(module, train, stop)
     return FitResult(
         module=module, seed=seed, train_loss=train_loss, val_loss=val_loss, best_epoch=keep.best_epoch,
         epochs=pl_trainer.current_epoch, steps=pl_trainer.global_step,
@@ -191,6 +220,7 @@ class SeedBatchModule(pl.LightningModule):
         self.pack, self.net = pack, pack.big
         self.lr, self.weight_decay, self.grad_clip = lr, weight_decay, grad_clip
         self.val_losses = torch.full((pack.seeds,), math.inf)
+        self._val_parts: list[tuple[torch.Tensor, int]] = []  # per batch: (per-seed MSE, windows)
 
     def per_seed_loss(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
         out = split_outputs(self.net(stack_inputs(xs)), self.pack.seeds)
@@ -213,11 +243,22 @@ class SeedBatchModule(pl.LightningModule):
         if self.grad_clip:
             self.pack.clip_per_seed(self.grad_clip)
 
+    def on_validation_epoch_start(self) -> None:
+        self._val_parts = []
+
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
         seeds = self.pack.seeds
-        self.val_losses = self.per_seed_loss([x] * seeds, [y] * seeds).detach()
-        self.log("val/loss", self.val_losses.mean(), on_step=False, on_epoch=True, batch_size=len(x))
+        self._val_parts.append((self.per_seed_loss([x] * seeds, [y] * seeds).detach(), len(x)))
+
+    def on_validation_epoch_end(self) -> None:
+        # One batch (one series): its losses as they are; several (many series): weighted by size.
+        parts = self._val_parts
+        if len(parts) == 1:
+            self.val_losses = parts[0][0]
+        else:
+            self.val_losses = sum(loss * n for loss, n in parts) / sum(n for _, n in parts)
+        self.log("val/loss", self.val_losses.mean(), on_step=False, on_epoch=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -278,21 +319,21 @@ def fit_seeds(
     ]  # the same draws as a solo run of each seed
     pack = SeedPack(modules[0].net, len(seeds))
     pack.pack([m.net for m in modules])
-    x_train, y_train, x_val, y_val = tensors(win)
-    loaders = [batch_loader(x_train, y_train, trainer.batch_size, seed) for seed in seeds]
+    train, stop = window_sets(win)
+    loaders = [set_loader(train, trainer.batch_size, seed) for seed in seeds]
     stopper = SeedStopper(pack, trainer.early_stopping_patience)
     pl_trainer, logger = run_lightning(
         SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip),
-        CombinedLoader(loaders, mode="min_size"), batch_loader(x_val, y_val, len(x_val), None), trainer,
+        CombinedLoader(loaders, mode="min_size"), set_loader(stop, min(len(stop), EVAL_CHUNK), None), trainer,
         [stopper, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose,  # clipping is per seed
     )
     seconds = (time.perf_counter() - start) / len(seeds)
     results = []
     for k, (seed, module) in enumerate(zip(seeds, modules)):
         module.net.load_state_dict(stopper.states[k] if stopper.states[k] is not None else pack.unpack(k))
-        train_loss, val_loss = final_losses(module, x_train, y_train, x_val, y_val)
-        stop = stopper.stop_epoch[k]
-        epochs = stop + 1 if stop is not None else pl_trainer.current_epoch
+        train_loss, val_loss = final_losses(module, train, stop)
+        ended = stopper.stop_epoch[k]
+        epochs = ended + 1 if ended is not None else pl_trainer.current_epoch
         results.append(FitResult(module, seed, train_loss, val_loss, stopper.best_epoch[k], epochs,
                                  epochs * len(loaders[0]), seconds, logger))
     return results

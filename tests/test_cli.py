@@ -217,3 +217,39 @@ def test_parallel_sweep_isolates_a_failed_job(tmp_path: Path) -> None:
     assert not (sweep.parent / "sweep2" / "2_csv_seed0" / "summary.json").exists()
     assert "data.path" in (sweep.parent / "sweep2" / "2_csv_seed0" / "error.txt").read_text()
     assert proc.returncode == 1
+
+
+def _m4_args(shared_m4: Path) -> list[str]:
+    return ["data=csv", f"data.path={shared_m4 / 'train.csv'}", "data.id_col=uid", "data.time_col=t",
+            "data.target=value", f"data.test_path={shared_m4 / 'test.csv'}", "data.season_length=12", "h=18",
+            "trainer.max_epochs=2", "trainer.early_stopping_patience=1", "growth.seeds=1", "growth.max_stages=1",
+            "baselines=[naive,naive2]"]
+
+
+def test_many_series_from_the_shell_local_scope(shared_m4: Path, tmp_path: Path) -> None:
+    """A table of several series runs one search per series, two at a time: a line per series,
+    then the set-level table; the series folders and the set-level summary are written."""
+    run_dir = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "growlstm.cli", *_m4_args(shared_m4), "data.series=M4-M?", "growth.workers=2",
+         f"hydra.run.dir={run_dir}"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "9 series, local scope" in out and "2 at a time" in out
+    assert sum(line.startswith("[") for line in out.splitlines()) == 9  # one line per series
+    assert "OWA" in out and "refused:" in out and "records:" in out
+    assert "stage  0" not in out  # stage lines go to the series' own logs
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["series"]["series"] == 9 and len(list((run_dir / "series").iterdir())) == 9
+    assert "Lightning" not in proc.stderr and "ConvergenceWarning" not in proc.stderr
+
+
+def test_multirun_over_series_of_a_table(shared_m4: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same per-series runs as Hydra jobs (what a cluster launcher would run)."""
+    sweep = tmp_path / "sweep"
+    code = run_cli(["-m", *_m4_args(shared_m4), "data.series=M4-M1,M4-M2", f"hydra.sweep.dir={sweep}"], monkeypatch)
+    assert code == 0
+    series = {json.loads(p.read_text())["series"] for p in sweep.glob("*/summary.json")}
+    assert series == {"M4-M1", "M4-M2"}

@@ -1,0 +1,265 @@
+"""Many series, local scope: one growth search per series, series in parallel processes.
+
+Each series gets its own run directory ``<run dir>/series/<id>/`` (stages, summary.json, ...,
+exactly as a single-series run), so a series can be inspected, resumed or retrained alone.
+The set-level account (``summary.json``, ``series.csv``) is written at the top when all are
+done. Resuming skips finished series, continues interrupted ones from their last stage and
+retries failed ones; refused series (bad input for the settings) stay refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import multiprocessing
+import os
+import re
+import time
+import traceback
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import pandas as pd
+
+from growlstm import data as data_mod
+from growlstm.config import Config, check_config
+from growlstm.errors import InputError
+from growlstm.setlevel import series_row, set_scores, size_counts, verdict_counts
+
+log = logging.getLogger("growlstm")
+
+SERIES_DIR = "series"
+REFUSED = "refused.json"  # in a series folder: why the series was refused (kept on resume)
+
+
+@dataclass
+class ManyResult:
+    """The outcome of growing on many series (local or global scope)."""
+
+    config: Config
+    scope: str
+    table: pd.DataFrame  # one row per series (setlevel.series_row)
+    skipped: dict[str, str] = field(default_factory=dict)  # series the loader left out, and why
+    seconds: float = 0.0
+    workers: int = 1
+    run_dir: Optional[Path] = None
+    extra: dict[str, Any] = field(default_factory=dict)  # scope-specific facts (global: the model's stages)
+
+    def scores(self, part: str = "test") -> pd.DataFrame:
+        return set_scores(self.table, part)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return size_counts(self.table.get("widths", pd.Series(dtype=str)))
+
+    @property
+    def verdicts(self) -> dict[str, int]:
+        return verdict_counts(self.table)
+
+
+def grow_many(
+    series: Any, config: Optional[Config] = None, *, run_dir: Optional[str | Path] = None, resume: bool = False
+) -> ManyResult:
+    """Grow on every series of ``series`` (a Panel or a long DataFrame ``unique_id, ds, y``),
+    in the scope ``config.growth.scope`` says: local (one LSTM per series) or global (one for all).
+
+    Worker processes are spawned: a script that calls this needs the usual
+    ``if __name__ == "__main__":`` guard.
+    """
+    from growlstm.search import to_panel
+
+    config = config or Config()
+    check_config(config)
+    panel = to_panel(series, config)
+    if config.growth.scope == "global":
+        from growlstm.pooled import grow_global
+
+        return grow_global(panel, config, run_dir=run_dir, resume=resume)
+    return grow_local(panel, config, run_dir=run_dir, resume=resume)
+
+
+def series_folder(run_dir: Path, uid: str) -> Path:
+    """A folder name that is safe on every filesystem and still readable (ids may hold '/')."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", uid).strip("._") or "series"
+    return run_dir / SERIES_DIR / safe
+
+
+def worker_count(config: Config, n_series: int) -> int:
+    return max(1, min(config.growth.workers or os.cpu_count() or 1, n_series))
+
+
+def grow_local(
+    panel: data_mod.Panel, config: Config, run_dir: Optional[str | Path] = None, resume: bool = False
+) -> ManyResult:
+    """Grow one LSTM per series of ``panel``; ``growth.workers`` series at once.
+
+    A series that is refused (too short for the settings, ...) or fails is reported in its row
+    with the reason, and the others go on.
+    """
+    from growlstm.records import RUN_CONFIG, config_dict, write_text
+
+    check_config(config)
+    start = time.perf_counter()
+    root = Path(run_dir) if run_dir is not None else None
+    if root is not None:
+        import yaml
+
+        if not resume and (root / SERIES_DIR).is_dir() and any((root / SERIES_DIR).iterdir()):
+            raise InputError(f"{root} already holds a many-series run",
+                             f"continue it with resume={root}, or write to a new directory")
+        root.mkdir(parents=True, exist_ok=True)
+        if not resume or not (root / RUN_CONFIG).is_file():
+            write_text(root / RUN_CONFIG, yaml.safe_dump(config_dict(config), sort_keys=False))
+        (root / "summary.json").unlink(missing_ok=True)  # rewritten when every series is done
+    ids = panel.ids()
+    report_skipped(panel)
+    workers = worker_count(config, len(ids))
+    log.info("growlstm: %d series, local scope: one growth search per series, %d at a time%s",
+             len(ids), workers, f"; records under {root / SERIES_DIR}" if root else "")
+    rows: dict[str, dict[str, Any]] = {}
+    jobs = []
+    for uid, one in split_panel(panel):
+        folder = series_folder(root, uid) if root is not None else None
+        done = finished_row(uid, folder) if folder is not None and resume else None
+        if done is not None:
+            rows[uid] = done
+            log.info("%s", progress_line(len(rows), len(ids), done, "(done before)"))
+        else:
+            jobs.append((uid, one, series_config(config, uid), folder))
+    if workers == 1 or len(jobs) <= 1:
+        for job in jobs:
+            rows[job[0]] = grow_series(*job)
+            log.info("%s", progress_line(len(rows), len(ids), rows[job[0]]))
+    else:
+        # spawn: a fresh interpreter per worker; forking a process that has run torch can hang.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
+            futures: dict[Future[dict[str, Any]], str] = {pool.submit(grow_series, *job): job[0] for job in jobs}
+            for future in as_completed(futures):
+                uid = futures[future]
+                try:
+                    rows[uid] = future.result()
+                except Exception as err:  # a worker that died (killed, out of memory): report, go on
+                    rows[uid] = series_row(uid, "failed", reason=f"worker died: {err!r}")
+                log.info("%s", progress_line(len(rows), len(ids), rows[uid]))
+    table = pd.DataFrame([rows[uid] for uid in ids])
+    result = ManyResult(config=config, scope="local", table=table, skipped=dict(panel.skipped),
+                        seconds=time.perf_counter() - start, workers=workers, run_dir=root)
+    if root is not None:
+        write_many(root, result)
+    return result
+
+
+def split_panel(panel: data_mod.Panel) -> Iterator[tuple[str, data_mod.Panel]]:
+    """Each series as a panel of its own (what a worker needs; far smaller to send than the
+    whole table), in table order; one pass over the table, whatever the number of series."""
+    for uid, rows in panel.df.groupby("unique_id", sort=False):
+        uid = str(uid)
+        tests = {uid: panel.test_rows[uid]} if uid in panel.test_rows else {}
+        yield uid, replace(panel, df=rows.reset_index(drop=True), skipped={}, test_rows=tests)
+
+
+def series_config(config: Config, uid: str) -> Config:
+    """The run config with this series picked (what the series folder records)."""
+    return replace(config, data=replace(config.data, series=uid), resume=None)
+
+
+def _quiet_worker() -> None:
+    """Workers report through their rows; their stage lines go to the series' growlstm.log."""
+    logging.getLogger("growlstm").setLevel(logging.WARNING)
+    logging.getLogger("growlstm").propagate = False
+
+
+def grow_series(uid: str, panel: data_mod.Panel, config: Config, folder: Optional[Path]) -> dict[str, Any]:
+    """Grow on one series (in a worker); its row. Never raises for a bad series."""
+    from growlstm.records import clean, summary, write_text
+    from growlstm.search import grow
+
+    logger = logging.getLogger("growlstm")
+    # Stage lines go to the series' own growlstm.log; the console keeps one line per series.
+    saved = [(h, h.level) for h in logger.handlers]
+    saved_level = logger.level
+    handler = None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(folder / "growlstm.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        for h, old in saved:
+            h.setLevel(max(old, logging.WARNING))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    else:
+        logger.setLevel(max(saved_level, logging.WARNING))
+    try:
+        resume = folder is not None and (folder / "stages").is_dir() and any((folder / "stages").glob("stage_*"))
+        result = grow(panel, config, run_dir=folder, resume=resume)
+        return series_row(uid, "ok", clean(summary(result)))
+    except InputError as err:
+        if folder is not None:
+            write_text(folder / REFUSED, json.dumps({"uid": uid, "reason": str(err)}))
+        return series_row(uid, "refused", reason=str(err))
+    except Exception as err:  # a bug or a numerical failure on this series: the others go on
+        if folder is not None:
+            write_text(folder / "error.txt", traceback.format_exc())
+        return series_row(uid, "failed", reason=f"{type(err).__name__}: {err}")
+    finally:
+        if handler is not None:
+            logger.removeHandler(handler)
+            handler.close()
+        for h, old in saved:
+            h.setLevel(old)
+        logger.setLevel(saved_level)
+
+
+def finished_row(uid: str, folder: Path) -> Optional[dict[str, Any]]:
+    """The row of a series finished (or refused) by an earlier run; None if it must run."""
+    if (folder / "summary.json").is_file():
+        return series_row(uid, "ok", json.loads((folder / "summary.json").read_text()))
+    if (folder / REFUSED).is_file():
+        return series_row(uid, "refused", reason=json.loads((folder / REFUSED).read_text())["reason"])
+    return None
+
+
+def report_skipped(panel: data_mod.Panel) -> None:
+    for uid, reason in panel.skipped.items():
+        log.warning("skipped series %s: %s", uid, reason)
+    if panel.skipped:
+        log.warning("%d series skipped (data.bad_series=skip); data.bad_series=fail stops instead", len(panel.skipped))
+
+
+def progress_line(k: int, n: int, row: dict[str, Any], note: str = "") -> str:
+    """One console line per finished series."""
+    head = f"[{k}/{n}] {row['uid']}"
+    if row["status"] != "ok":
+        return f"{head}: {row['status']}: {row.get('reason', '')}"
+    best = row.get("best_baseline") or ""
+    lstm, base = row.get("lstm_test_mase", math.nan), row.get(f"{best}_test_mase", math.nan)
+    met = {True: "yes", False: "no"}.get(row.get("goal_met_val"), "n/a")
+    return (f"{head}: widths [{row.get('widths', '')}] test MASE {lstm:.3f} vs {best or 'baseline'} {base:.3f}; "
+            f"goal met on validation: {met}; {row.get('seconds') or 0:.0f}s {note}").rstrip()
+
+
+def write_many(root: Path, result: ManyResult) -> None:
+    """series.csv and the set-level summary.json (written last: the mark of a finished run)."""
+    from growlstm.records import atomic_write, clean, config_dict, versions, write_text
+
+    atomic_write(root / "series.csv", lambda tmp: result.table.to_csv(tmp, index=False))
+    summary = {
+        "scope": result.scope,
+        "series": result.verdicts,
+        "skipped": result.skipped,
+        "refused": {r.uid: r.reason for r in result.table.itertuples() if r.status == "refused"},
+        "failed": {r.uid: r.reason for r in result.table.itertuples() if r.status == "failed"},
+        "set_level": {part: result.scores(part).reset_index().to_dict(orient="records") for part in ("val", "test")},
+        "chosen_sizes": result.sizes,
+        "per_series": result.table.to_dict(orient="records"),
+        "seconds": result.seconds,
+        "workers": result.workers,
+        **result.extra,
+        "config": config_dict(result.config),
+        "versions": versions(),
+    }
+    write_text(root / "summary.json", json.dumps(clean(summary), indent=2))

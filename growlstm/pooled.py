@@ -1,0 +1,328 @@
+"""Global scope: one LSTM trained on the windows of many series, grown with the same recipe.
+
+Each series keeps its own split, origins and training-only scaler (``SeriesWindows``); every
+window is measured from its own level (``model.input_norm``), so series of different scales
+share one network. Windows are gathered batch by batch from one float32 array of all series
+(no window tensor is ever materialised), which bounds memory for thousands of series.
+Decisions use the set-level validation metric: the mean over series of each series' metric
+(itself the mean over its validation origins). Baselines stay per series.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from growlstm import data as data_mod
+from growlstm.config import Config, check_config
+from growlstm.errors import InputError
+from growlstm.evaluate import BaselineResult, LSTMEvaluator, SeedOutcome, mean_scores, run_baseline, score_at
+from growlstm.goal import Goal, make_goal
+from growlstm.many import ManyResult, report_skipped, series_config, split_panel, worker_count, write_many
+from growlstm.module import LSTMForecaster
+from growlstm.policy import CapFn
+from growlstm.setlevel import series_row
+from growlstm.train import EVAL_CHUNK, FitResult
+from growlstm.windows import SeriesWindows, default_h, default_input_size
+
+log = logging.getLogger("growlstm")
+
+
+class WindowSet(torch.utils.data.Dataset):
+    """Windows at ``positions`` of a PooledWindows; ``ds[list_of_indices]`` gathers a batch."""
+
+    def __init__(self, pooled: "PooledWindows", positions: np.ndarray) -> None:
+        self.pooled, self.positions = pooled, positions
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, index: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.pooled.gather(self.positions[np.asarray(index)])
+
+
+@dataclass
+class PooledWindows:
+    """The windows of many series for one network (duck-types what training needs of
+    ``SeriesWindows``: ``n_inputs``, ``h``, ``input_size`` and the training/stop datasets)."""
+
+    series: list[SeriesWindows]
+    z: np.ndarray  # every series' scaled target and features, one after another, float32 (sum T, C)
+    offsets: np.ndarray  # where each series starts in z
+    train_pos: np.ndarray  # positions in z of every training origin
+    stop_pos: np.ndarray  # ... and of every early-stopping origin
+    h: int
+    input_size: int
+    norm: str
+
+    @classmethod
+    def build(cls, series: list[SeriesWindows]) -> "PooledWindows":
+        first = series[0]
+        sizes = np.array([len(w.y) for w in series], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        z = np.concatenate([w.z.astype(np.float32) for w in series])
+        train = np.concatenate([off + w.train_origins for off, w in zip(offsets, series)]).astype(np.int64)
+        stop = np.concatenate([off + w.stop_origins for off, w in zip(offsets, series)]).astype(np.int64)
+        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.z.shape[1]
+
+    @property
+    def n_samples(self) -> int:
+        """Distinct training targets of all series: N_s of the capacity rule for the one network."""
+        return int(sum(w.n_samples for w in self.series))
+
+    def level(self, pos: np.ndarray) -> np.ndarray:
+        """Scaled level each window is measured from (as ``SeriesWindows.level``)."""
+        if self.norm == "last":
+            return self.z[pos - 1, 0]
+        if self.norm == "mean":
+            return self.z[pos[:, None] + np.arange(-self.input_size, 0)[None, :], 0].mean(axis=1)
+        return np.zeros(len(pos), dtype=np.float32)
+
+    def inputs(self, pos: np.ndarray) -> torch.Tensor:
+        x = self.z[pos[:, None] + np.arange(-self.input_size, 0)[None, :]]
+        x[:, :, 0] -= self.level(pos)[:, None]
+        return torch.from_numpy(x)
+
+    def gather(self, pos: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, targets) of the windows with origins at ``pos``: (N, input_size, C), (N, h)."""
+        y = self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - self.level(pos)[:, None]
+        return self.inputs(pos), torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+
+    def datasets(self) -> tuple[WindowSet, WindowSet]:
+        return WindowSet(self, self.train_pos), WindowSet(self, self.stop_pos)
+
+    def forecasts(self, module: LSTMForecaster, origins: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Forecasts in each series' units from its ``origins[k]``: one (n_k, h) array per series.
+
+        The origins of all series go through the network together, EVAL_CHUNK at a time.
+        """
+        counts = [len(o) for o in origins]
+        pos = np.concatenate([off + np.asarray(o, dtype=np.int64) for off, o in zip(self.offsets, origins)])
+        module.eval()
+        outs = []
+        with torch.no_grad():
+            for start in range(0, len(pos), EVAL_CHUNK):
+                outs.append(module(self.inputs(pos[start : start + EVAL_CHUNK])).numpy())
+        out = np.concatenate(outs) if outs else np.zeros((0, self.h))
+        result, at = [], 0
+        for w, o, n in zip(self.series, origins, counts):
+            result.append(np.stack([w.to_units(int(origin), out[at + j]) for j, origin in enumerate(o)]) if n else out[:0])
+            at += n
+        return result
+
+    def scores(self, module: LSTMForecaster, part: str) -> list[dict[str, float]]:
+        """Per series: its metrics averaged over its ``part`` (val or test) origins."""
+        origins = [w.val_origins if part == "val" else w.test_origins for w in self.series]
+        per_series = self.forecasts(module, origins)
+        return [
+            mean_scores([score_at(w, int(o), f) for o, f in zip(orig, fc)])
+            for w, orig, fc in zip(self.series, origins, per_series)
+        ]
+
+
+class PooledEvaluator(LSTMEvaluator):
+    """Trains the one network per stage (seeds packed as for one series) and scores it on every
+    series' validation origins; a seed's score is the mean over series."""
+
+    def __init__(self, pooled: PooledWindows, *args: Any, **kwargs: Any) -> None:
+        super().__init__(pooled, *args, **kwargs)  # type: ignore[arg-type]
+        self.pooled = pooled
+
+    def outcome(self, fit: FitResult, note: str = "") -> SeedOutcome:
+        val = mean_scores(self.pooled.scores(fit.module, "val"))
+        if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
+            raise FloatingPointError(f"seed {fit.seed}: non-finite loss or forecast")
+        return SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note)
+
+
+def fit_baselines(win: SeriesWindows, names: Sequence[str]) -> dict[str, BaselineResult]:
+    """Every baseline of one series at its validation and test origins (a worker's job).
+
+    Only validation scores enter the decisions; test scores are read at the end.
+    """
+    results = {name: BaselineResult(name) for name in names}
+    for name, result in results.items():
+        run_baseline(name, win, result, "val")
+        run_baseline(name, win, result, "test")
+    return results
+
+
+def _fit_chunk(wins: list[SeriesWindows], names: list[str]) -> list[dict[str, BaselineResult]]:
+    from growlstm.many import _quiet_worker
+
+    _quiet_worker()
+    return [fit_baselines(w, names) for w in wins]
+
+
+def all_baselines(wins: list[SeriesWindows], names: list[str], workers: int) -> list[dict[str, BaselineResult]]:
+    """Baselines of every series, ``workers`` processes at a time, in chunks (few round trips)."""
+    if workers == 1 or len(wins) < 2 * workers:
+        return [fit_baselines(w, names) for w in wins]
+    size = max(1, math.ceil(len(wins) / (workers * 4)))
+    chunks = [wins[i : i + size] for i in range(0, len(wins), size)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        done = list(pool.map(_fit_chunk, chunks, [list(names)] * len(chunks)))
+    return [r for chunk in done for r in chunk]
+
+
+def set_baselines(per_series: list[dict[str, BaselineResult]], names: Sequence[str]) -> dict[str, BaselineResult]:
+    """Each baseline's set-level result: metrics averaged over the series (where it fitted)."""
+    out = {}
+    for name in names:
+        ok = [b[name] for b in per_series if b[name].ok]
+        failed = len(per_series) - len(ok)
+        result = BaselineResult(name, spec=f"per series ({len(ok)} fitted)")
+        if not ok:
+            result.error = f"failed on every series (e.g. {per_series[0][name].error})" if per_series else "no series"
+        else:
+            result.val = mean_scores([b.val for b in ok])
+            result.test = mean_scores([b.test for b in ok if b.test])
+            if failed:
+                result.spec += f", failed on {failed}"
+        out[name] = result
+    return out
+
+
+def grow_global(
+    panel: data_mod.Panel, config: Config, run_dir: Optional[str | Path] = None, resume: bool = False
+) -> ManyResult:
+    """Grow one LSTM on the windows of every series of ``panel`` (``growth.scope=global``)."""
+    from growlstm.records import Recorder
+    from growlstm.search import choose, prepare, run_stages
+
+    check_config(config)
+    if config.model.residual:
+        raise InputError("model.residual is not available with growth.scope=global",
+                         "leave model.residual unset, or use growth.scope=local")
+    if config.model.widths and config.model.init_from:
+        raise InputError("model.init_from is not available with growth.scope=global", "leave model.init_from unset")
+    start = time.perf_counter()
+    torch.set_num_threads(1)
+    report_skipped(panel)
+    h = config.h if config.h is not None else default_h(panel.freq)
+    season = config.data.season_length or panel.season_length
+    # One network reads one window length: the default is not shortened per series.
+    input_size = config.input_size or default_input_size(h, season)
+    common = replace(config, h=h, input_size=input_size)
+    rows: dict[str, dict[str, Any]] = {}
+    wins: list[SeriesWindows] = []
+    for uid, one in split_panel(panel):
+        try:
+            wins.append(prepare(one, series_config(common, uid))[1])
+        except InputError as err:  # too short for the common windows: reported, the others go on
+            rows[uid] = series_row(uid, "refused", reason=str(err))
+    if not wins:
+        raise InputError(f"no series of {len(panel)} is long enough for input_size={input_size}, h={h} and the origins",
+                         "use a smaller h or input_size, fewer eval.val_origins, or longer series")
+    pooled = PooledWindows.build(wins)
+    workers = worker_count(config, len(wins))
+    log.info("growlstm: %d series, global scope: one LSTM on %d training windows (%d distinct targets), "
+             "h=%d, input_size=%d; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples, h, input_size,
+             len(rows))
+    log.info("fitting %s on every series (%d worker(s))", ", ".join(config.baselines), workers)
+    per_series = all_baselines(wins, list(config.baselines), workers)
+    baselines = set_baselines(per_series, config.baselines)
+    goal = make_goal(config.goal, baselines)  # on the validation means only
+    log.info("baselines (mean %s over series): %s", goal.metric.upper(), ", ".join(
+        f"{n} {b.val.get(goal.metric, math.nan):.3f}" for n, b in baselines.items() if b.ok))
+    cap_fn = CapFn(pooled.n_samples, pooled.n_inputs, h)
+    first = list(config.model.widths) or [config.growth.start_cells]
+    if sum(first) > cap_fn(config.growth.alpha) and not config.model.widths:
+        raise InputError(f"{first} cells exceed the capacity cap of {cap_fn(config.growth.alpha)} cells",
+                         "use more or longer series, a smaller h, or a smaller growth.alpha")
+    root = Path(run_dir) if run_dir is not None else None
+    recorder = Recorder(root, config, pooled, resume=resume) if root is not None else None  # type: ignore[arg-type]
+    seeds = [config.seed + k for k in range(config.growth.seeds)]
+    evaluator = PooledEvaluator(
+        pooled, config.model, config.trainer, seeds, log_dir=recorder.tb_dir if recorder else None,
+        verbose=config.verbose, split_noise=config.growth.split_noise, shrink=config.growth.shrink,
+        perturb=config.growth.perturb,
+    )
+    searched = run_stages(pooled, config, goal, cap_fn, evaluator, recorder, first, resume, start)
+    chosen = choose(searched.stages, searched.history, goal, config.growth)
+    modules = searched.modules.get(chosen, []) if chosen is not None else []
+    # The test origins are read once, here: the chosen network's seeds on every series.
+    table_rows = chosen_rows(pooled, modules, per_series, searched.stages[chosen].widths if chosen is not None else [],
+                             goal, config)
+    rows |= {r["uid"]: r for r in table_rows}
+    table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
+    stage_table = [
+        {"stage": s.index, "widths": s.widths, "params": s.params, "val": s.val, "val_std": s.val_std,
+         "decision": s.decision, "seconds": s.seconds, "error": s.error}
+        for s in searched.stages
+    ]
+    result = ManyResult(
+        config=config, scope="global", table=table, skipped=dict(panel.skipped),
+        seconds=searched.spent * 60 + time.perf_counter() - start, workers=workers, run_dir=root,
+        extra={"global": {
+            "chosen_stage": chosen, "widths": searched.stages[chosen].widths if chosen is not None else None,
+            "params": searched.stages[chosen].params if chosen is not None else None,
+            "stop_reason": searched.stop.reason, "stop_note": searched.stop.note,
+            "goal": goal.describe(), "best_baseline": goal.baseline, "training_windows": len(pooled.train_pos),
+            "n_samples": pooled.n_samples, "h": h, "input_size": input_size, "stages": stage_table,
+        }},
+    )
+    if root is not None:
+        if chosen is not None and modules:
+            write_forecasts(root, pooled, modules)
+        write_many(root, result)
+    return result
+
+
+def chosen_rows(
+    pooled: PooledWindows, modules: Sequence[LSTMForecaster], per_series: list[dict[str, BaselineResult]],
+    widths: list[int], goal: Goal, config: Config,
+) -> list[dict[str, Any]]:
+    """One row per series: the chosen network (mean over its seeds) and that series' baselines.
+
+    The per-series goal verdict compares with the series' own best baseline on validation.
+    """
+    val = [pooled.scores(m, "val") for m in modules]
+    test = [pooled.scores(m, "test") for m in modules]
+    rows = []
+    for k, (w, bases) in enumerate(zip(pooled.series, per_series)):
+        lstm_val = mean_scores([v[k] for v in val]) if val else {}
+        lstm_test = mean_scores([t[k] for t in test]) if test else {}
+        own = make_goal(config.goal, bases)
+        summary = {
+            "data": {"points": len(w.y)},
+            "chosen": {"widths": widths, "params": None, "val": lstm_val, "test": lstm_test} if modules else None,
+            "goal": {"baseline": own.baseline, "met_val": own.met(lstm_val.get(goal.metric, math.nan), "val"),
+                     "met_test": own.met(lstm_test.get(goal.metric, math.nan), "test")},
+            "baselines": {n: {"status": "ok" if b.ok else "failed", "val": b.val, "test": b.test} for n, b in bases.items()},
+            "stop_reason": "global model",
+        }
+        rows.append(series_row(w.uid, "ok" if modules else "no model", summary))
+    return rows
+
+
+def write_forecasts(root: Path, pooled: PooledWindows, modules: Sequence[LSTMForecaster]) -> None:
+    """forecast.csv: the h steps after each series' data, mean over the chosen network's seeds."""
+    from growlstm.records import atomic_write
+    from growlstm.search import future_dates
+
+    origins = [np.array([w.future_origin]) for w in pooled.series]
+    mean = np.mean([np.stack([f[0] for f in pooled.forecasts(m, origins)]) for m in modules], axis=0)
+    frames = []
+    for w, f in zip(pooled.series, mean):
+        frame = pd.DataFrame({"unique_id": w.uid, "step": np.arange(1, w.h + 1), "lstm": f})
+        ds = future_dates(w.ds, w.h)
+        if ds is not None:
+            frame.insert(1, "ds", ds)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    atomic_write(root / "forecast.csv", lambda tmp: table.to_csv(tmp, index=False))

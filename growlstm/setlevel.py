@@ -1,0 +1,104 @@
+"""Set-level accuracy over many series: per-series rows, then sMAPE, MASE and OWA per model.
+
+The M4 way: sMAPE and MASE are averaged over series first, and OWA is the mean of the two
+ratios to Naive2's averages over the same series. Every model is scored on the same series:
+those the LSTM ran on and where Naive2 fitted (OWA needs it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any, Iterable, Optional
+
+import pandas as pd
+
+PARTS = ("val", "test")
+KEYS = ("smape", "mase")
+
+
+def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, reason: str = "") -> dict[str, Any]:
+    """One series as a flat row: status, chosen size, verdicts, and every model's val/test scores.
+
+    ``summary`` is the series' summary.json (``growlstm.records.summary``) when it ran.
+    """
+    row: dict[str, Any] = {"uid": uid, "status": status, "reason": reason}
+    if summary is None:
+        return row
+    chosen = summary.get("chosen") or {}
+    goal = summary.get("goal") or {}
+    row |= {
+        "points": summary["data"]["points"],
+        "widths": " ".join(map(str, chosen.get("widths", []))),
+        "params": chosen.get("params"),
+        "best_baseline": goal.get("baseline"),
+        "goal_met_val": goal.get("met_val"),
+        "goal_met_test": goal.get("met_test"),
+        "dm_p_better": (summary.get("significance") or {}).get("pvalue_better"),
+        "stop": summary.get("stop_reason"),
+        "seconds": summary.get("seconds"),
+    }
+    for part in PARTS:
+        for key in KEYS:
+            row[f"lstm_{part}_{key}"] = _num((chosen.get(part) or {}).get(key))
+    for name, b in (summary.get("baselines") or {}).items():
+        for part in PARTS:
+            for key in KEYS:
+                ok = b.get("status") == "ok"
+                row[f"{name}_{part}_{key}"] = _num((b.get(part) or {}).get(key)) if ok else math.nan
+    return row
+
+
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def models_in(table: pd.DataFrame) -> list[str]:
+    """``lstm`` then the baselines, in column order."""
+    names = [c[: -len("_test_mase")] for c in table.columns if c.endswith("_test_mase")]
+    return sorted(names, key=lambda n: n != "lstm")
+
+
+def scored_series(table: pd.DataFrame, part: str = "test") -> pd.DataFrame:
+    """The series every set-level figure is computed on: the LSTM and Naive2 both scored."""
+    if table.empty or f"lstm_{part}_mase" not in table:
+        return table.iloc[0:0]
+    ok = table[f"lstm_{part}_mase"].notna() & table[f"lstm_{part}_smape"].notna()
+    if f"naive2_{part}_mase" in table:
+        ok &= table[f"naive2_{part}_mase"].notna() & table[f"naive2_{part}_smape"].notna()
+    return table[ok]
+
+
+def set_scores(table: pd.DataFrame, part: str = "test") -> pd.DataFrame:
+    """Per model: series scored, mean sMAPE, mean MASE and OWA vs Naive2 (NaN without Naive2).
+
+    A baseline that failed on some of the scored series is averaged over the rest; ``series``
+    says how many.
+    """
+    rows = scored_series(table, part)
+    out = []
+    has_naive2 = f"naive2_{part}_mase" in rows
+    for model in models_in(table):
+        smape_col, mase_col = rows[f"{model}_{part}_smape"], rows[f"{model}_{part}_mase"]
+        both = smape_col.notna() & mase_col.notna()
+        smape, mase = float(smape_col[both].mean()), float(mase_col[both].mean())
+        owa = math.nan
+        if has_naive2 and both.any():
+            ref = rows[both]
+            owa = 0.5 * (smape / ref[f"naive2_{part}_smape"].mean() + mase / ref[f"naive2_{part}_mase"].mean())
+        out.append({"model": model, "series": int(both.sum()), "smape": smape, "mase": mase, "owa": owa})
+    return pd.DataFrame(out, columns=["model", "series", "smape", "mase", "owa"]).set_index("model")
+
+
+def size_counts(widths: Iterable[str]) -> dict[str, int]:
+    """How often each chosen architecture was chosen, most frequent first ("3 2": 3 then 2 cells)."""
+    return dict(Counter(w for w in widths if isinstance(w, str) and w).most_common())
+
+
+def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Series that ran, met the goal on validation, and held it on test."""
+    ran = table[table.status == "ok"] if "status" in table else table
+    val = ran.get("goal_met_val", pd.Series(dtype=object)).fillna(False).astype(bool)
+    test = ran.get("goal_met_test", pd.Series(dtype=object)).fillna(False).astype(bool)
+    return {"series": len(table), "ran": len(ran), "met_val": int(val.sum()), "met_test": int(test.sum()),
+            "held_on_test": int((val & test).sum())}

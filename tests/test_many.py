@@ -1,0 +1,142 @@
+"""Many series: local runs in parallel, resuming, a global run, and set-level metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from growlstm import load
+from growlstm.config import Config, DataConfig, GrowthConfig, TrainerConfig
+from growlstm.many import grow_local, grow_many, series_folder
+from growlstm.pooled import PooledWindows
+from growlstm.report import format_many
+from growlstm.search import prepare
+from growlstm.setlevel import set_scores, size_counts, verdict_counts
+from growlstm.train import new_module, predict
+
+
+def _m4(shared_m4: Path, series: str) -> DataConfig:
+    return DataConfig(name="csv", path=str(shared_m4 / "train.csv"), id_col="uid", time_col="t", target="value",
+                      test_path=str(shared_m4 / "test.csv"), series=series, season_length=12)
+
+
+def _tiny(**growth: object) -> Config:
+    return Config(
+        data=DataConfig(season_length=12), h=18,
+        trainer=TrainerConfig(max_epochs=2, early_stopping_patience=1, batch_size=128),
+        growth=GrowthConfig(seeds=2, max_stages=2, **growth),  # type: ignore[arg-type]
+        baselines=["naive", "naive2"],
+    )
+
+
+def test_set_level_scores_by_hand() -> None:
+    table = pd.DataFrame({
+        "uid": ["a", "b", "c"], "status": ["ok", "ok", "refused"], "widths": ["2", "3 2", ""],
+        "goal_met_val": [True, False, None], "goal_met_test": [False, False, None],
+        "lstm_test_smape": [10.0, 20.0, np.nan], "lstm_test_mase": [1.0, 2.0, np.nan],
+        "naive2_test_smape": [20.0, 20.0, 5.0], "naive2_test_mase": [2.0, 2.0, 1.0],
+        "theta_test_smape": [10.0, np.nan, 1.0], "theta_test_mase": [1.0, np.nan, 1.0],
+    })
+    scores = set_scores(table, "test")
+    # Series a and b (c has no LSTM): LSTM sMAPE 15 / Naive2 20, MASE 1.5 / 2 -> OWA 0.75.
+    assert scores.loc["lstm"].tolist() == [2, 15.0, 1.5, pytest.approx(0.75)]
+    assert scores.loc["naive2", "owa"] == pytest.approx(1.0)
+    # theta failed on b: averaged over a alone, against Naive2 on a alone.
+    assert scores.loc["theta"].tolist() == [1, 10.0, 1.0, pytest.approx(0.5)]
+    assert list(scores.index) == ["lstm", "naive2", "theta"]
+    assert size_counts(table.widths) == {"2": 1, "3 2": 1}
+    assert verdict_counts(table) == {"series": 3, "ran": 2, "met_val": 1, "met_test": 0, "held_on_test": 0}
+
+
+def test_pooled_windows_match_each_series(shared_m4: Path) -> None:
+    panel = load(_m4(shared_m4, "M4-M[1-3]"))
+    cfg = Config(data=DataConfig(season_length=12), h=18, input_size=36)
+    wins = [prepare(panel, replace(cfg, data=replace(cfg.data, series=u)))[1] for u in panel.ids()]
+    pooled = PooledWindows.build(wins)
+    assert pooled.n_samples == sum(w.n_samples for w in wins)  # the capacity rule counts every series
+    train, stop = pooled.datasets()
+    assert len(train) == sum(len(w.train_origins) for w in wins)
+    assert len(stop) == sum(len(w.stop_origins) for w in wins)
+    at = 0
+    for w in wins:
+        n = len(w.train_origins)
+        x, y = train[list(range(at, at + n))]
+        torch.testing.assert_close(x, w.inputs(w.train_origins))
+        torch.testing.assert_close(y, w.targets(w.train_origins))
+        # No window of a series reads another series or its own data past the training block.
+        ends = pooled.train_pos[at : at + n] - pooled.offsets[wins.index(w)] + w.h
+        assert ends.max() <= w.train_end and (pooled.train_pos[at : at + n] - pooled.offsets[wins.index(w)]).min() >= w.input_size
+        at += n
+    module = new_module(wins[0], [3], cfg.model, cfg.trainer, seed=0)
+    fc = pooled.forecasts(module, [w.val_origins for w in wins])
+    for w, f in zip(wins, fc):
+        expected = np.stack([predict(module, w, int(o)) for o in w.val_origins])
+        np.testing.assert_allclose(f, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+def test_local_run_in_parallel_with_series_folders(shared_m4: Path, tmp_path: Path) -> None:
+    panel = load(_m4(shared_m4, "M4-M[1-5]"))  # M4-M4 and M4-M5 are too short: refused
+    result = grow_local(panel, _tiny(workers=2), run_dir=tmp_path)
+    assert result.workers == 2
+    rows = result.table.set_index("uid")
+    assert rows.loc[["M4-M1", "M4-M2", "M4-M3"], "status"].tolist() == ["ok"] * 3
+    assert rows.loc[["M4-M4", "M4-M5"], "status"].tolist() == ["refused"] * 2
+    assert "too short" in rows.loc["M4-M4", "reason"]
+    for uid in ("M4-M1", "M4-M2", "M4-M3"):
+        folder = series_folder(tmp_path, uid)
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["series"] == uid and (folder / "stages" / "stage_00" / "checkpoint.pt").is_file()
+        assert "stage  0" in (folder / "growlstm.log").read_text()  # stage lines go to the series' log
+        assert rows.loc[uid, "lstm_test_mase"] == pytest.approx(summary["chosen"]["test"]["mase"])
+    assert (series_folder(tmp_path, "M4-M4") / "refused.json").is_file()
+    top = json.loads((tmp_path / "summary.json").read_text())
+    assert top["scope"] == "local" and top["series"]["ran"] == 3 and set(top["refused"]) == {"M4-M4", "M4-M5"}
+    lstm = [r for r in top["set_level"]["test"] if r["model"] == "lstm"][0]
+    assert lstm["series"] == 3 and math.isfinite(lstm["owa"])
+    assert sum(top["chosen_sizes"].values()) == 3
+    assert len(pd.read_csv(tmp_path / "series.csv")) == 5
+    text = format_many(result)
+    assert "LSTM" in text and "naive2" in text and "refused: 2 series" in text
+
+
+def test_resume_skips_finished_series(shared_m4: Path, tmp_path: Path) -> None:
+    panel = load(_m4(shared_m4, "M4-M[12]"))
+    config = _tiny(workers=1)
+    first = grow_local(load(_m4(shared_m4, "M4-M1")), config, run_dir=tmp_path)  # "interrupted" after M4-M1
+    done = series_folder(tmp_path, "M4-M1") / "summary.json"
+    stamp = done.stat().st_mtime_ns
+    with pytest.raises(Exception, match="already holds a many-series run"):
+        grow_local(panel, config, run_dir=tmp_path)
+    result = grow_local(panel, config, run_dir=tmp_path, resume=True)
+    assert done.stat().st_mtime_ns == stamp  # not retrained
+    rows = result.table.set_index("uid")
+    assert rows.loc["M4-M1", "lstm_test_mase"] == pytest.approx(first.table.lstm_test_mase.iloc[0])
+    assert rows.loc["M4-M2", "status"] == "ok" and (series_folder(tmp_path, "M4-M2") / "summary.json").is_file()
+
+
+def test_tiny_global_run(shared_m4: Path, tmp_path: Path) -> None:
+    panel = load(_m4(shared_m4, "M4-M[1-4]"))
+    result = grow_many(panel, _tiny(scope="global", workers=1), run_dir=tmp_path)
+    rows = result.table.set_index("uid")
+    assert result.scope == "global"
+    assert rows.loc["M4-M4", "status"] == "refused"  # too short for the common window length
+    ran = rows[rows.status == "ok"]
+    assert len(ran) == 3 and ran.widths.nunique() == 1  # one network for every series
+    assert ran.lstm_test_mase.notna().all() and ran.naive2_test_mase.notna().all()
+    top = json.loads((tmp_path / "summary.json").read_text())
+    block = top["global"]
+    assert block["n_samples"] > 0 and block["stages"] and block["widths"] == [int(w) for w in ran.widths.iloc[0].split()]
+    forecast = pd.read_csv(tmp_path / "forecast.csv")
+    assert sorted(forecast.unique_id.unique()) == ["M4-M1", "M4-M2", "M4-M3"] and len(forecast) == 3 * 18
+    checkpoint = torch.load(tmp_path / "stages" / "stage_00" / "checkpoint.pt", weights_only=False)
+    assert set(checkpoint["scaler"]["per_series"]) == {"M4-M1", "M4-M2", "M4-M3"}
+    # The set-level validation metric of the chosen stage is the mean of the series' own.
+    chosen = block["chosen_stage"]
+    assert block["stages"][chosen]["val"]["mase"] == pytest.approx(ran.lstm_val_mase.mean(), rel=1e-6)
