@@ -1,0 +1,266 @@
+"""Many series: local vs global growth on the M4 subsets, local throughput, and a scale run.
+
+    python scripts/bench_many.py --quick              # 4 series per M4 subset, both scopes
+    python scripts/bench_many.py                      # every series of the three M4 subsets, both scopes
+    python scripts/bench_many.py --throughput         # local scope, 1 worker vs 2, the same series
+    python scripts/bench_many.py --scale 1000 10000   # synthetic global runs: series/s, peak memory
+
+Every configuration runs in a fresh Python process (this script with --job), so its wall time
+and peak memory are its own: peak memory is the largest resident set of that process and of
+the worker processes it started. The M4 runs read ../shared/data/m4 through growlstm's own
+loader (data=m4 layout, held-out test.csv as each series' test span), score the LSTM and every
+baseline on the official test horizon, and put the official M4 OWA beside them.
+
+Writes <out>/bench_many.csv (one row per configuration, appended as it goes; a configuration
+already in it is skipped) and <out>/bench_many.md (the tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
+from m4 import M4_DIR  # noqa: E402
+
+SUBSETS = {"m4_monthly": ("M4-M*", 18, 12, "Monthly"), "m4_weekly": ("M4-W*", 13, 1, "Weekly"),
+           "m4_hourly": ("M4-H*", 48, 24, "Hourly")}
+BASELINES = ["naive", "seasonal_naive", "naive2", "arima", "ets", "theta"]
+OFFICIAL = {"Theta": "Theta", "RNN": "RNN (per series)", "118": "ES-RNN (winner, global)"}
+
+
+# ------------------------------------------------------------------ one job (in its own process)
+
+
+def overrides(config: Any, settings: dict[str, Any]) -> Any:
+    """``config`` with dotted settings applied, e.g. {"trainer.batch_size": 256}."""
+    for key, value in settings.items():
+        section, _, name = key.partition(".")
+        if name:
+            config = replace(config, **{section: replace(getattr(config, section), **{name: value})})
+        else:
+            config = replace(config, **{section: value})
+    return config
+
+
+def m4_job(spec: dict[str, Any]) -> dict[str, Any]:
+    import growlstm
+    from growlstm.config import Config, DataConfig, GrowthConfig
+    from growlstm.many import grow_many
+
+    pattern, h, season, _ = SUBSETS[spec["subset"]]
+    data = DataConfig(name="csv", path=str(M4_DIR / "train.csv"), test_path=str(M4_DIR / "test.csv"), id_col="uid",
+                      time_col="t", target="value", series=pattern, season_length=season)
+    panel = growlstm.load(data)
+    if spec.get("series"):
+        panel = replace(panel, df=panel.df[panel.df.unique_id.isin(spec["series"])].reset_index(drop=True))
+    config = Config(data=data, h=h, baselines=BASELINES,
+                    growth=GrowthConfig(scope=spec["scope"], workers=spec["workers"]))
+    config = overrides(config, spec.get("settings", {}))
+    with tempfile.TemporaryDirectory() as tmp:
+        result = grow_many(panel, config, run_dir=tmp)
+    scores = result.scores("test")
+    return {
+        "series": int(result.verdicts["series"]), "ran": int(result.verdicts["ran"]),
+        "met_val": result.verdicts["met_val"], "met_test": result.verdicts["met_test"],
+        "sizes": json.dumps(result.sizes), "widths": json.dumps((result.extra.get("global") or {}).get("widths")),
+        **{f"{m}_{k}": float(scores.loc[m, k]) for m in scores.index for k in ("smape", "mase", "owa")},
+    }
+
+
+def synthetic(n_series: int, length: int, seed: int = 0) -> pd.DataFrame:
+    """Seasonal series with trend, noise and scales from 1 to 1000 (period 12), integer steps."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    level = 10 ** rng.uniform(0, 3, n_series)[:, None]
+    values = level * (
+        1 + 0.3 * np.sin(2 * np.pi * t / 12 + rng.uniform(0, 6.3, n_series)[:, None])
+        + rng.normal(0, 0.002, n_series)[:, None] * t + rng.normal(0, 0.05, (n_series, length))
+    )
+    return pd.DataFrame({
+        "unique_id": np.repeat([f"s{k}" for k in range(n_series)], length),
+        "ds": np.tile(t, n_series), "y": values.ravel(),
+    })
+
+
+def scale_job(spec: dict[str, Any]) -> dict[str, Any]:
+    from growlstm import from_long
+    from growlstm.config import Config, DataConfig, GrowthConfig, TrainerConfig
+    from growlstm.many import grow_many
+
+    panel = from_long(synthetic(spec["n"], spec["length"]), season_length=12)
+    config = Config(
+        data=DataConfig(season_length=12), h=18, baselines=["naive", "naive2"],
+        growth=GrowthConfig(scope="global", workers=spec["workers"], seeds=1, max_stages=1),
+        trainer=TrainerConfig(max_epochs=1, batch_size=1024),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        result = grow_many(panel, config, run_dir=tmp)
+    scores = result.scores("test")
+    return {"series": spec["n"], "ran": int(result.verdicts["ran"]),
+            **{f"{m}_mase": float(scores.loc[m, "mase"]) for m in scores.index}}
+
+
+def run_job(spec: dict[str, Any]) -> None:
+    import logging
+
+    logging.getLogger("growlstm").setLevel(logging.WARNING)
+    start = time.perf_counter()
+    out = m4_job(spec) if spec["kind"] == "m4" else scale_job(spec)
+    out["seconds"] = time.perf_counter() - start
+    # ru_maxrss is in KiB on Linux: the largest of this process and its (waited-for) workers.
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    out["peak_gib"] = peak / 2**20
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+# ------------------------------------------------------------------ the driver
+
+
+def job_key(spec: dict[str, Any]) -> str:
+    return json.dumps({k: spec[k] for k in sorted(spec) if k != "label"}, sort_keys=True)
+
+
+def run_in_process(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, "--job", json.dumps(spec)], capture_output=True, text=True,
+                          timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        return {"status": "failed", "reason": (proc.stderr.strip().splitlines() or ["?"])[-1][:300]}
+    return {"status": "ok", **json.loads(lines[-1][len("RESULT "):])}
+
+
+def official() -> pd.DataFrame:
+    table = pd.read_csv(M4_DIR / "m4_official_point_scores.csv").set_index("method_id")
+    return pd.DataFrame({label: {s: table.loc[m, f"OWA_{f}"] for s, (_, _, _, f) in SUBSETS.items()}
+                         for m, label in OFFICIAL.items()})
+
+
+def summarise(frame: pd.DataFrame) -> str:
+    lines = ["# Many series: local vs global growth", ""]
+    m4 = frame[(frame.kind == "m4") & (frame.status == "ok")]
+    if not m4.empty:
+        lines += [
+            "Test = the official M4 horizon of each series (held-out test.csv). Set-level OWA vs Naive2 over",
+            "the series the LSTM ran on (too-short series are refused by both scopes alike), official M4 OWA",
+            "(all series of the frequency) beside. Local: one growth search per series (defaults); global: one",
+            "LSTM on every series' windows, grown by the set-level validation MASE.", "",
+            "| subset | scope | series (ran) | LSTM OWA | Theta | ARIMA | ETS | Naive2 sMAPE | LSTM sMAPE / MASE | goal met val/test | sizes | wall s | peak GiB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in m4.itertuples():
+            sizes = r.widths if isinstance(r.widths, str) and r.widths != "null" else r.sizes
+            lines.append(
+                f"| {r.subset} | {r.scope} | {r.series:.0f} ({r.ran:.0f}) | {r.lstm_owa:.3f} | {r.theta_owa:.3f} | "
+                f"{r.arima_owa:.3f} | {r.ets_owa:.3f} | {r.naive2_smape:.2f} | {r.lstm_smape:.2f} / {r.lstm_mase:.3f} | "
+                f"{r.met_val:.0f}/{r.met_test:.0f} | {sizes} | {r.seconds:.0f} | {r.peak_gib:.2f} |"
+            )
+        lines += ["", "Official M4 OWA (all series of each frequency):", "", "| method | " + " | ".join(SUBSETS) + " |",
+                  "|---|" + "---|" * len(SUBSETS)]
+        for label, col in official().items():
+            lines.append(f"| {label} | " + " | ".join(f"{col[s]:.3f}" for s in SUBSETS) + " |")
+    thr = frame[(frame.kind == "throughput") & (frame.status == "ok")]
+    if not thr.empty:
+        lines += ["", "## Local scope throughput", "", "| workers | series | wall s | series/s | speed-up |", "|---|---|---|---|---|"]
+        base = thr[thr.workers == 1].seconds.min()
+        for r in thr.sort_values("workers").itertuples():
+            lines.append(f"| {r.workers} | {r.series:.0f} | {r.seconds:.0f} | {r.series / r.seconds:.3f} | {base / r.seconds:.2f}x |")
+    scale = frame[(frame.kind == "scale") & (frame.status == "ok")]
+    if not scale.empty:
+        lines += ["", "## Scale (synthetic, global scope)", "",
+                  "One stage of [2] cells, 1 epoch, batch 1024, baselines naive and naive2; every series 500 points.", "",
+                  "| series | wall s | series/s | peak GiB |", "|---|---|---|---|"]
+        for r in scale.sort_values("n").itertuples():
+            lines.append(f"| {r.n:.0f} | {r.seconds:.0f} | {r.n / r.seconds:.1f} | {r.peak_gib:.2f} |")
+    bad = frame[frame.status != "ok"]
+    if not bad.empty:
+        lines += ["", "## Failed configurations", ""] + [f"- {r.label}: {r.reason}" for r in bad.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def sample(subset: str, k: int) -> list[str]:
+    catalog = pd.read_csv(M4_DIR / "catalog.csv")
+    ids = catalog[catalog.subset == subset].uid.tolist()
+    return [ids[i] for i in sorted(set(np.linspace(0, len(ids) - 1, min(k, len(ids))).round().astype(int)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="4 series per subset (both scopes)")
+    parser.add_argument("--per-subset", type=int, default=0, metavar="K", help="K series per subset (0: all)")
+    parser.add_argument("--subsets", nargs="*", default=list(SUBSETS), choices=list(SUBSETS))
+    parser.add_argument("--scopes", nargs="*", default=["local", "global"], choices=["local", "global"])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config settings for the M4 runs, e.g. trainer.batch_size=256 (numbers parsed)")
+    parser.add_argument("--throughput", action="store_true", help="local scope on the monthly subset, 1 vs 2 workers")
+    parser.add_argument("--scale", nargs="*", type=int, default=[], help="synthetic global runs with these series counts")
+    parser.add_argument("--length", type=int, default=500, help="points per synthetic series")
+    parser.add_argument("--timeout", type=float, default=3 * 3600, help="seconds per configuration")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--tag", default="")
+    parser.add_argument("--summarise", action="store_true")
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.job:
+        run_job(json.loads(args.job))
+        return
+    settings = {k: json.loads(v) if v.replace(".", "", 1).replace("-", "", 1).isdigit() else v
+                for k, _, v in (s.partition("=") for s in args.set)}
+    specs: list[dict[str, Any]] = []
+    if not args.summarise:
+        k = 4 if args.quick else args.per_subset
+        if not (args.throughput or args.scale) or args.quick or args.per_subset:
+            for subset in args.subsets:
+                for scope in args.scopes:
+                    specs.append({"kind": "m4", "subset": subset, "scope": scope, "workers": args.workers,
+                                  "series": sample(subset, k) if k else None, "settings": settings,
+                                  "label": f"{subset} {scope}" + (f" ({k} series)" if k else "")})
+        if args.throughput:
+            for workers in (1, 2):
+                specs.append({"kind": "m4", "subset": "m4_monthly", "scope": "local", "workers": workers,
+                              "series": None, "settings": settings, "throughput": True,
+                              "label": f"throughput, {workers} worker(s)"})
+        for n in args.scale:
+            specs.append({"kind": "scale", "n": n, "length": args.length, "workers": args.workers,
+                          "label": f"scale {n} x {args.length}"})
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "bench_many" + (f"_{args.tag}" if args.tag else "")
+    csv_path, md_path = args.out / f"{stem}.csv", args.out / f"{stem}.md"
+    done = pd.read_csv(csv_path) if csv_path.exists() else pd.DataFrame()
+    have = set(done.get("key", []))
+    for spec in specs:
+        key = job_key(spec)
+        if key in have:
+            print(f"{spec['label']}: already in {csv_path.name}", flush=True)
+            continue
+        print(f"{spec['label']} ...", flush=True)
+        kind = "throughput" if spec.get("throughput") else spec["kind"]
+        row = {"key": key, "label": spec["label"], "kind": kind, **{k: v for k, v in spec.items() if k in
+               ("subset", "scope", "workers", "n", "length")}, **run_in_process(spec, args.timeout)}
+        print("  " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+                               if k not in ("key", "label")), flush=True)
+        done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
+        done.to_csv(csv_path, index=False)
+    if done.empty:
+        raise SystemExit(f"no results in {csv_path}")
+    text = summarise(done)
+    md_path.write_text(text)
+    print(text)
+    print(f"wrote {csv_path} and {md_path}")
+
+
+if __name__ == "__main__":
+    main()
