@@ -83,6 +83,10 @@ class TrainerConfig:
     # Train a stage's seeds as one packed model (block-diagonal weights): each seed's result is
     # the same as training it alone, at a fraction of the cost; false trains them one by one.
     batch_seeds: bool = True
+    # Processes (CPU) or GPUs one training run uses: > 1 trains with Lightning's DDP strategy
+    # (spawned processes, gloo on CPU), each process taking its share of every batch; meant for
+    # the global scope's large window sets. Seeds are then trained one after another.
+    devices: int = 1
 
 
 @dataclass
@@ -229,6 +233,7 @@ def check_config(cfg: Config) -> None:
         (0 <= cfg.model.dropout < 1, f"model.dropout={cfg.model.dropout} must be in [0, 1)", "e.g. model.dropout=0.1"),
         (cfg.trainer.max_epochs >= 1, f"trainer.max_epochs={cfg.trainer.max_epochs} must be >= 1", "e.g. trainer.max_epochs=80"),
         (cfg.trainer.lr > 0, f"trainer.lr={cfg.trainer.lr} must be positive", "e.g. trainer.lr=0.01"),
+        (cfg.trainer.devices >= 1, f"trainer.devices={cfg.trainer.devices} must be >= 1", "e.g. trainer.devices=2 (DDP), or 1"),
         (cfg.trainer.batch_size >= 1, f"trainer.batch_size={cfg.trainer.batch_size} must be >= 1", "e.g. trainer.batch_size=64"),
     ]
     for ok, problem, fix in checks:

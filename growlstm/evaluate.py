@@ -177,7 +177,7 @@ class LSTMEvaluator:
                 grown = shrink_perturb(grow_to(parent, widths, gen, self.split_noise), self.shrink, self.perturb, gen)
                 inits.append(grown.state_dict())
         note = ""
-        if self.trainer.batch_seeds and len(self.seeds) > 1:
+        if self.trainer.batch_seeds and len(self.seeds) > 1 and self.trainer.devices == 1:
             try:
                 return self.fit_together(index, widths, inits)
             except Exception as err:  # e.g. a NaN in one seed: train them one by one, with retries

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -53,12 +54,41 @@ def batch_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: Option
     return set_loader(TensorDataset(x, y), batch_size, seed)
 
 
-def set_loader(data: Any, batch_size: int, seed: Optional[int]) -> DataLoader:
+def whole_batch(batch: Any) -> Any:
+    """The dataset already returns the whole batch (a module-level function: DDP pickles it)."""
+    return batch
+
+
+class RankShare:
+    """Each DDP process's share of every batch, ``batch[rank::world]``.
+
+    Together the processes see exactly the batches one process would, and DDP's averaging of
+    their gradients gives the gradient of the batch mean (exactly when a batch splits evenly).
+    Outside DDP it yields the batches unchanged.
+    """
+
+    def __init__(self, batches: BatchSampler) -> None:
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Any:
+        import torch.distributed as dist
+
+        world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+        rank = dist.get_rank() if world > 1 else 0
+        for batch in self.batches:
+            yield batch[rank::world] if len(batch) >= world else batch
+
+
+def set_loader(data: Any, batch_size: int, seed: Optional[int], share: bool = False) -> DataLoader:
     """``batch_loader`` for any dataset that returns a whole batch for a list of indices
-    (a TensorDataset, or the lazily gathered windows of many series)."""
+    (a TensorDataset, or the lazily gathered windows of many series). ``share``: under DDP each
+    process takes its share of every batch (``RankShare``)."""
     base = RandomSampler(data, generator=torch.Generator().manual_seed(seed)) if seed is not None else SequentialSampler(data)
-    return DataLoader(data, sampler=BatchSampler(base, batch_size, drop_last=False), batch_size=None,
-                      collate_fn=lambda batch: batch)
+    batches: Any = BatchSampler(base, batch_size, drop_last=False)
+    return DataLoader(data, sampler=RankShare(batches) if share else batches, batch_size=None, collate_fn=whole_batch)
 
 
 def window_sets(win: Any) -> tuple[Any, Any]:
@@ -68,6 +98,12 @@ def window_sets(win: Any) -> tuple[Any, Any]:
         return win.datasets()
     x_train, y_train, x_stop, y_stop = tensors(win)
     return TensorDataset(x_train, y_train), TensorDataset(x_stop, y_stop)
+
+
+QUIET_WORKERS = "GROWLSTM_QUIET_WORKERS"
+if os.environ.get(QUIET_WORKERS) == "1":  # a DDP process spawned by a run without verbose=true
+    quiet_lightning()
+    warnings.simplefilter("ignore")
 
 
 class KeepBest(Callback):
@@ -89,6 +125,17 @@ class KeepBest(Callback):
         if val < self.best_val:
             self.best_val, self.best_epoch = val, trainer.current_epoch
             self.state = copy.deepcopy(module.state_dict())
+
+    def on_fit_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        """Restore the best weights and note the counts where the caller can read them: under
+        DDP (spawned processes) only the module's weights and the callback metrics come back."""
+        if self.state is not None:
+            module.load_state_dict(self.state)
+        trainer.callback_metrics.update({
+            "keep/best_epoch": torch.tensor(float(self.best_epoch)),
+            "keep/epochs": torch.tensor(float(trainer.current_epoch)),
+            "keep/steps": torch.tensor(float(trainer.global_step)),
+        })
 
 
 @dataclass
@@ -136,17 +183,38 @@ def run_lightning(
         if log_dir is not None
         else None
     )
+    strategy: Any = "auto"
+    if trainer.devices > 1:
+        from pytorch_lightning.strategies import DDPStrategy
+
+        # Spawned processes: the growth loop stays in this process and only the fit is parallel.
+        strategy = DDPStrategy(start_method="spawn", process_group_backend="gloo" if trainer.accelerator == "cpu" else None)
     pl_trainer = pl.Trainer(
-        max_epochs=trainer.max_epochs, accelerator=trainer.accelerator, devices=1,
+        max_epochs=trainer.max_epochs, accelerator=trainer.accelerator, devices=trainer.devices, strategy=strategy,
+        use_distributed_sampler=False,  # our loaders split batches themselves (RankShare)
         gradient_clip_val=grad_clip, callbacks=callbacks, logger=logger or False,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         num_sanity_val_steps=0, log_every_n_steps=1, deterministic=trainer.deterministic,
         default_root_dir=str(log_dir) if log_dir is not None else None,
     )
-    with warnings.catch_warnings():
-        if not verbose:
-            warnings.simplefilter("ignore")
-        pl_trainer.fit(module, train, val)
+    sharing = torch.multiprocessing.get_sharing_strategy()
+    quiet = os.environ.get(QUIET_WORKERS)
+    if trainer.devices > 1:
+        # Tensors sent to the spawned processes go through named shared-memory files: passing
+        # descriptors fails on some kernels and containers.
+        torch.multiprocessing.set_sharing_strategy("file_system")
+        os.environ[QUIET_WORKERS] = "0" if verbose else "1"  # spawned processes inherit it
+    try:
+        with warnings.catch_warnings():
+            if not verbose:
+                warnings.simplefilter("ignore")
+            pl_trainer.fit(module, train, val)
+    finally:
+        torch.multiprocessing.set_sharing_strategy(sharing)
+        if quiet is None:
+            os.environ.pop(QUIET_WORKERS, None)
+        else:
+            os.environ[QUIET_WORKERS] = quiet
     return pl_trainer, logger
 
 
@@ -190,17 +258,17 @@ def fit_candidate(
     train, stop = window_sets(win)
     keep = KeepBest()
     pl_trainer, logger = run_lightning(
-        module, set_loader(train, trainer.batch_size, seed), set_loader(stop, min(len(stop), EVAL_CHUNK), None),
+        module, set_loader(train, trainer.batch_size, seed, share=trainer.devices > 1),
+        set_loader(stop, min(len(stop), EVAL_CHUNK), None),
         trainer, [keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience), *(callbacks or [])],
         log_dir, log_name, log_version or f"seed_{seed}", trainer.grad_clip or None, verbose,
     )
-    if keep.state is not None:
-        module.load_state_dict(keep.state)
+    # The best weights are back in ``module`` (KeepBest.on_fit_end; under DDP, through Lightning).
+    counts = {k: int(pl_trainer.callback_metrics[f"keep/{k}"]) for k in ("best_epoch", "epochs", "steps")}
     train_loss, val_loss = final_losses(module, train, stop)
     return FitResult(
-        module=module, seed=seed, train_loss=train_loss, val_loss=val_loss, best_epoch=keep.best_epoch,
-        epochs=pl_trainer.current_epoch, steps=pl_trainer.global_step,
-        seconds=time.perf_counter() - start, logger=logger,
+        module=module, seed=seed, train_loss=train_loss, val_loss=val_loss, best_epoch=counts["best_epoch"],
+        epochs=counts["epochs"], steps=counts["steps"], seconds=time.perf_counter() - start, logger=logger,
     )
 
 

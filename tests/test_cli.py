@@ -253,3 +253,22 @@ def test_multirun_over_series_of_a_table(shared_m4: Path, tmp_path: Path, monkey
     assert code == 0
     series = {json.loads(p.read_text())["series"] for p in sweep.glob("*/summary.json")}
     assert series == {"M4-M1", "M4-M2"}
+
+
+def test_cluster_launcher_configs(shared_m4: Path, tmp_path: Path) -> None:
+    """hydra/launcher=slurm composes to the submitit SLURM launcher with our settings, and the
+    same packaging runs here through submitit's local executor (hydra/launcher=local_jobs)."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    proc = subprocess.run([sys.executable, "-m", "growlstm.cli", "--cfg", "hydra", "hydra/launcher=slurm"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "SlurmLauncher" in proc.stdout and "cpus_per_task: 4" in proc.stdout
+    sweep = tmp_path / "sweep"
+    proc = subprocess.run(
+        [sys.executable, "-m", "growlstm.cli", "-m", "hydra/launcher=local_jobs", *_m4_args(shared_m4),
+         "data.series=M4-M1,M4-M2", f"hydra.sweep.dir={sweep}"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    series = {json.loads(p.read_text())["series"] for p in sweep.glob("*/summary.json")}
+    assert series == {"M4-M1", "M4-M2"}
