@@ -55,7 +55,13 @@ class Panel:
 
     def ids(self) -> list[str]:
         """Series ids in table order."""
-        return list(pd.unique(self.df["unique_id"]))
+        # Cached per table: a many-series run asks once per series, and pd.unique over string
+        # columns is not free. A new table (dataclasses.replace) gets a new Panel.
+        cached = self.__dict__.get("_ids")
+        if cached is None or cached[0] is not self.df:
+            cached = (self.df, list(pd.unique(self.df["unique_id"])))
+            self.__dict__["_ids"] = cached
+        return list(cached[1])
 
     def series(self, uid: str | None = None) -> pd.DataFrame:
         """One series' rows (ds, y, features); `uid=None` means the only series."""
@@ -70,8 +76,8 @@ class Panel:
         if uid not in ids:
             raise InputError(f"series '{uid}' is not in {self.name}; it holds {_list(ids)}",
                              "use one of those ids in data.series")
-        rows = self.df[self.df["unique_id"] == uid]
-        return rows[["ds", "y", *self.features]].reset_index(drop=True)
+        rows = self.df if len(ids) == 1 else self.df[self.df["unique_id"] == uid]
+        return pd.DataFrame({c: rows[c].to_numpy() for c in ("ds", "y", *self.features)})
 
     def __len__(self) -> int:
         return int(self.df["unique_id"].nunique())

@@ -16,6 +16,7 @@ baseline on the series the LSTM ran on, and OWA is relative to Naive2 on those s
 
     python scripts/bench_m4.py --quick                  # a sample, all treatments: < 10 minutes
     python scripts/bench_m4.py --treatments last        # all 70 series, the default treatment
+    python scripts/bench_m4.py --per-subset 8           # 8 series per subset, all treatments
     python scripts/bench_m4.py --summarise              # tables from the CSV written so far
 
 Writes <out>/bench_m4.csv (one row per series and treatment, appended as it goes, so an
@@ -212,10 +213,23 @@ def summarise(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def sample_per_subset(series: list[M4Series], k: int) -> list[M4Series]:
+    """k series of each subset, evenly spaced, in the order monthly, weekly, hourly, monthly, ...
+
+    Why interleaved: an interrupted run then still covers every subset, and the CSV it leaves
+    is resumed by the same command or extended by a larger k."""
+    groups = [[s for s in series if s.subset == sub] for sub in SUBSETS]
+    picks = [[g[i] for i in sorted(set(np.linspace(0, len(g) - 1, min(k, len(g))).round().astype(int)))] if g else []
+             for g in groups]
+    return [g[i] for i in range(max(map(len, picks), default=0)) for g in picks if i < len(g)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     parser.add_argument("--series", nargs="*", help="M4 uids (default: all 70, or the --quick sample)")
+    parser.add_argument("--per-subset", type=int, default=0, metavar="K",
+                        help="K series per subset, evenly spaced in catalogue order, subsets interleaved (0: all)")
     parser.add_argument("--subsets", nargs="*", default=list(SUBSETS), choices=list(SUBSETS))
     parser.add_argument("--treatments", nargs="*", default=list(TREATMENTS), choices=list(TREATMENTS))
     parser.add_argument("--seed", type=int, default=0)
@@ -237,6 +251,8 @@ def main() -> None:
             if unknown:
                 raise SystemExit(f"unknown M4 uid(s) {unknown} in --subsets {' '.join(args.subsets)}")
             series = [s for s in series if s.uid in wanted]
+        if args.per_subset:
+            series = sample_per_subset(series, args.per_subset)
         have = set(zip(done.get("uid", []), done.get("treatment", [])))
         todo = [(s, [t for t in args.treatments if (s.uid, t) not in have]) for s in series]
         todo = [(s, ts) for s, ts in todo if ts]
