@@ -64,6 +64,9 @@ class PooledWindows:
     h: int
     input_size: int
     norm: str
+    # Residual treatment: each series' classical forecast from every origin (scaled), stacked
+    # like z but with one more row per series (origins run 0..T); None: no base.
+    base: Optional[np.ndarray] = None
 
     @classmethod
     def build(cls, series: list[SeriesWindows]) -> "PooledWindows":
@@ -73,7 +76,11 @@ class PooledWindows:
         z = np.concatenate([w.z.astype(np.float32) for w in series])
         train = np.concatenate([off + w.train_origins for off, w in zip(offsets, series)]).astype(np.int64)
         stop = np.concatenate([off + w.stop_origins for off, w in zip(offsets, series)]).astype(np.int64)
-        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm)
+        base = None
+        if first.base is not None:
+            # Rows o of series k sit at offsets[k] + k + o (one extra row per series before it).
+            base = np.concatenate([w.base.astype(np.float32) for w in series])  # type: ignore[union-attr]
+        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base)
 
     @property
     def n_inputs(self) -> int:
@@ -97,9 +104,18 @@ class PooledWindows:
         x[:, :, 0] -= self.level(pos)[:, None]
         return torch.from_numpy(x)
 
+    def reference(self, pos: np.ndarray) -> np.ndarray:
+        """What the network's output is added to (as ``SeriesWindows.reference``): (N, h)."""
+        if self.base is None:
+            return np.repeat(self.level(pos)[:, None], self.h, axis=1)
+        # The series of each position shifts its base row by its index. A position equal to the
+        # next series' offset is this series' forecast past its end (no origin is ever 0).
+        k = np.searchsorted(self.offsets, pos, side="left") - 1
+        return self.base[pos + k]
+
     def gather(self, pos: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs, targets) of the windows with origins at ``pos``: (N, input_size, C), (N, h)."""
-        y = self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - self.level(pos)[:, None]
+        y = self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - self.reference(pos)
         return self.inputs(pos), torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
 
     def datasets(self) -> tuple[WindowSet, WindowSet]:
@@ -205,9 +221,6 @@ def grow_global(
     from growlstm.search import choose, prepare, run_stages
 
     check_config(config)
-    if config.model.residual:
-        raise InputError("model.residual is not available with growth.scope=global",
-                         "leave model.residual unset, or use growth.scope=local")
     if config.model.widths and config.model.init_from:
         raise InputError("model.init_from is not available with growth.scope=global", "leave model.init_from unset")
     start = time.perf_counter()

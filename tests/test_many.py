@@ -55,9 +55,11 @@ def test_set_level_scores_by_hand() -> None:
     assert verdict_counts(table) == {"series": 3, "ran": 2, "met_val": 1, "met_test": 0, "held_on_test": 0}
 
 
-def test_pooled_windows_match_each_series(shared_m4: Path) -> None:
+@pytest.mark.parametrize("residual", [None, "theta"])
+def test_pooled_windows_match_each_series(shared_m4: Path, residual: str | None) -> None:
     panel = load(_m4(shared_m4, "M4-M[1-3]"))
     cfg = Config(data=DataConfig(season_length=12), h=18, input_size=36)
+    cfg = replace(cfg, model=replace(cfg.model, residual=residual))
     wins = [prepare(panel, replace(cfg, data=replace(cfg.data, series=u)))[1] for u in panel.ids()]
     pooled = PooledWindows.build(wins)
     assert pooled.n_samples == sum(w.n_samples for w in wins)  # the capacity rule counts every series
@@ -74,6 +76,9 @@ def test_pooled_windows_match_each_series(shared_m4: Path) -> None:
         ends = pooled.train_pos[at : at + n] - pooled.offsets[wins.index(w)] + w.h
         assert ends.max() <= w.train_end and (pooled.train_pos[at : at + n] - pooled.offsets[wins.index(w)]).min() >= w.input_size
         at += n
+    # Each series' forecast past its end reads its own last inputs and base forecast.
+    ends = np.array([off + len(w.y) for off, w in zip(pooled.offsets, wins)])
+    np.testing.assert_allclose(pooled.reference(ends), np.stack([w.reference([len(w.y)])[0] for w in wins]), rtol=1e-6)
     module = new_module(wins[0], [3], cfg.model, cfg.trainer, seed=0)
     fc = pooled.forecasts(module, [w.val_origins for w in wins])
     for w, f in zip(wins, fc):
