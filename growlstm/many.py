@@ -136,6 +136,9 @@ def grow_local(
     else:
         # spawn: a fresh interpreter per worker; forking a process that has run torch can hang.
         context = multiprocessing.get_context("spawn")
+        # Longest series first: the last job to start is then a short one, which keeps the
+        # workers busy to the end (series cost grows with their length).
+        jobs.sort(key=lambda job: -len(job[1].df))
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
             futures: dict[Future[dict[str, Any]], str] = {pool.submit(grow_series, *job): job[0] for job in jobs}
             for future in as_completed(futures):
