@@ -150,6 +150,28 @@ class PooledWindows:
         ]
 
 
+def pool_feature_scaling(series: list[SeriesWindows]) -> list[SeriesWindows]:
+    """Feature columns standardised with one mean and std over every series' training data.
+
+    The target keeps each series' own scaler (scales differ by orders of magnitude), but a
+    per-series scaler would turn a static feature (constant within a series, e.g. a store's size
+    or a category code) into zeros; pooled, it still tells the series apart.
+    """
+    if series[0].n_inputs == 1:
+        return series
+    raw = [w.z[:, 1:] * w.scaler.std[1:] + w.scaler.mean[1:] for w in series]
+    train = np.concatenate([r[: w.n_train] for r, w in zip(raw, series)])
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    out = []
+    for r, w in zip(raw, series):
+        z = w.z.copy()
+        z[:, 1:] = (r - mean) / std
+        scaler = replace(w.scaler, mean=np.r_[w.scaler.mean[:1], mean], std=np.r_[w.scaler.std[:1], std])
+        out.append(replace(w, z=z, scaler=scaler))
+    return out
+
+
 class PooledEvaluator(LSTMEvaluator):
     """Trains the one network per stage (seeds packed as for one series) and scores it on every
     series' validation origins; a seed's score is the mean over series."""
@@ -241,7 +263,7 @@ def grow_global(
     if not wins:
         raise InputError(f"no series of {len(panel)} is long enough for input_size={input_size}, h={h} and the origins",
                          "use a smaller h or input_size, fewer eval.val_origins, or longer series")
-    pooled = PooledWindows.build(wins)
+    pooled = PooledWindows.build(pool_feature_scaling(wins))
     workers = worker_count(config, len(wins))
     log.info("growlstm: %d series, global scope: one LSTM on %d training windows (%d distinct targets), "
              "h=%d, input_size=%d; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples, h, input_size,

@@ -15,7 +15,8 @@ import torch
 from growlstm import load
 from growlstm.config import Config, DataConfig, GrowthConfig, TrainerConfig
 from growlstm.many import grow_local, grow_many, series_folder
-from growlstm.pooled import PooledWindows
+from growlstm import from_long
+from growlstm.pooled import PooledWindows, pool_feature_scaling
 from growlstm.report import format_many
 from growlstm.search import prepare
 from growlstm.setlevel import set_scores, size_counts, verdict_counts
@@ -145,3 +146,22 @@ def test_tiny_global_run(shared_m4: Path, tmp_path: Path) -> None:
     # The set-level validation metric of the chosen stage is the mean of the series' own.
     chosen = block["chosen_stage"]
     assert block["stages"][chosen]["val"]["mase"] == pytest.approx(ran.lstm_val_mase.mean(), rel=1e-6)
+
+
+def test_static_features_survive_pooled_scaling() -> None:
+    """A feature constant within each series (its 'size') stays informative across series."""
+    t = np.arange(80)
+    table = pd.concat([
+        pd.DataFrame({"unique_id": uid, "ds": t, "y": size * (5 + np.sin(t / 3)), "size": float(size)})
+        for uid, size in (("a", 1), ("b", 10), ("c", 100))
+    ])
+    panel = from_long(table, features=["size"], season_length=1)
+    cfg = Config(h=6, input_size=12)
+    wins = [prepare(panel, replace(cfg, data=replace(cfg.data, series=u)))[1] for u in panel.ids()]
+    assert all(np.allclose(w.z[:, 1], 0) for w in wins)  # per series: a constant becomes 0
+    pooled = pool_feature_scaling(wins)
+    levels = [float(w.z[0, 1]) for w in pooled]
+    assert levels[0] < levels[1] < levels[2] and all(np.allclose(w.z[:, 1], w.z[0, 1]) for w in pooled)
+    for old, new in zip(wins, pooled):  # the target and its scaling are untouched
+        np.testing.assert_array_equal(old.z[:, 0], new.z[:, 0])
+        assert new.scaler.inverse_target(np.array([1.0])) == old.scaler.inverse_target(np.array([1.0]))
