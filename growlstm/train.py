@@ -22,7 +22,7 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sequential
 
 from growlstm.batched import SeedPack, split_outputs, stack_inputs
 from growlstm.config import ModelConfig, TrainerConfig
-from growlstm.module import LSTMForecaster
+from growlstm.module import EpochMean, LSTMForecaster
 from growlstm.windows import SeriesWindows
 
 
@@ -288,6 +288,7 @@ class SeedBatchModule(pl.LightningModule):
         self.pack, self.net = pack, pack.big
         self.lr, self.weight_decay, self.grad_clip = lr, weight_decay, grad_clip
         self.val_losses = torch.full((pack.seeds,), math.inf)
+        self.epoch_loss = EpochMean()
         self._val_parts: list[tuple[torch.Tensor, int]] = []  # per batch: (per-seed MSE, windows)
 
     def per_seed_loss(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
@@ -298,8 +299,11 @@ class SeedBatchModule(pl.LightningModule):
         losses = self.per_seed_loss([b[0] for b in batch], [b[1] for b in batch])
         if not torch.all(torch.isfinite(losses)):
             raise FloatingPointError(f"training loss became {losses.tolist()} at epoch {self.current_epoch}")
-        self.log("train/loss", losses.mean(), on_step=False, on_epoch=True, batch_size=len(batch[0][0]))
+        self.epoch_loss.add(losses.mean(), len(batch[0][0]))
         return losses.sum()  # seeds share no weights: the sum's gradient is each seed's own
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/loss", self.epoch_loss.pop())
 
     def on_after_backward(self) -> None:
         self.pack.mask_gradients()
