@@ -32,6 +32,7 @@ from growlstm.setlevel import series_row, set_scores, size_counts, verdict_count
 log = logging.getLogger("growlstm")
 
 SERIES_DIR = "series"
+MANY = "many.json"  # at the top of a many-series run: its scope and series count (for resume)
 REFUSED = "refused.json"  # in a series folder: why the series was refused (kept on resume)
 
 
@@ -81,6 +82,13 @@ def grow_many(
     return grow_local(panel, config, run_dir=run_dir, resume=resume)
 
 
+def mark_many(root: Path, scope: str, n_series: int) -> None:
+    """Say at the top of the run folder that it holds a many-series run (resume checks it)."""
+    from growlstm.records import write_text
+
+    write_text(root / MANY, json.dumps({"scope": scope, "series": n_series}))
+
+
 def series_folder(run_dir: Path, uid: str) -> Path:
     """A folder name that is safe on every filesystem and still readable (ids may hold '/')."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", uid).strip("._") or "series"
@@ -114,6 +122,7 @@ def grow_local(
         if not resume or not (root / RUN_CONFIG).is_file():
             write_text(root / RUN_CONFIG, yaml.safe_dump(config_dict(config), sort_keys=False))
         (root / "summary.json").unlink(missing_ok=True)  # rewritten when every series is done
+        mark_many(root, "local", len(panel))
     ids = panel.ids()
     report_skipped(panel)
     workers = worker_count(config, len(ids))

@@ -28,7 +28,7 @@ from growlstm.config import Config, check_config
 from growlstm.errors import InputError
 from growlstm.evaluate import BaselineResult, LSTMEvaluator, SeedOutcome, mean_scores, run_baseline, score_at
 from growlstm.goal import Goal, make_goal
-from growlstm.many import ManyResult, report_skipped, series_config, split_panel, worker_count, write_many
+from growlstm.many import ManyResult, mark_many, report_skipped, series_config, split_panel, worker_count, write_many
 from growlstm.module import LSTMForecaster
 from growlstm.policy import CapFn
 from growlstm.setlevel import series_row
@@ -281,6 +281,8 @@ def grow_global(
                          "use more or longer series, a smaller h, or a smaller growth.alpha")
     root = Path(run_dir) if run_dir is not None else None
     recorder = Recorder(root, config, pooled, resume=resume) if root is not None else None  # type: ignore[arg-type]
+    if root is not None:
+        mark_many(root, "global", len(panel))
     seeds = [config.seed + k for k in range(config.growth.seeds)]
     evaluator = PooledEvaluator(
         pooled, config.model, config.trainer, seeds, log_dir=recorder.tb_dir if recorder else None,

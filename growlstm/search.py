@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -351,6 +352,16 @@ def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
     if series is None:
         series = data_mod.load(config.data)
     panel = to_panel(series, config)
+    from growlstm.many import MANY
+
+    marker = Path(run_dir) / MANY
+    if marker.is_file() and len(panel) == 1:
+        grown = json.loads(marker.read_text())
+        raise InputError(
+            f"{run_dir} holds a {grown['scope']}-scope run on {grown['series']} series, but its saved data config "
+            f"gives one series ({config.data.name})",
+            "pass the series it was started on: growlstm.resume(run_dir, panel)",
+        )
     if len(panel) > 1:  # a many-series run (local or global scope)
         from growlstm.many import grow_many
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import resource
 import subprocess
 import sys
@@ -72,7 +71,9 @@ def m4_job(spec: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         result = grow_many(panel, config, run_dir=tmp)
     scores = result.scores("test")
+    cols = ["uid", "status"] + [c for c in result.table.columns if c.endswith(("_test_smape", "_test_mase"))]
     return {
+        "per_series": result.table[cols].to_dict(orient="records"),
         "series": int(result.verdicts["series"]), "ran": int(result.verdicts["ran"]),
         "met_val": result.verdicts["met_val"], "met_test": result.verdicts["met_test"],
         "sizes": json.dumps(result.sizes), "widths": json.dumps((result.extra.get("global") or {}).get("widths")),
@@ -148,32 +149,69 @@ def official() -> pd.DataFrame:
                          for m, label in OFFICIAL.items()})
 
 
-def summarise(frame: pd.DataFrame) -> str:
+def owa_of(rows: pd.DataFrame, model: str) -> float:
+    """Set-level OWA of ``model`` vs Naive2 over ``rows`` (per-series test sMAPE and MASE)."""
+    return 0.5 * (rows[f"{model}_test_smape"].mean() / rows["naive2_test_smape"].mean()
+                  + rows[f"{model}_test_mase"].mean() / rows["naive2_test_mase"].mean())
+
+
+def same_series(out: Path, stem: str) -> list[str]:
+    """Global runs against local growth on the same series: local from bench_m4.csv (growlstm
+    defaults per series, the `last` treatment: exactly what local scope runs per series)."""
+    series_path, m4_path = out / f"{stem}_series.csv", out / "bench_m4.csv"
+    if not series_path.exists() or not m4_path.exists():
+        return []
+    per = pd.read_csv(series_path)
+    local = pd.read_csv(m4_path)
+    local = local[(local.treatment == "last") & (local.status == "ok")]
+    lines = ["", "## Same series: local (bench_m4.csv, defaults) vs global", "",
+             "Global runs trained on every series of the subset; scored here on the series the local runs covered.", "",
+             "| subset | global run | series | LSTM local | LSTM global | Theta | ARIMA | ETS |", "|---|---|---|---|---|---|---|---|"]
+    for label, rows in per.groupby("label", sort=False):
+        if "global" not in label:
+            continue
+        subset = next((s for s in SUBSETS if label.startswith(s)), None)
+        loc = local[local.subset == subset]
+        both = rows[rows.uid.isin(loc.uid) & rows.lstm_test_mase.notna()]
+        loc = loc[loc.uid.isin(both.uid)]
+        if both.empty:
+            continue
+        both = both.set_index("uid").loc[loc.uid]
+        lines.append(f"| {subset} | {label} | {len(both)} | {owa_of(loc, 'lstm'):.3f} | {owa_of(both, 'lstm'):.3f} | "
+                     f"{owa_of(both, 'theta'):.3f} | {owa_of(both, 'arima'):.3f} | {owa_of(both, 'ets'):.3f} |")
+    return lines
+
+
+def summarise(frame: pd.DataFrame, out: Path, stem: str) -> str:
     lines = ["# Many series: local vs global growth", ""]
     m4 = frame[(frame.kind == "m4") & (frame.status == "ok")]
     if not m4.empty:
         lines += [
             "Test = the official M4 horizon of each series (held-out test.csv). Set-level OWA vs Naive2 over",
-            "the series the LSTM ran on (too-short series are refused by both scopes alike), official M4 OWA",
-            "(all series of the frequency) beside. Local: one growth search per series (defaults); global: one",
-            "LSTM on every series' windows, grown by the set-level validation MASE.", "",
-            "| subset | scope | series (ran) | LSTM OWA | Theta | ARIMA | ETS | Naive2 sMAPE | LSTM sMAPE / MASE | goal met val/test | sizes | wall s | peak GiB |",
+            "the series the LSTM ran on (series too short for the windows are refused), official M4 OWA",
+            "(all series of the frequency) below. Local: one growth search per series; global: one LSTM on",
+            "every series' windows, grown by the set-level validation MASE. Settings other than the defaults",
+            "are listed per run.", "",
+            "| subset | scope | settings | series (ran) | LSTM OWA | Theta | ARIMA | ETS | LSTM sMAPE / MASE | goal met val/test | sizes | wall s | peak GiB |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in m4.itertuples():
             sizes = r.widths if isinstance(r.widths, str) and r.widths != "null" else r.sizes
+            settings = r.settings if isinstance(getattr(r, "settings", None), str) and r.settings else "defaults"
             lines.append(
-                f"| {r.subset} | {r.scope} | {r.series:.0f} ({r.ran:.0f}) | {r.lstm_owa:.3f} | {r.theta_owa:.3f} | "
-                f"{r.arima_owa:.3f} | {r.ets_owa:.3f} | {r.naive2_smape:.2f} | {r.lstm_smape:.2f} / {r.lstm_mase:.3f} | "
+                f"| {r.subset} | {r.scope} | {settings} | {r.series:.0f} ({r.ran:.0f}) | {r.lstm_owa:.3f} | {r.theta_owa:.3f} | "
+                f"{r.arima_owa:.3f} | {r.ets_owa:.3f} | {r.lstm_smape:.2f} / {r.lstm_mase:.3f} | "
                 f"{r.met_val:.0f}/{r.met_test:.0f} | {sizes} | {r.seconds:.0f} | {r.peak_gib:.2f} |"
             )
+        lines += same_series(out, stem)
         lines += ["", "Official M4 OWA (all series of each frequency):", "", "| method | " + " | ".join(SUBSETS) + " |",
                   "|---|" + "---|" * len(SUBSETS)]
         for label, col in official().items():
             lines.append(f"| {label} | " + " | ".join(f"{col[s]:.3f}" for s in SUBSETS) + " |")
     thr = frame[(frame.kind == "throughput") & (frame.status == "ok")]
     if not thr.empty:
-        lines += ["", "## Local scope throughput", "", "| workers | series | wall s | series/s | speed-up |", "|---|---|---|---|---|"]
+        lines += ["", "## Local scope throughput", "", "The monthly subset with defaults (series refused for their length included).", "",
+                  "| workers | series | wall s | series/s | speed-up |", "|---|---|---|---|---|"]
         base = thr[thr.workers == 1].seconds.min()
         for r in thr.sort_values("workers").itertuples():
             lines.append(f"| {r.workers} | {r.series:.0f} | {r.seconds:.0f} | {r.series / r.seconds:.3f} | {base / r.seconds:.2f}x |")
@@ -181,9 +219,9 @@ def summarise(frame: pd.DataFrame) -> str:
     if not scale.empty:
         lines += ["", "## Scale (synthetic, global scope)", "",
                   "One stage of [2] cells, 1 epoch, batch 1024, baselines naive and naive2; every series 500 points.", "",
-                  "| series | wall s | series/s | peak GiB |", "|---|---|---|---|"]
+                  "| series | workers | wall s | series/s | peak GiB |", "|---|---|---|---|---|"]
         for r in scale.sort_values("n").itertuples():
-            lines.append(f"| {r.n:.0f} | {r.seconds:.0f} | {r.n / r.seconds:.1f} | {r.peak_gib:.2f} |")
+            lines.append(f"| {r.n:.0f} | {r.workers:.0f} | {r.seconds:.0f} | {r.n / r.seconds:.1f} | {r.peak_gib:.2f} |")
     bad = frame[frame.status != "ok"]
     if not bad.empty:
         lines += ["", "## Failed configurations", ""] + [f"- {r.label}: {r.reason}" for r in bad.itertuples()]
@@ -227,7 +265,8 @@ def main() -> None:
                 for scope in args.scopes:
                     specs.append({"kind": "m4", "subset": subset, "scope": scope, "workers": args.workers,
                                   "series": sample(subset, k) if k else None, "settings": settings,
-                                  "label": f"{subset} {scope}" + (f" ({k} series)" if k else "")})
+                                  "label": f"{subset} {scope}" + (f" ({k} series)" if k else "")
+                                  + "".join(f" {key}={v}" for key, v in settings.items())})
         if args.throughput:
             for workers in (1, 2):
                 specs.append({"kind": "m4", "subset": "m4_monthly", "scope": "local", "workers": workers,
@@ -239,6 +278,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "bench_many" + (f"_{args.tag}" if args.tag else "")
     csv_path, md_path = args.out / f"{stem}.csv", args.out / f"{stem}.md"
+    series_path = args.out / f"{stem}_series.csv"
     done = pd.read_csv(csv_path) if csv_path.exists() else pd.DataFrame()
     have = set(done.get("key", []))
     for spec in specs:
@@ -248,15 +288,23 @@ def main() -> None:
             continue
         print(f"{spec['label']} ...", flush=True)
         kind = "throughput" if spec.get("throughput") else spec["kind"]
-        row = {"key": key, "label": spec["label"], "kind": kind, **{k: v for k, v in spec.items() if k in
-               ("subset", "scope", "workers", "n", "length")}, **run_in_process(spec, args.timeout)}
+        outcome = run_in_process(spec, args.timeout)
+        per_series = outcome.pop("per_series", None)
+        settings_text = " ".join(f"{k}={v}" for k, v in spec.get("settings", {}).items())
+        row = {"key": key, "label": spec["label"], "kind": kind, "settings": settings_text, **{k: v for k, v in spec.items()
+               if k in ("subset", "scope", "workers", "n", "length")}, **outcome}
         print("  " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
                                if k not in ("key", "label")), flush=True)
+        # Re-read before appending: another run of this script may have added rows meanwhile.
+        done = pd.read_csv(csv_path) if csv_path.exists() else pd.DataFrame()
         done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
         done.to_csv(csv_path, index=False)
+        if per_series:
+            rows = pd.DataFrame(per_series).assign(key=key, label=spec["label"])
+            rows.to_csv(series_path, mode="a", header=not series_path.exists(), index=False)
     if done.empty:
         raise SystemExit(f"no results in {csv_path}")
-    text = summarise(done)
+    text = summarise(done, args.out, stem)
     md_path.write_text(text)
     print(text)
     print(f"wrote {csv_path} and {md_path}")

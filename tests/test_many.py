@@ -165,3 +165,22 @@ def test_static_features_survive_pooled_scaling() -> None:
     for old, new in zip(wins, pooled):  # the target and its scaling are untouched
         np.testing.assert_array_equal(old.z[:, 0], new.z[:, 0])
         assert new.scaler.inverse_target(np.array([1.0])) == old.scaler.inverse_target(np.array([1.0]))
+
+
+def test_global_run_resumes_from_its_last_stage(shared_m4: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from growlstm import resume
+
+    panel = load(_m4(shared_m4, "M4-M[1-3]"))
+    config = _tiny(scope="global", workers=1)
+    first = grow_many(panel, config, run_dir=tmp_path)
+    stages = sorted((tmp_path / "stages").glob("stage_*"))
+    assert len(stages) == 2
+    shutil.rmtree(stages[-1])  # as if cut off while training the second stage
+    (tmp_path / "summary.json").unlink()
+    with pytest.raises(Exception, match="global-scope run on 3 series.*pass the series"):
+        resume(tmp_path)  # the saved data config (co2) is not what the run grew on
+    again = resume(tmp_path, panel)
+    assert again.scope == "global" and len(sorted((tmp_path / "stages").glob("stage_*"))) == 2
+    pd.testing.assert_series_equal(again.table.lstm_test_mase, first.table.lstm_test_mase, rtol=1e-6)
