@@ -62,7 +62,8 @@ class ModelConfig:
     input_norm: str = "last"
     # Residual treatment: a classical forecast (theta) that the LSTM corrects; the network then
     # predicts (actual - that forecast from each origin). None: the network forecasts alone.
-    residual: Optional[str] = None
+    # Theta by default: the best treatment on the M4 benchmark (scripts/results/bench_m4.md).
+    residual: Optional[str] = "theta"
     # Start from this stage checkpoint, grown exactly to `widths` (warm growth; recorded in the
     # config of every warm stage so it can be retrained alone).
     init_from: Optional[str] = None
