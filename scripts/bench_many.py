@@ -255,7 +255,7 @@ def main() -> None:
     if args.job:
         run_job(json.loads(args.job))
         return
-    settings = {k: json.loads(v) if v.replace(".", "", 1).replace("-", "", 1).isdigit() else v
+    settings = {k: json.loads(v) if v.replace(".", "", 1).replace("-", "", 1).isdigit() else (None if v == "null" else v)
                 for k, _, v in (s.partition("=") for s in args.set)}
     specs: list[dict[str, Any]] = []
     if not args.summarise:
