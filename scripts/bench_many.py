@@ -77,6 +77,10 @@ def m4_job(spec: dict[str, Any]) -> dict[str, Any]:
         "series": int(result.verdicts["series"]), "ran": int(result.verdicts["ran"]),
         "met_val": result.verdicts["met_val"], "met_test": result.verdicts["met_test"],
         "sizes": json.dumps(result.sizes), "widths": json.dumps((result.extra.get("global") or {}).get("widths")),
+        # The global model's growth: widths and set-level validation MASE per stage, and why it stopped.
+        "stages": "; ".join(f"{st['widths']} {st['val'].get('mase', float('nan')):.3f}"
+                            for st in (result.extra.get("global") or {}).get("stages", []))
+        + (f"; stop: {result.extra['global']['stop_reason']}" if result.extra.get("global") else ""),
         **{f"{m}_{k}": float(scores.loc[m, k]) for m in scores.index for k in ("smape", "mase", "owa")},
     }
 
@@ -210,11 +214,12 @@ def summarise(frame: pd.DataFrame, out: Path, stem: str) -> str:
             lines.append(f"| {label} | " + " | ".join(f"{col[s]:.3f}" for s in SUBSETS) + " |")
     thr = frame[(frame.kind == "throughput") & (frame.status == "ok")]
     if not thr.empty:
-        lines += ["", "## Local scope throughput", "", "The monthly subset with defaults (series refused for their length included).", "",
-                  "| workers | series | wall s | series/s | speed-up |", "|---|---|---|---|---|"]
+        lines += ["", "## Local scope throughput", "", "The monthly subset, growlstm defaults except the settings listed (series refused for their length included).", "",
+                  "| workers | settings | series | wall s | series/s | speed-up |", "|---|---|---|---|---|---|"]
         base = thr[thr.workers == 1].seconds.min()
         for r in thr.sort_values("workers").itertuples():
-            lines.append(f"| {r.workers} | {r.series:.0f} | {r.seconds:.0f} | {r.series / r.seconds:.3f} | {base / r.seconds:.2f}x |")
+            settings = r.settings if isinstance(r.settings, str) and r.settings else "defaults"
+            lines.append(f"| {r.workers} | {settings} | {r.series:.0f} | {r.seconds:.0f} | {r.series / r.seconds:.3f} | {base / r.seconds:.2f}x |")
     scale = frame[(frame.kind == "scale") & (frame.status == "ok")]
     if not scale.empty:
         lines += ["", "## Scale (synthetic, global scope)", "",
