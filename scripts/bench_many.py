@@ -161,14 +161,14 @@ def owa_of(rows: pd.DataFrame, model: str) -> float:
 
 def same_series(out: Path, stem: str) -> list[str]:
     """Global runs against local growth on the same series: local from bench_m4.csv (growlstm
-    defaults per series, the `last` treatment: exactly what local scope runs per series)."""
+    defaults per series, the default `theta` treatment: exactly what local scope runs per series)."""
     series_path, m4_path = out / f"{stem}_series.csv", out / "bench_m4.csv"
     if not series_path.exists() or not m4_path.exists():
         return []
     per = pd.read_csv(series_path)
     local = pd.read_csv(m4_path)
-    local = local[(local.treatment == "last") & (local.status == "ok")]
-    lines = ["", "## Same series: local (bench_m4.csv, defaults) vs global", "",
+    local = local[(local.treatment == "theta") & (local.status == "ok")]
+    lines = ["", "## Same series: local (bench_m4.csv, defaults: Theta residual) vs global", "",
              "Global runs trained on every series of the subset; scored here on the series the local runs covered.", "",
              "| subset | global run | series | LSTM local | LSTM global | Theta | ARIMA | ETS |", "|---|---|---|---|---|---|---|---|"]
     for label, rows in per.groupby("label", sort=False):
