@@ -92,12 +92,9 @@ def set_loader(data: Any, batch_size: int, seed: Optional[int], share: bool = Fa
 
 
 def window_sets(win: Any) -> tuple[Any, Any]:
-    """Training and early-stopping windows as datasets: tensors for one series; a many-series
-    object (``growlstm.pooled.PooledWindows``) gathers its windows batch by batch instead."""
-    if hasattr(win, "datasets"):
-        return win.datasets()
-    x_train, y_train, x_stop, y_stop = tensors(win)
-    return TensorDataset(x_train, y_train), TensorDataset(x_stop, y_stop)
+    """Training and early-stopping windows as datasets: tensors for one series
+    (``SeriesWindows.datasets``); windows gathered batch by batch for many (``PooledWindows``)."""
+    return win.datasets()
 
 
 QUIET_WORKERS = "GROWLSTM_QUIET_WORKERS"
@@ -164,12 +161,6 @@ def new_module(
     if init_state is not None:  # warm start: a grown copy of the parent stage's network
         module.net.load_state_dict(init_state)
     return module
-
-
-def tensors(win: SeriesWindows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Training windows and the early-stopping windows: x_train, y_train, x_stop, y_stop."""
-    origins, stop = win.train_origins, win.stop_origins
-    return win.inputs(origins), win.targets(origins), win.inputs(stop), win.targets(stop)
 
 
 def run_lightning(

@@ -138,6 +138,12 @@ class SeriesWindows:
         idx = origins[:, None] + np.arange(self.h)[None, :]
         return torch.as_tensor(self.z[idx, 0] - self.reference(origins), dtype=torch.float32)
 
+    def datasets(self) -> tuple[torch.utils.data.TensorDataset, torch.utils.data.TensorDataset]:
+        """Training windows and early-stopping windows as datasets (PooledWindows has the same)."""
+        train, stop = self.train_origins, self.stop_origins
+        return (torch.utils.data.TensorDataset(self.inputs(train), self.targets(train)),
+                torch.utils.data.TensorDataset(self.inputs(stop), self.targets(stop)))
+
     def to_units(self, origin: int, output: np.ndarray) -> np.ndarray:
         """A network output for ``origin`` back in the series' own units."""
         return self.scaler.inverse_target(np.asarray(output, dtype=float) + self.reference([origin])[0])
