@@ -17,14 +17,15 @@ class EpochMean:
     step itself for these tiny networks)."""
 
     def __init__(self) -> None:
-        self.total, self.count = 0.0, 0
+        self.total: torch.Tensor | float = 0.0  # a tensor on the loss's device: no sync per step
+        self.count = 0
 
     def add(self, loss: torch.Tensor, n: int) -> None:
-        self.total += float(loss.detach()) * n
+        self.total = self.total + loss.detach().double() * n
         self.count += n
 
     def pop(self) -> float:
-        mean = self.total / self.count if self.count else float("nan")
+        mean = float(self.total) / self.count if self.count else float("nan")
         self.total, self.count = 0.0, 0
         return mean
 
