@@ -21,9 +21,9 @@ from omegaconf import DictConfig, OmegaConf
 from growlstm.config import SCHEMA_NAME, Config
 from growlstm.data import load
 from growlstm.errors import InputError
-from growlstm.many import ManyResult, grow_many
+from growlstm.many import ManyResult, grow_panel
 from growlstm.report import format_many, format_report
-from growlstm.search import grow, resume
+from growlstm.search import resume
 
 ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
 
@@ -65,10 +65,8 @@ def run(cfg: DictConfig) -> None:
         if config.resume:
             result = resume(run_dir)
         else:
-            panel = load(config.data)
             # Several series (a long table, data.series unset or a pattern): local or global scope.
-            many = len(panel) > 1
-            result = grow_many(panel, config, run_dir=run_dir) if many else grow(panel, config, run_dir=run_dir)
+            result = grow_panel(load(config.data), config, run_dir=run_dir)
     except Exception as err:
         multirun = HydraConfig.get().mode == RunMode.MULTIRUN
         if not isinstance(err, InputError) and not multirun:

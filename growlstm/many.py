@@ -20,7 +20,7 @@ import traceback
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import pandas as pd
 
@@ -28,6 +28,9 @@ from growlstm import data as data_mod
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
 from growlstm.setlevel import series_row, set_scores, size_counts, verdict_counts
+
+if TYPE_CHECKING:
+    from growlstm.search import GrowthResult
 
 log = logging.getLogger("growlstm")
 
@@ -82,6 +85,17 @@ def grow_many(
     return grow_local(panel, config, run_dir=run_dir, resume=resume)
 
 
+def grow_panel(
+    panel: data_mod.Panel, config: Config, *, run_dir: Optional[str | Path] = None, resume: bool = False
+) -> "GrowthResult | ManyResult":
+    """One series: ``grow``; several: ``grow_many`` (what the CLI and ``resume`` run)."""
+    from growlstm.search import grow
+
+    if len(panel) > 1:
+        return grow_many(panel, config, run_dir=run_dir, resume=resume)
+    return grow(panel, config, run_dir=run_dir, resume=resume)
+
+
 def mark_many(root: Path, scope: str, n_series: int) -> None:
     """Say at the top of the run folder that it holds a many-series run (resume checks it)."""
     from growlstm.records import write_text
@@ -107,20 +121,17 @@ def grow_local(
     A series that is refused (too short for the settings, ...) or fails is reported in its row
     with the reason, and the others go on.
     """
-    from growlstm.records import RUN_CONFIG, config_dict, write_text
+    from growlstm.records import write_run_config
 
     check_config(config)
     start = time.perf_counter()
     root = Path(run_dir) if run_dir is not None else None
     if root is not None:
-        import yaml
-
         if not resume and (root / SERIES_DIR).is_dir() and any((root / SERIES_DIR).iterdir()):
             raise InputError(f"{root} already holds a many-series run",
                              f"continue it with resume={root}, or write to a new directory")
         root.mkdir(parents=True, exist_ok=True)
-        if not resume or not (root / RUN_CONFIG).is_file():
-            write_text(root / RUN_CONFIG, yaml.safe_dump(config_dict(config), sort_keys=False))
+        write_run_config(root, config, resume)
         (root / "summary.json").unlink(missing_ok=True)  # rewritten when every series is done
         mark_many(root, "local", len(panel))
     ids = panel.ids()

@@ -62,6 +62,13 @@ def load_run_config(run_dir: Path) -> Config:
     return config_from_dict(yaml.safe_load(path.read_text()))
 
 
+def write_run_config(run_dir: Path, config: Config, resume: bool) -> None:
+    """run.yaml, the config ``resume`` continues with: written when a run starts (a resumed run
+    keeps its own)."""
+    if not resume or not (run_dir / RUN_CONFIG).is_file():
+        write_text(run_dir / RUN_CONFIG, yaml.safe_dump(config_dict(config), sort_keys=False))
+
+
 def atomic_write(path: Path, write: Any) -> None:
     """Write through ``write(tmp_path)`` then rename: readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,9 +106,11 @@ def config_dict(config: Config) -> dict[str, Any]:
 def scaler_state(win: Any) -> dict[str, Any]:
     """The training-only scaling a checkpoint's network expects: one scaler, or one per series
     (a global model)."""
-    wins = getattr(win, "series", [win])
-    states = {w.uid: {"mean": w.scaler.mean.tolist(), "std": w.scaler.std.tolist()} for w in wins}
-    return next(iter(states.values())) if len(wins) == 1 and not hasattr(win, "series") else {"per_series": states}
+    def one(w: SeriesWindows) -> dict[str, Any]:
+        return {"mean": w.scaler.mean.tolist(), "std": w.scaler.std.tolist()}
+
+    many = getattr(win, "series", None)  # PooledWindows: the series it pools
+    return {"per_series": {w.uid: one(w) for w in many}} if many is not None else one(win)
 
 
 def stage_config_yaml(
@@ -135,8 +144,7 @@ class Recorder:
                 f"continue it with resume={run_dir}, or write to a new directory",
             )
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if not resume or not (run_dir / RUN_CONFIG).is_file():  # resuming nothing starts a run
-            write_text(run_dir / RUN_CONFIG, yaml.safe_dump(config_dict(config), sort_keys=False))
+        write_run_config(run_dir, config, resume)
 
     def stage_dirs(self) -> list[Path]:
         """Completed stage folders, in order (a folder exists only once its stage is complete)."""

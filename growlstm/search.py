@@ -352,7 +352,7 @@ def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
     if series is None:
         series = data_mod.load(config.data)
     panel = to_panel(series, config)
-    from growlstm.many import MANY
+    from growlstm.many import MANY, grow_panel
 
     marker = Path(run_dir) / MANY
     if marker.is_file() and len(panel) == 1:
@@ -362,11 +362,7 @@ def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
             f"gives one series ({config.data.name})",
             "pass the series it was started on: growlstm.resume(run_dir, panel)",
         )
-    if len(panel) > 1:  # a many-series run (local or global scope)
-        from growlstm.many import grow_many
-
-        return grow_many(panel, config, run_dir=run_dir, resume=True)  # type: ignore[return-value]
-    return grow(panel, config, run_dir=run_dir, resume=True)
+    return grow_panel(panel, config, run_dir=run_dir, resume=True)  # type: ignore[return-value]
 
 
 def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], widths: list[int]) -> Optional[int]:
