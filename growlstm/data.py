@@ -80,7 +80,7 @@ class Panel:
         return pd.DataFrame({c: rows[c].to_numpy() for c in ("ds", "y", *self.features)})
 
     def __len__(self) -> int:
-        return int(self.df["unique_id"].nunique())
+        return len(self.ids())
 
 
 def _zero_step(ds: pd.Series) -> object:

@@ -28,7 +28,7 @@ from growlstm.config import Config, check_config
 from growlstm.errors import InputError
 from growlstm.evaluate import BaselineResult, LSTMEvaluator, SeedOutcome, mean_scores, run_baseline, score_at
 from growlstm.goal import Goal, make_goal
-from growlstm.many import ManyResult, mark_many, report_skipped, series_config, split_panel, worker_count, write_many
+from growlstm.many import ManyResult, _quiet_worker, mark_many, report_skipped, series_config, split_panel, worker_count, write_many
 from growlstm.module import LSTMForecaster
 from growlstm.policy import CapFn
 from growlstm.setlevel import series_row
@@ -200,9 +200,6 @@ def fit_baselines(win: SeriesWindows, names: Sequence[str]) -> dict[str, Baselin
 
 
 def _fit_chunk(wins: list[SeriesWindows], names: list[str]) -> list[dict[str, BaselineResult]]:
-    from growlstm.many import _quiet_worker
-
-    _quiet_worker()
     return [fit_baselines(w, names) for w in wins]
 
 
@@ -212,7 +209,8 @@ def all_baselines(wins: list[SeriesWindows], names: list[str], workers: int) -> 
         return [fit_baselines(w, names) for w in wins]
     size = max(1, math.ceil(len(wins) / (workers * 4)))
     chunks = [wins[i : i + size] for i in range(0, len(wins), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_quiet_worker) as pool:
         done = list(pool.map(_fit_chunk, chunks, [list(names)] * len(chunks)))
     return [r for chunk in done for r in chunk]
 
