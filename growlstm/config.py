@@ -60,8 +60,8 @@ class ModelConfig:
     # What each window is measured from: last (the last input value), mean (the window's mean)
     # or global (plain standardisation with the training mean and std).
     input_norm: str = "last"
-    # Residual treatment: a classical forecast (theta) that the LSTM corrects; the network then
-    # predicts (actual - that forecast from each origin). None: the network forecasts alone.
+    # Residual treatment: a classical forecast (theta, or seasonal_naive) that the LSTM corrects;
+    # the network then predicts (actual - that forecast from each origin). None: it forecasts alone.
     # Theta by default: the best treatment on the M4 benchmark (scripts/results/bench_m4.md).
     residual: Optional[str] = "theta"
     # Start from this stage checkpoint, grown exactly to `widths` (warm growth; recorded in the
@@ -245,10 +245,10 @@ def check_config(cfg: Config) -> None:
     unknown = [b for b in cfg.baselines if b not in BASELINES]
     if unknown:
         raise InputError(f"unknown baseline(s) {unknown}", f"choose among {', '.join(BASELINES)}")
-    from growlstm.residual import RESIDUAL_BASES
+    from growlstm.residual import RESIDUAL_CHOICES
 
-    if cfg.model.residual is not None and cfg.model.residual not in RESIDUAL_BASES:
-        raise InputError(f"model.residual={cfg.model.residual} is not understood", f"use one of {', '.join(RESIDUAL_BASES)}, or leave it unset")
+    if cfg.model.residual is not None and cfg.model.residual not in RESIDUAL_CHOICES:
+        raise InputError(f"model.residual={cfg.model.residual} is not understood", f"use one of {', '.join(RESIDUAL_CHOICES)}, or null")
 
 
 # Name under which the CLI registers `Config` in Hydra's ConfigStore; recorded stage configs list

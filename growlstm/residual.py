@@ -1,5 +1,10 @@
 """The residual treatment: the LSTM corrects a classical forecast instead of forecasting alone.
 
+Two bases: ``theta`` (below) and ``seasonal_naive`` (the last full season repeated, naive when
+the season length is 1), which needs no fitting and is the stronger base where the season
+dominates (M4 hourly: seasonal naive OWA 0.83 against Theta's 1.01). ``auto`` picks, per series,
+the base whose own forecasts score better on the validation origins (never the test span).
+
 Refitting a classical model at every training origin costs one fit per window (60 ms for
 statsmodels' Theta on co2, 30 s per run), so the base forecast here is the standard Theta
 method (SES with half the linear drift, on the seasonally adjusted series, as the theta
@@ -14,10 +19,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, signal
 
+from growlstm import metrics
 from growlstm.baselines import seasonal_adjustment
 from growlstm.windows import SeriesWindows
 
-RESIDUAL_BASES = ("theta",)
+RESIDUAL_BASES = ("theta", "seasonal_naive")
+RESIDUAL_CHOICES = (*RESIDUAL_BASES, "auto")
 
 
 def ses_levels(x: np.ndarray, alpha: float) -> np.ndarray:
@@ -66,10 +73,41 @@ def theta_paths(y: np.ndarray, fit_end: int, h: int, m: int) -> np.ndarray:
     return out
 
 
+def seasonal_naive_paths(y: np.ndarray, h: int, m: int) -> np.ndarray:
+    """Seasonal naive forecasts from every origin: row ``o`` repeats y[o-m:o] over h steps.
+
+    As the ``seasonal_naive`` baseline: naive (m = 1) when the season is 1. Shape
+    (len(y) + 1, h); rows before one full season are NaN.
+    """
+    out = np.full((len(y) + 1, h), np.nan)
+    origins = np.arange(m, len(y) + 1)
+    # Step k from origin o repeats y[o - m + k mod m].
+    out[m:] = y[origins[:, None] - m + (np.arange(h)[None, :] % m)]
+    return out
+
+
 def with_classical_base(win: SeriesWindows, name: str) -> SeriesWindows:
     """``win`` with targets relative to the ``name`` forecast from each origin (scaled units)."""
     if name not in RESIDUAL_BASES:
         raise ValueError(f"unknown residual base {name!r}; valid: {', '.join(RESIDUAL_BASES)}")
-    paths = theta_paths(win.y, win.n_train, win.h, win.season_length)
+    if name == "seasonal_naive":
+        paths = seasonal_naive_paths(win.y, win.h, win.season_length)
+    else:
+        paths = theta_paths(win.y, win.n_train, win.h, win.season_length)
     base = (paths - win.scaler.mean[0]) / win.scaler.std[0]
     return win.with_base(base, name)
+
+
+def base_score(win: SeriesWindows, metric: str = "mase") -> float:
+    """The base forecast's own ``metric`` (the network adding nothing), mean over validation origins."""
+    scores = [
+        metrics.score(win.actuals(int(o)), win.to_units(int(o), np.zeros(win.h)), win.history(int(o)), win.season_length)[metric]
+        for o in win.val_origins
+    ]
+    return float(np.mean(scores))
+
+
+def with_best_base(win: SeriesWindows, candidates: tuple[str, ...] = RESIDUAL_BASES, metric: str = "mase") -> SeriesWindows:
+    """``win`` over the candidate base that scores best on its validation origins (``auto``)."""
+    options = [with_classical_base(win, name) for name in candidates]
+    return min(options, key=lambda w: base_score(w, metric))

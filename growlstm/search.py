@@ -34,7 +34,7 @@ from growlstm.goal import Goal, make_goal
 from growlstm.model import count_params
 from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
 from growlstm.train import predict
-from growlstm.residual import with_classical_base
+from growlstm.residual import RESIDUAL_BASES, with_best_base, with_classical_base
 from growlstm.significance import Significance, diebold_mariano
 from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows, origin_step, reserved
 
@@ -166,8 +166,20 @@ def prepare(panel: data_mod.Panel, config: Config) -> tuple[str, SeriesWindows]:
                 f"(h={h}, eval.test_origins={config.eval.test_origins})",
                 f"set h={held_out} and eval.test_origins=1, so that the test span is exactly the held-out data",
             )
-    if config.model.residual:
-        win = with_classical_base(win, config.model.residual)
+    residual = config.model.residual
+    if residual == "seasonal_naive" and win.input_size < season:
+        # The first training window must have a full season before it to repeat.
+        raise InputError(
+            f"model.residual=seasonal_naive needs input_size >= the season length ({season}); "
+            f"series '{uid}' has input_size={win.input_size}",
+            f"set input_size={season} or more (the series needs to be long enough for it), or use model.residual=theta",
+        )
+    if residual == "auto":
+        # Chosen on the validation origins only; seasonal naive only where a full season fits.
+        candidates = RESIDUAL_BASES if win.input_size >= season else ("theta",)
+        win = with_best_base(win, candidates, config.goal.metric)
+    elif residual:
+        win = with_classical_base(win, residual)
     return uid, win
 
 

@@ -186,6 +186,7 @@ def test_help_lists_groups(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
         (["eval.val_origins=0"], "eval.val_origins"),
         (["goal.significance=1.5"], "goal.significance"),
         (["model.residual=prophet"], "model.residual"),
+        (["model.residual=seasonal_naive", "input_size=6"], "needs input_size >= the season length (12)"),
         (["growth.spread_factor=-1"], "growth.spread_factor"),
         (["eval.val_origins=40", "eval.step=6"], "too short"),
     ],

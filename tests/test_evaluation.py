@@ -15,7 +15,7 @@ from growlstm.errors import InputError
 from growlstm.evaluate import BaselineResult, run_baseline
 from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
 from growlstm.baselines import make_baseline
-from growlstm.residual import theta_paths, with_classical_base
+from growlstm.residual import seasonal_naive_paths, theta_paths, with_classical_base
 from growlstm.significance import diebold_mariano
 from growlstm.windows import layout, make_windows, reserved
 
@@ -105,12 +105,12 @@ def test_baselines_are_refitted_at_every_origin() -> None:
 
 
 @pytest.mark.parametrize("norm", ["global", "last", "mean"])
-@pytest.mark.parametrize("residual", [False, True])
-def test_every_treatment_inverts_to_the_series(co2: np.ndarray, norm: str, residual: bool) -> None:
+@pytest.mark.parametrize("residual", [None, "theta", "seasonal_naive"])
+def test_every_treatment_inverts_to_the_series(co2: np.ndarray, norm: str, residual: str | None) -> None:
     df = pd.DataFrame({"ds": pd.date_range("1958-03-01", periods=len(co2), freq="MS"), "y": co2})
     win = make_windows(df, uid="co2", h=12, input_size=24, season_length=12, features=[], norm=norm, ev=EvalConfig())
     if residual:
-        win = with_classical_base(win, "theta")
+        win = with_classical_base(win, residual)
     origins = [*win.train_origins[::50], *win.stop_origins, *win.val_origins, *win.test_origins]
     for o in origins:
         recovered = win.to_units(int(o), win.targets([int(o)])[0].numpy().astype(float))
@@ -126,6 +126,14 @@ def test_theta_paths_equal_the_theta_baseline_at_the_fit_origin(co2: np.ndarray)
     later = co2.copy()
     later[400:] += 100.0
     np.testing.assert_allclose(theta_paths(later, 300, 12, 12)[400], theta_paths(co2, 300, 12, 12)[400])
+
+
+def test_seasonal_naive_paths_equal_the_baseline_at_every_origin(co2: np.ndarray) -> None:
+    for m, h in [(12, 18), (1, 5)]:  # a season shorter than h repeats; m = 1 is naive
+        paths = seasonal_naive_paths(co2, h, m)
+        assert np.isnan(paths[:m]).all()
+        for o in [m, 100, len(co2)]:
+            np.testing.assert_allclose(paths[o], make_baseline("seasonal_naive", m).fit(co2[:o]).predict(h), rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- acceptance rule
@@ -184,3 +192,25 @@ def test_diebold_mariano_undefined_for_identical_forecasts() -> None:
     y = [np.arange(6.0)]
     assert diebold_mariano(y, [y[0] + 1], [y[0] + 1], "naive") is None
     assert math.isfinite(diebold_mariano(y, [y[0] + np.arange(6) * 0.1], [y[0] + 1], "naive").statistic)
+
+
+def test_auto_residual_picks_the_base_that_scores_better_on_validation(co2: np.ndarray) -> None:
+    from growlstm.residual import base_score, with_best_base
+
+    rng = np.random.default_rng(0)
+    # A season that drifts year by year (each month a random walk), no trend: last year is the best guess.
+    seasonal = 100 + (10 * rng.normal(size=(1, 12)) + rng.normal(0, 1.0, (30, 12)).cumsum(axis=0)).ravel()
+    for y, expected in [(seasonal, "seasonal_naive"), (co2, None)]:
+        df = pd.DataFrame({"ds": pd.date_range("1958-03-01", periods=len(y), freq="MS"), "y": y})
+        win = make_windows(df, uid="s", h=12, input_size=24, season_length=12, features=[], norm="last", ev=EvalConfig())
+        scores = {name: base_score(with_classical_base(win, name)) for name in ("theta", "seasonal_naive")}
+        picked = with_best_base(win)
+        assert picked.base_name == min(scores, key=scores.get)
+        if expected:
+            assert picked.base_name == expected
+        # Only the validation origins decide: changing the test span leaves the choice unchanged.
+        later = y.copy()
+        later[win.test_origins[0]:] *= 3.0
+        moved = make_windows(df.assign(y=later), uid="s", h=12, input_size=24, season_length=12, features=[],
+                             norm="last", ev=EvalConfig())
+        assert with_best_base(moved).base_name == picked.base_name
