@@ -60,7 +60,8 @@ class ModelConfig:
     # What each window is measured from: last (the last input value), mean (the window's mean)
     # or global (plain standardisation with the training mean and std).
     input_norm: str = "last"
-    # Residual treatment: a classical forecast (theta, or seasonal_naive) that the LSTM corrects;
+    # Residual treatment: a classical forecast (theta, seasonal_naive, or auto: the one of the two
+    # that forecasts better on validation, per series) that the LSTM corrects;
     # the network then predicts (actual - that forecast from each origin). None: it forecasts alone.
     # Theta by default: the best treatment on the M4 benchmark (scripts/results/bench_m4.md).
     residual: Optional[str] = "theta"
