@@ -60,6 +60,11 @@ class ManyResult:
         return size_counts(self.table.get("widths", pd.Series(dtype=str)))
 
     @property
+    def residual_bases(self) -> dict[str, int]:
+        """How many series the LSTM corrected each classical base on (``model.residual``)."""
+        return size_counts(self.table.get("residual", pd.Series(dtype=str)))
+
+    @property
     def verdicts(self) -> dict[str, int]:
         return verdict_counts(self.table)
 
@@ -278,6 +283,7 @@ def write_many(root: Path, result: ManyResult) -> None:
         "failed": {r.uid: r.reason for r in result.table.itertuples() if r.status == "failed"},
         "set_level": {part: result.scores(part).reset_index().to_dict(orient="records") for part in ("val", "test")},
         "chosen_sizes": result.sizes,
+        "residual_bases": result.residual_bases,
         "per_series": result.table.to_dict(orient="records"),
         "seconds": result.seconds,
         "workers": result.workers,

@@ -340,6 +340,7 @@ def chosen_rows(
                      "met_test": own.met(lstm_test.get(goal.metric, math.nan), "test")},
             "baselines": {n: {"status": "ok" if b.ok else "failed", "val": b.val, "test": b.test} for n, b in bases.items()},
             "stop_reason": "global model",
+            "residual": w.base_name or None,
         }
         rows.append(series_row(w.uid, "ok" if modules else "no model", summary))
     return rows

@@ -101,6 +101,8 @@ def format_many(result: "ManyResult") -> str:
                      f"for every series; goal (set level): {block['goal']}; stop: {block['stop_reason']}")
     elif result.sizes:
         lines.append("chosen sizes: " + ", ".join(f"[{w}] x{k}" for w, k in result.sizes.items()))
+    if result.config.model.residual == "auto" and result.residual_bases:
+        lines.append("residual bases (auto): " + ", ".join(f"{b} x{k}" for b, k in result.residual_bases.items()))
     for status in ("refused", "failed"):
         bad = result.table[result.table.status == status] if "status" in result.table else result.table.iloc[0:0]
         if len(bad):

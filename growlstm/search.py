@@ -331,6 +331,7 @@ def layout_of(win: SeriesWindows, config: Config) -> dict[str, Any]:
         "stop_origins": [int(win.stop_origins[0]), int(win.stop_origins[-1])],
         "val_origins": win.val_origins.tolist(), "test_origins": win.test_origins.tolist(),
         "input_treatment": f"residual over {win.base_name}, inputs by {win.norm}" if win.base_name else win.norm,
+        "residual": win.base_name or None,  # the base used (model.residual=auto picks it per series)
     }
 
 

@@ -36,6 +36,7 @@ def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, 
         "goal_met_test": goal.get("met_test"),
         "dm_p_better": (summary.get("significance") or {}).get("pvalue_better"),
         "stop": summary.get("stop_reason"),
+        "residual": summary.get("residual"),
         "seconds": summary.get("seconds"),
     }
     for part in PARTS:
@@ -91,7 +92,8 @@ def set_scores(table: pd.DataFrame, part: str = "test") -> pd.DataFrame:
 
 
 def size_counts(widths: Iterable[str]) -> dict[str, int]:
-    """How often each chosen architecture was chosen, most frequent first ("3 2": 3 then 2 cells)."""
+    """How often each chosen architecture ("3 2": 3 then 2 cells), or any other text value such as
+    a residual base, occurs; most frequent first."""
     return dict(Counter(w for w in widths if isinstance(w, str) and w).most_common())
 
 

@@ -56,7 +56,7 @@ def test_set_level_scores_by_hand() -> None:
     assert verdict_counts(table) == {"series": 3, "ran": 2, "met_val": 1, "met_test": 0, "held_on_test": 0}
 
 
-@pytest.mark.parametrize("residual", [None, "theta"])
+@pytest.mark.parametrize("residual", [None, "theta", "auto"])
 def test_pooled_windows_match_each_series(shared_m4: Path, residual: str | None) -> None:
     panel = load(_m4(shared_m4, "M4-M[1-3]"))
     cfg = Config(data=DataConfig(season_length=12), h=18, input_size=36)
@@ -129,7 +129,9 @@ def test_resume_skips_finished_series(shared_m4: Path, tmp_path: Path) -> None:
 
 def test_tiny_global_run(shared_m4: Path, tmp_path: Path) -> None:
     panel = load(_m4(shared_m4, "M4-M[1-4]"))
-    result = grow_many(panel, _tiny(scope="global", workers=1), run_dir=tmp_path)
+    config = _tiny(scope="global", workers=1)
+    config = replace(config, model=replace(config.model, residual="auto"))  # each series its own base
+    result = grow_many(panel, config, run_dir=tmp_path)
     rows = result.table.set_index("uid")
     assert result.scope == "global"
     assert rows.loc["M4-M4", "status"] == "refused"  # too short for the common window length
@@ -146,6 +148,9 @@ def test_tiny_global_run(shared_m4: Path, tmp_path: Path) -> None:
     # The set-level validation metric of the chosen stage is the mean of the series' own.
     chosen = block["chosen_stage"]
     assert block["stages"][chosen]["val"]["mase"] == pytest.approx(ran.lstm_val_mase.mean(), rel=1e-6)
+    # model.residual=auto: the base of every series is recorded and counted.
+    assert set(ran.residual) <= {"theta", "seasonal_naive"}
+    assert sum(top["residual_bases"].values()) == 3 and "residual bases (auto)" in format_many(result)
 
 
 def test_static_features_survive_pooled_scaling() -> None:
