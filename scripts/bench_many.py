@@ -160,30 +160,45 @@ def owa_of(rows: pd.DataFrame, model: str) -> float:
                   + rows[f"{model}_test_mase"].mean() / rows["naive2_test_mase"].mean())
 
 
+def local_runs(out: Path, per: pd.DataFrame, subset: str) -> list[tuple[str, pd.DataFrame]]:
+    """Local-scope results on ``subset``: this script's own local runs, and bench_m4.csv's rows
+    of the `theta` treatment (growlstm's per-series defaults of that benchmark, on a sample)."""
+    runs = []
+    for label, rows in per.groupby("label", sort=False):
+        if label.startswith(f"{subset} local"):
+            runs.append((label, rows[rows.status == "ok"]))
+    m4_path = out / "bench_m4.csv"
+    if m4_path.exists():
+        local = pd.read_csv(m4_path)
+        local = local[(local.treatment == "theta") & (local.status == "ok") & (local.subset == subset)]
+        if not local.empty:
+            runs.append(("bench_m4.csv, Theta residual", local))
+    return runs
+
+
 def same_series(out: Path, stem: str) -> list[str]:
-    """Global runs against local growth on the same series: local from bench_m4.csv (growlstm
-    defaults per series, the default `theta` treatment: exactly what local scope runs per series)."""
-    series_path, m4_path = out / f"{stem}_series.csv", out / "bench_m4.csv"
-    if not series_path.exists() or not m4_path.exists():
+    """Global runs against local growth on the same series (those both ran on)."""
+    series_path = out / f"{stem}_series.csv"
+    if not series_path.exists():
         return []
     per = pd.read_csv(series_path)
-    local = pd.read_csv(m4_path)
-    local = local[(local.treatment == "theta") & (local.status == "ok")]
-    lines = ["", "## Same series: local (bench_m4.csv, defaults: Theta residual) vs global", "",
-             "Global runs trained on every series of the subset; scored here on the series the local runs covered.", "",
-             "| subset | global run | series | LSTM local | LSTM global | Theta | ARIMA | ETS |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["", "## Same series: local vs global", "",
+             "Global runs trained on every series of the subset; each pair is scored on the series both ran on.", "",
+             "| subset | local run | global run | series | LSTM local | LSTM global | Theta | ARIMA | ETS |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for label, rows in per.groupby("label", sort=False):
-        if "global" not in label:
+        if " global" not in label:
             continue
         subset = next((s for s in SUBSETS if label.startswith(s)), None)
-        loc = local[local.subset == subset]
-        both = rows[rows.uid.isin(loc.uid) & rows.lstm_test_mase.notna()]
-        loc = loc[loc.uid.isin(both.uid)]
-        if both.empty:
-            continue
-        both = both.set_index("uid").loc[loc.uid]
-        lines.append(f"| {subset} | {label} | {len(both)} | {owa_of(loc, 'lstm'):.3f} | {owa_of(both, 'lstm'):.3f} | "
-                     f"{owa_of(both, 'theta'):.3f} | {owa_of(both, 'arima'):.3f} | {owa_of(both, 'ets'):.3f} |")
+        for local_label, loc in local_runs(out, per, subset):
+            both = rows[rows.uid.isin(loc.uid) & rows.lstm_test_mase.notna()]
+            loc = loc[loc.uid.isin(both.uid)].drop_duplicates("uid")
+            if both.empty:
+                continue
+            both = both.drop_duplicates("uid").set_index("uid").loc[loc.uid]
+            lines.append(f"| {subset} | {local_label} | {label} | {len(both)} | {owa_of(loc, 'lstm'):.3f} | "
+                         f"{owa_of(both, 'lstm'):.3f} | {owa_of(both, 'theta'):.3f} | {owa_of(both, 'arima'):.3f} | "
+                         f"{owa_of(both, 'ets'):.3f} |")
     return lines
 
 
