@@ -110,4 +110,9 @@ def base_score(win: SeriesWindows, metric: str = "mase") -> float:
 def with_best_base(win: SeriesWindows, candidates: tuple[str, ...] = RESIDUAL_BASES, metric: str = "mase") -> SeriesWindows:
     """``win`` over the candidate base that scores best on its validation origins (``auto``)."""
     options = [with_classical_base(win, name) for name in candidates]
-    return min(options, key=lambda w: base_score(w, metric))
+
+    def score(w: SeriesWindows) -> float:  # a base that cannot be scored (NaN) never wins
+        value = base_score(w, metric)
+        return value if np.isfinite(value) else np.inf
+
+    return min(options, key=score)
