@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, signal
 
-from growlstm import metrics
 from growlstm.baselines import seasonal_adjustment
+from growlstm.evaluate import score_origins
 from growlstm.windows import SeriesWindows
 
 RESIDUAL_BASES = ("theta", "seasonal_naive")
@@ -100,11 +100,8 @@ def with_classical_base(win: SeriesWindows, name: str) -> SeriesWindows:
 
 def base_score(win: SeriesWindows, metric: str = "mase") -> float:
     """The base forecast's own ``metric`` (the network adding nothing), mean over validation origins."""
-    scores = [
-        metrics.score(win.actuals(int(o)), win.to_units(int(o), np.zeros(win.h)), win.history(int(o)), win.season_length)[metric]
-        for o in win.val_origins
-    ]
-    return float(np.mean(scores))
+    mean, _, _ = score_origins(win, win.val_origins, lambda o: win.to_units(o, np.zeros(win.h)))
+    return mean[metric]
 
 
 def with_best_base(win: SeriesWindows, candidates: tuple[str, ...] = RESIDUAL_BASES, metric: str = "mase") -> SeriesWindows:
