@@ -160,19 +160,14 @@ def owa_of(rows: pd.DataFrame, model: str) -> float:
                   + rows[f"{model}_test_mase"].mean() / rows["naive2_test_mase"].mean())
 
 
-def local_runs(out: Path, per: pd.DataFrame, subset: str) -> list[tuple[str, pd.DataFrame]]:
+def local_runs(per: pd.DataFrame, m4_local: pd.DataFrame, subset: str) -> list[tuple[str, pd.DataFrame]]:
     """Local-scope results on ``subset``: this script's own local runs, and bench_m4.csv's rows
     of the `theta` treatment (growlstm's per-series defaults of that benchmark, on a sample)."""
-    runs = []
-    for label, rows in per.groupby("label", sort=False):
-        if label.startswith(f"{subset} local"):
-            runs.append((label, rows[rows.status == "ok"]))
-    m4_path = out / "bench_m4.csv"
-    if m4_path.exists():
-        local = pd.read_csv(m4_path)
-        local = local[(local.treatment == "theta") & (local.status == "ok") & (local.subset == subset)]
-        if not local.empty:
-            runs.append(("bench_m4.csv, Theta residual", local))
+    runs = [(label, rows[rows.status == "ok"]) for label, rows in per.groupby("label", sort=False)
+            if label.startswith(f"{subset} local")]
+    local = m4_local[m4_local.subset == subset]
+    if not local.empty:
+        runs.append(("bench_m4.csv, Theta residual", local))
     return runs
 
 
@@ -182,6 +177,9 @@ def same_series(out: Path, stem: str) -> list[str]:
     if not series_path.exists():
         return []
     per = pd.read_csv(series_path)
+    m4_path = out / "bench_m4.csv"
+    m4_local = pd.read_csv(m4_path) if m4_path.exists() else pd.DataFrame(columns=["treatment", "status", "subset"])
+    m4_local = m4_local[(m4_local.treatment == "theta") & (m4_local.status == "ok")]
     lines = ["", "## Same series: local vs global", "",
              "Global runs trained on every series of the subset; each pair is scored on the series both ran on.", "",
              "| subset | local run | global run | series | LSTM local | LSTM global | Theta | ARIMA | ETS |",
@@ -190,7 +188,7 @@ def same_series(out: Path, stem: str) -> list[str]:
         if " global" not in label:
             continue
         subset = next((s for s in SUBSETS if label.startswith(s)), None)
-        for local_label, loc in local_runs(out, per, subset):
+        for local_label, loc in local_runs(per, m4_local, subset):
             both = rows[rows.uid.isin(loc.uid) & rows.lstm_test_mase.notna()]
             loc = loc[loc.uid.isin(both.uid)].drop_duplicates("uid")
             if both.empty:
