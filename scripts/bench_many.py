@@ -72,7 +72,7 @@ def m4_job(spec: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         result = grow_many(panel, config, run_dir=tmp)
     scores = result.scores("test")
-    cols = ["uid", "status"] + [c for c in result.table.columns if c.endswith(("_test_smape", "_test_mase"))]
+    cols = [c for c in result.table.columns if c in ("uid", "status", "residual") or c.endswith(("_test_smape", "_test_mase"))]
     return {
         "per_series": result.table[cols].to_dict(orient="records"),
         "series": int(result.verdicts["series"]), "ran": int(result.verdicts["ran"]),
