@@ -334,13 +334,12 @@ def chosen_rows(
         lstm_test = mean_scores([t[k] for t in test]) if test else {}
         own = make_goal(config.goal, bases)
         summary = {
-            "data": {"points": len(w.y)},
+            "data": {"points": len(w.y), "residual": w.base_name or None},
             "chosen": {"widths": widths, "params": None, "val": lstm_val, "test": lstm_test} if modules else None,
             "goal": {"baseline": own.baseline, "met_val": own.met(lstm_val.get(goal.metric, math.nan), "val"),
                      "met_test": own.met(lstm_test.get(goal.metric, math.nan), "test")},
             "baselines": {n: {"status": "ok" if b.ok else "failed", "val": b.val, "test": b.test} for n, b in bases.items()},
             "stop_reason": "global model",
-            "residual": w.base_name or None,
         }
         rows.append(series_row(w.uid, "ok" if modules else "no model", summary))
     return rows

@@ -36,7 +36,7 @@ def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, 
         "goal_met_test": goal.get("met_test"),
         "dm_p_better": (summary.get("significance") or {}).get("pvalue_better"),
         "stop": summary.get("stop_reason"),
-        "residual": summary.get("residual"),
+        "residual": summary["data"].get("residual"),  # the layout, as search.layout_of records it
         "seconds": summary.get("seconds"),
     }
     for part in PARTS:

@@ -107,6 +107,7 @@ def test_local_run_in_parallel_with_series_folders(shared_m4: Path, tmp_path: Pa
     lstm = [r for r in top["set_level"]["test"] if r["model"] == "lstm"][0]
     assert lstm["series"] == 3 and math.isfinite(lstm["owa"])
     assert sum(top["chosen_sizes"].values()) == 3
+    assert top["residual_bases"] == {"theta": 3}  # the default base, read from each series' summary
     assert len(pd.read_csv(tmp_path / "series.csv")) == 5
     text = format_many(result)
     assert "LSTM" in text and "naive2" in text and "refused: 2 series" in text
