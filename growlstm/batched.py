@@ -56,12 +56,15 @@ class SeedPack:
             name: [_index(name, self.sizes[int(name.split(".")[1])], seeds, s) for s in range(seeds)]
             for name, _ in self.big.named_parameters()
         }
-        self.masks = {}
+        # owner[name]: which seed each entry of the packed parameter belongs to; ``seeds`` marks
+        # the off-block entries. One gather per parameter then masks and clips all seeds at once.
+        self.masks, self.owner = {}, {}
         for name, param in self.big.named_parameters():
-            mask = torch.zeros_like(param, dtype=torch.bool)
-            for idx in self.index[name]:
-                mask[_grid(idx)] = True
-            self.masks[name] = mask
+            owner = torch.full(param.shape, seeds, dtype=torch.long)
+            for s, idx in enumerate(self.index[name]):
+                owner[_grid(idx)] = s
+            self.owner[name] = owner.flatten()
+            self.masks[name] = owner < seeds
 
     @torch.no_grad()
     def pack(self, nets: list[LSTMStack]) -> LSTMStack:
@@ -86,15 +89,17 @@ class SeedPack:
                 param.grad.mul_(self.masks[name])
 
     def clip_per_seed(self, max_norm: float) -> None:
-        """Clip each seed's gradient norm on its own, as a solo run's clip_grad_norm_ would."""
-        params = dict(self.big.named_parameters())
-        for s in range(self.seeds):
-            blocks = [(params[n].grad, _grid(idx[s])) for n, idx in self.index.items() if params[n].grad is not None]
-            norm = torch.sqrt(sum((g[i].double() ** 2).sum() for g, i in blocks))
-            coef = max_norm / (float(norm) + 1e-6)
-            if coef < 1:
-                for g, i in blocks:
-                    g[i] *= coef
+        """Clip each seed's gradient norm on its own, as a solo run's clip_grad_norm_ would,
+        and zero the off-block gradients (``mask_gradients``) in the same multiplication."""
+        grads = [(name, p.grad) for name, p in self.big.named_parameters() if p.grad is not None]
+        squares = torch.zeros(self.seeds + 1, dtype=torch.float64)
+        for name, g in grads:
+            squares.index_add_(0, self.owner[name], g.detach().flatten().double() ** 2)
+        coef = (max_norm / (squares.sqrt() + 1e-6)).clamp(max=1.0)
+        coef[self.seeds] = 0.0  # off-block: masked
+        scale = coef.to(torch.float32)
+        for name, g in grads:
+            g.mul_(scale[self.owner[name]].view_as(g))
 
 
 def _grid(idx: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:

@@ -22,7 +22,7 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sequential
 
 from growlstm.batched import SeedPack, split_outputs, stack_inputs
 from growlstm.config import ModelConfig, TrainerConfig
-from growlstm.module import EpochMean, LSTMForecaster
+from growlstm.module import Epoch, EpochMean, LSTMForecaster, run_epoch
 from growlstm.windows import SeriesWindows
 
 
@@ -91,6 +91,34 @@ def set_loader(data: Any, batch_size: int, seed: Optional[int], share: bool = Fa
     return DataLoader(data, sampler=RankShare(batches) if share else batches, batch_size=None, collate_fn=whole_batch)
 
 
+class EpochBatches:
+    """The training loader Lightning sees when each epoch runs as one step: one item a pass,
+    the epoch's minibatches (an ``Epoch``), which the module steps through itself."""
+
+    def __init__(self, batches: Any, grad_clip: float) -> None:
+        self.batches, self.grad_clip = batches, grad_clip
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self) -> Any:
+        yield Epoch(self.batches, self.grad_clip)
+
+
+class Zipped:
+    """Several loaders stepped together, a tuple of their batches per step, re-iterable each
+    epoch (every seed's loader has the same length)."""
+
+    def __init__(self, loaders: list[DataLoader]) -> None:
+        self.loaders = loaders
+
+    def __len__(self) -> int:
+        return min(len(loader) for loader in self.loaders)
+
+    def __iter__(self) -> Any:
+        return zip(*self.loaders)
+
+
 def window_sets(win: Any) -> tuple[Any, Any]:
     """Training and early-stopping windows as datasets: tensors for one series
     (``SeriesWindows.datasets``); windows gathered batch by batch for many (``PooledWindows``)."""
@@ -131,7 +159,6 @@ class KeepBest(Callback):
         trainer.callback_metrics.update({
             "keep/best_epoch": torch.tensor(float(self.best_epoch)),
             "keep/epochs": torch.tensor(float(trainer.current_epoch)),
-            "keep/steps": torch.tensor(float(trainer.global_step)),
         })
 
 
@@ -166,9 +193,17 @@ def new_module(
 def run_lightning(
     module: pl.LightningModule, train: Any, val: DataLoader, trainer: TrainerConfig,
     callbacks: list[Callback], log_dir: Path | None, log_name: str, version: str,
-    grad_clip: Optional[float], verbose: bool,
+    grad_clip: Optional[float], verbose: bool, per_step: bool = False,
 ) -> tuple[pl.Trainer, Optional[TensorBoardLogger]]:
-    """Fit ``module`` with a quiet Trainer (no bars, summaries, checkpoints or banners)."""
+    """Fit ``module`` with a quiet Trainer (no bars, summaries, checkpoints or banners).
+
+    On one device each epoch is one Lightning step (``EpochBatches``) unless ``per_step``: the
+    same optimiser steps in the same order, without Lightning's per-minibatch cost. DDP needs
+    a Lightning step per minibatch (one backward per forward of its wrapper).
+    """
+    if not per_step and trainer.devices == 1:
+        module.automatic_optimization = False
+        train, grad_clip = EpochBatches(train, grad_clip or 0.0), None  # the module clips
     logger = (
         TensorBoardLogger(str(log_dir), name=log_name, version=version, default_hp_metric=False)
         if log_dir is not None
@@ -241,21 +276,26 @@ def fit_candidate(
     log_version: str = "",
     init_state: Optional[dict[str, torch.Tensor]] = None,
     callbacks: Optional[list[Callback]] = None,
+    per_step: bool = False,
 ) -> FitResult:
-    """Train ``widths`` on ``win``'s training windows with early stopping on its stop windows."""
+    """Train ``widths`` on ``win``'s training windows with early stopping on its stop windows.
+
+    ``per_step``: one Lightning step per minibatch instead of per epoch (same result; for
+    measuring Lightning's own loop)."""
     quiet_lightning(verbose)
     start = time.perf_counter()
     module = new_module(win, widths, model, trainer, seed, init_state)  # the seed decides weights and batch order
     train, stop = window_sets(win)
     keep = KeepBest()
+    loader = set_loader(train, trainer.batch_size, seed, share=trainer.devices > 1)
     pl_trainer, logger = run_lightning(
-        module, set_loader(train, trainer.batch_size, seed, share=trainer.devices > 1),
-        set_loader(stop, min(len(stop), EVAL_CHUNK), None),
+        module, loader, set_loader(stop, min(len(stop), EVAL_CHUNK), None),
         trainer, [keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience), *(callbacks or [])],
-        log_dir, log_name, log_version or f"seed_{seed}", trainer.grad_clip or None, verbose,
+        log_dir, log_name, log_version or f"seed_{seed}", trainer.grad_clip or None, verbose, per_step,
     )
     # The best weights are back in ``module`` (KeepBest.on_fit_end; under DDP, through Lightning).
-    counts = {k: int(pl_trainer.callback_metrics[f"keep/{k}"]) for k in ("best_epoch", "epochs", "steps")}
+    counts = {k: int(pl_trainer.callback_metrics[f"keep/{k}"]) for k in ("best_epoch", "epochs")}
+    counts["steps"] = counts["epochs"] * len(loader)  # every epoch steps through every batch
     train_loss, val_loss = final_losses(module, train, stop)
     return FitResult(
         module=module, seed=seed, train_loss=train_loss, val_loss=val_loss, best_epoch=counts["best_epoch"],
@@ -286,7 +326,22 @@ class SeedBatchModule(pl.LightningModule):
         out = split_outputs(self.net(stack_inputs(xs)), self.pack.seeds)
         return ((out - torch.stack(ys)) ** 2).mean(dim=(1, 2))  # each seed's own MSE, shape (S,)
 
-    def training_step(self, batch: list[tuple[torch.Tensor, torch.Tensor]], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
+        if isinstance(batch, Epoch):  # the whole epoch in this one step (manual optimisation)
+            run_epoch(self, batch, self.batch_loss, self.before_step)
+            return None
+        return self.batch_loss(batch)
+
+    def before_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """What Lightning's hooks do in the per-step path: mask, then clip each seed alone
+        (clipping masks too)."""
+        if self.grad_clip:
+            self.pack.clip_per_seed(self.grad_clip)
+        else:
+            self.pack.mask_gradients()
+
+    def batch_loss(self, batch: Any) -> torch.Tensor:
+        """Each seed's minibatch (one per seed: their own batch orders), summed MSE."""
         losses = self.per_seed_loss([b[0] for b in batch], [b[1] for b in batch])
         if not torch.all(torch.isfinite(losses)):
             raise FloatingPointError(f"training loss became {losses.tolist()} at epoch {self.current_epoch}")
@@ -368,11 +423,13 @@ def fit_seeds(
     verbose: bool = False,
     init_states: Optional[list[dict[str, torch.Tensor]]] = None,
     callbacks: Optional[list[Callback]] = None,
+    per_step: bool = False,
 ) -> list[FitResult]:
     """Train all ``seeds`` of one architecture as one packed model; one result per seed.
 
     Each seed gets the initial weights, batch order, clipping, early stopping and best epoch
     it would get from ``fit_candidate`` alone, so its result matches that run to float rounding.
+    ``per_step`` as in ``fit_candidate``.
     """
     quiet_lightning(verbose)
     start = time.perf_counter()
@@ -387,8 +444,9 @@ def fit_seeds(
     stopper = SeedStopper(pack, trainer.early_stopping_patience)
     pl_trainer, logger = run_lightning(
         SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip),
-        CombinedLoader(loaders, mode="min_size"), set_loader(stop, min(len(stop), EVAL_CHUNK), None), trainer,
-        [stopper, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose,  # clipping is per seed
+        CombinedLoader(loaders, mode="min_size") if per_step else Zipped(loaders),
+        set_loader(stop, min(len(stop), EVAL_CHUNK), None), trainer,
+        [stopper, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose, per_step,  # clipping is per seed
     )
     seconds = (time.perf_counter() - start) / len(seeds)
     results = []

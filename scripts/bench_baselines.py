@@ -24,7 +24,6 @@ Writes <out>/bench_baselines.csv (one row per series and method, appended as it 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path

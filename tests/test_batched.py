@@ -67,3 +67,43 @@ def test_each_seed_matches_its_solo_run(nile_windows, widths: list[int], warm: b
         assert together.train_loss == pytest.approx(solo.train_loss, rel=1e-4, abs=1e-6)
         for name, value in solo.module.net.state_dict().items():
             torch.testing.assert_close(together.module.net.state_dict()[name], value, atol=1e-4, rtol=1e-4)
+
+
+def test_clip_per_seed_matches_each_seeds_own_clipping() -> None:
+    nets = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        nets.append(LSTMStack(1, [4, 2], 3))
+    pack = SeedPack(nets[0], 3)
+    big = pack.pack(nets)
+    xs = [torch.randn(6, 8, 1) * (1 + 10 * s) for s in range(3)]  # seed 0 under the limit, 1 and 2 over
+    split_outputs(big(stack_inputs(xs)), 3).pow(2).sum().backward()
+    pack.clip_per_seed(0.5)
+    for s, net in enumerate(nets):
+        net(xs[s]).pow(2).sum().backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
+        for name, param in big.named_parameters():
+            own = dict(net.named_parameters())[name].grad
+            block = param.grad[pack.index[name][s][0][:, None], pack.index[name][s][1][None, :]] \
+                if param.dim() == 2 else param.grad[pack.index[name][s][0]]
+            torch.testing.assert_close(block, own, atol=1e-6, rtol=1e-5)
+    for name, param in big.named_parameters():  # clipping masks the off-block gradients too
+        assert torch.all(param.grad[~pack.masks[name]] == 0), name
+
+
+@pytest.mark.parametrize("widths", [[3], [3, 2]])
+def test_epoch_per_lightning_step_equals_lightnings_own_loop(nile_windows, widths: list[int]) -> None:
+    """The growth loop steps through an epoch's minibatches inside one Lightning step; that must
+    be the very training Lightning's per-minibatch loop does (same weights, epochs, steps)."""
+    trainer = TrainerConfig(max_epochs=8, early_stopping_patience=3)
+    fast = fit_candidate(nile_windows, widths, ModelConfig(), trainer, 0)
+    slow = fit_candidate(nile_windows, widths, ModelConfig(), trainer, 0, per_step=True)
+    assert (fast.epochs, fast.best_epoch, fast.steps) == (slow.epochs, slow.best_epoch, slow.steps)
+    for name, value in slow.module.state_dict().items():
+        torch.testing.assert_close(fast.module.state_dict()[name], value, atol=1e-6, rtol=0)
+    fast_seeds = fit_seeds(nile_windows, widths, ModelConfig(), trainer, [0, 1])
+    slow_seeds = fit_seeds(nile_windows, widths, ModelConfig(), trainer, [0, 1], per_step=True)
+    for a, b in zip(fast_seeds, slow_seeds):
+        assert (a.epochs, a.best_epoch, a.steps) == (b.epochs, b.best_epoch, b.steps)
+        for name, value in b.module.state_dict().items():
+            torch.testing.assert_close(a.module.state_dict()[name], value, atol=1e-6, rtol=0)
