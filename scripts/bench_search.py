@@ -139,17 +139,31 @@ def optuna_search(data: Any, config: Config, cap: int, n_trials: int) -> list[tu
 
 
 def summarise(frame: pd.DataFrame) -> str:
-    """Medians per method, and per-series ratios to the grid (time and test MASE)."""
-    lines = ["| method | series | median wall s | median steps | median trained | median val MASE | median test MASE | median time / grid | median test MASE / grid best |", "|---|---|---|---|---|---|---|---|---|"]
+    """Per method: totals and medians, and ratios to the grid over the series the grid ran on
+    (total wall time; per-series time and test MASE); then the per-series rows."""
+    lines = ["| method | series | total wall s | total / grid total | median wall s | median steps | median trained | "
+             "median val MASE | median test MASE | median time / grid | median test MASE / grid best |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     grid = frame[frame.method == "grid"].set_index("series")
     for method, part in frame.groupby("method", sort=False):
         part = part.set_index("series")
         common = part.index.intersection(grid.index)
+        total = part.loc[common, "seconds"].sum() / grid.loc[common, "seconds"].sum() if len(common) else math.nan
         t_ratio = (part.loc[common, "seconds"] / grid.loc[common, "seconds"]).median() if len(common) else math.nan
         m_ratio = (part.loc[common, "test_mase"] / grid.loc[common, "test_mase"]).median() if len(common) else math.nan
         lines.append(
-            f"| {method} | {len(part)} | {part.seconds.median():.1f} | {part.steps.median():.0f} | {part.trained.median():.0f} | "
-            f"{part.val_mase.median():.3f} | {part.test_mase.median():.3f} | {t_ratio:.2f} | {m_ratio:.3f} |"
+            f"| {method} | {len(part)} | {part.seconds.sum():.0f} | {total:.2f} | {part.seconds.median():.1f} | "
+            f"{part.steps.median():.0f} | {part.trained.median():.0f} | {part.val_mase.median():.3f} | "
+            f"{part.test_mase.median():.3f} | {t_ratio:.2f} | {m_ratio:.3f} |"
+        )
+    lines += ["", "| series | method | trained | wall s | time / grid | chosen | params | val MASE | test MASE | test / grid |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in frame.iterrows():
+        g = grid.loc[r.series] if r.series in grid.index else None
+        lines.append(
+            f"| {r.series} | {r.method} | {r.trained} | {r.seconds:.1f} | "
+            f"{r.seconds / g.seconds if g is not None else math.nan:.2f} | [{r.widths}] | {r.params} | "
+            f"{r.val_mase:.3f} | {r.test_mase:.3f} | {r.test_mase / g.test_mase if g is not None else math.nan:.2f} |"
         )
     return "\n".join(lines)
 
@@ -164,7 +178,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("scripts/results"))
-    parser.add_argument("--tag", default="", help="suffix of the output files (shards of one benchmark)")
+    parser.add_argument("--tag", default="", help="suffix of the output files (shards of one benchmark; "
+                        "with --summarise, of the merged summary)")
     parser.add_argument("--summarise", nargs="+", type=Path, default=None,
                         help="only merge these result CSVs (e.g. shards) into bench_search.md")
     args = parser.parse_args()
@@ -172,7 +187,7 @@ def main() -> None:
         frame = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
         table = summarise(frame)
         print(table)
-        (args.out / "bench_search.md").write_text(
+        (args.out / (f"bench_search_{args.tag}.md" if args.tag else "bench_search.md")).write_text(
             "# Search cost: growth (warm, cold) vs grid vs Optuna TPE\n\n"
             f"Merged from {', '.join(p.name for p in args.summarise)}: {frame.series.nunique()} series "
             f"({', '.join(frame.series.unique())}); 2-core CPU, one series at a time per core.\n\n" + table + "\n"
