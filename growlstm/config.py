@@ -65,6 +65,10 @@ class ModelConfig:
     # the network then predicts (actual - that forecast from each origin). None: it forecasts alone.
     # Theta by default: the best treatment on the M4 benchmark (scripts/results/bench_m4.md).
     residual: Optional[str] = "theta"
+    # Global scope only: each series' identity as one-hot inputs at every step, so the one network
+    # learns a per-series offset of its first layer's gates (a learned series embedding). At most
+    # SERIES_ID_MAX series: the inputs (and the capacity rule's N_i) grow with the series count.
+    series_id: bool = False
     # Start from this stage checkpoint, grown exactly to `widths` (warm growth; recorded in the
     # config of every warm stage so it can be retrained alone).
     init_from: Optional[str] = None
@@ -114,7 +118,7 @@ class GrowthConfig:
     spread_factor: float = 1.0
     # cold: every stage trains from a fresh initialisation; warm: each stage starts from the
     # stage it grows from, widened or deepened without changing its forecasts.
-    init: str = "cold"
+    init: str = "warm"
     split_noise: float = 0.1  # asymmetry of the outgoing-weight split when widening warm
     # Shrink and perturb (Ash & Adams 2020) after a warm growth: weights <- shrink * weights +
     # perturb * fresh initial weights. 1.0 / 0.0 keep the growth exact; the remedy if warm starts
@@ -193,6 +197,9 @@ def check_config(cfg: Config) -> None:
     metrics = ("mae", "rmse", "smape", "mase")
     if cfg.goal.metric not in metrics:
         raise InputError(f"goal.metric={cfg.goal.metric} is not a metric", f"use one of {', '.join(metrics)}")
+    if cfg.model.series_id and cfg.growth.scope != "global":
+        raise InputError("model.series_id=true needs one network for several series",
+                         "add growth.scope=global, or drop model.series_id")
     if cfg.growth.init not in ("cold", "warm"):
         raise InputError(f"growth.init={cfg.growth.init} is not understood", "use growth.init=cold or growth.init=warm")
     if not 0 < cfg.growth.shrink <= 1 or cfg.growth.perturb < 0:

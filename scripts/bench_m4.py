@@ -42,7 +42,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
 import growlstm  # noqa: E402
 from growlstm import evaluate  # noqa: E402
-from growlstm.config import Config, DataConfig, EvalConfig, ModelConfig  # noqa: E402
+from growlstm.config import Config, DataConfig, EvalConfig, GrowthConfig, ModelConfig  # noqa: E402
 from growlstm.errors import InputError  # noqa: E402
 from m4 import M4_DIR, M4Series, load_m4  # noqa: E402
 
@@ -63,6 +63,7 @@ def config_for(s: M4Series, treatment: str, seed: int) -> Config:
     return Config(
         data=DataConfig(name=s.uid, season_length=s.season_length),
         model=TREATMENTS[treatment], eval=EvalConfig(test_origins=1), h=s.h, baselines=BASELINES, seed=seed,
+        growth=GrowthConfig(init="cold"),  # the default when the committed figures were measured
     )
 
 
