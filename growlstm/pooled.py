@@ -36,6 +36,9 @@ from growlstm.train import EVAL_CHUNK, FitResult
 from growlstm.windows import SeriesWindows, default_h, default_input_size
 
 log = logging.getLogger("growlstm")
+# model.series_id: one input per series, so the first layer's input weights (and the capacity
+# rule's N_i) grow with the series count; past this, static features (data.features) scale.
+SERIES_ID_MAX = 1000
 
 
 class WindowSet(torch.utils.data.Dataset):
@@ -67,9 +70,11 @@ class PooledWindows:
     # Residual treatment: each series' classical forecast from every origin (scaled), stacked
     # like z but with one more row per series (origins run 0..T); None: no base.
     base: Optional[np.ndarray] = None
+    # model.series_id: one-hot inputs of each window's series, appended per batch (never stored).
+    series_id: bool = False
 
     @classmethod
-    def build(cls, series: list[SeriesWindows]) -> "PooledWindows":
+    def build(cls, series: list[SeriesWindows], series_id: bool = False) -> "PooledWindows":
         first = series[0]
         sizes = np.array([len(w.y) for w in series], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -80,11 +85,16 @@ class PooledWindows:
         if first.base is not None:
             # Rows o of series k sit at offsets[k] + k + o (one extra row per series before it).
             base = np.concatenate([w.base.astype(np.float32) for w in series])  # type: ignore[union-attr]
-        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base)
+        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base, series_id)
 
     @property
     def n_inputs(self) -> int:
-        return self.z.shape[1]
+        return self.z.shape[1] + (len(self.series) if self.series_id else 0)
+
+    def series_of(self, pos: np.ndarray) -> np.ndarray:
+        """Index of the series each position belongs to. A position equal to the next series'
+        offset is this series' origin past its end (the future forecast; no origin is ever 0)."""
+        return np.searchsorted(self.offsets, pos, side="left") - 1
 
     @property
     def n_samples(self) -> int:
@@ -102,16 +112,18 @@ class PooledWindows:
     def inputs(self, pos: np.ndarray) -> torch.Tensor:
         x = self.z[pos[:, None] + np.arange(-self.input_size, 0)[None, :]]
         x[:, :, 0] -= self.level(pos)[:, None]
+        if self.series_id:
+            ids = np.zeros((len(pos), self.input_size, len(self.series)), dtype=np.float32)
+            ids[np.arange(len(pos)), :, self.series_of(pos)] = 1.0
+            x = np.concatenate([x, ids], axis=2)
         return torch.from_numpy(x)
 
     def reference(self, pos: np.ndarray) -> np.ndarray:
         """What the network's output is added to (as ``SeriesWindows.reference``): (N, h)."""
         if self.base is None:
             return np.repeat(self.level(pos)[:, None], self.h, axis=1)
-        # The series of each position shifts its base row by its index. A position equal to the
-        # next series' offset is this series' forecast past its end (no origin is ever 0).
-        k = np.searchsorted(self.offsets, pos, side="left") - 1
-        return self.base[pos + k]
+        # The series of each position shifts its base row by its index.
+        return self.base[pos + self.series_of(pos)]
 
     def gather(self, pos: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs, targets) of the windows with origins at ``pos``: (N, input_size, C), (N, h)."""
@@ -261,11 +273,14 @@ def grow_global(
     if not wins:
         raise InputError(f"no series of {len(panel)} is long enough for input_size={input_size}, h={h} and the origins",
                          "use a smaller h or input_size, fewer eval.val_origins, or longer series")
-    pooled = PooledWindows.build(pool_feature_scaling(wins))
+    if config.model.series_id and len(wins) > SERIES_ID_MAX:
+        raise InputError(f"model.series_id=true gives one input per series, and {len(wins)} series is more than "
+                         f"{SERIES_ID_MAX}", "drop model.series_id, or tell series apart by static data.features")
+    pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id)
     workers = worker_count(config, len(wins))
     log.info("growlstm: %d series, global scope: one LSTM on %d training windows (%d distinct targets), "
-             "h=%d, input_size=%d; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples, h, input_size,
-             len(rows))
+             "h=%d, input_size=%d%s; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples, h, input_size,
+             ", series identity as one-hot inputs" if pooled.series_id else "", len(rows))
     log.info("fitting %s on every series (%d worker(s))", ", ".join(config.baselines), workers)
     per_series = all_baselines(wins, list(config.baselines), workers)
     baselines = set_baselines(per_series, config.baselines)
@@ -308,7 +323,8 @@ def grow_global(
             "params": searched.stages[chosen].params if chosen is not None else None,
             "stop_reason": searched.stop.reason, "stop_note": searched.stop.note,
             "goal": goal.describe(), "best_baseline": goal.baseline, "training_windows": len(pooled.train_pos),
-            "n_samples": pooled.n_samples, "h": h, "input_size": input_size, "stages": stage_table,
+            "n_samples": pooled.n_samples, "h": h, "input_size": input_size,
+            "series_id": pooled.series_id, "n_inputs": pooled.n_inputs, "stages": stage_table,
         }},
     )
     if root is not None:

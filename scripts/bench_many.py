@@ -67,7 +67,8 @@ def m4_job(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("series"):
         panel = replace(panel, df=panel.df[panel.df.unique_id.isin(spec["series"])].reset_index(drop=True))
     config = Config(data=data, h=h, baselines=BASELINES,
-                    growth=GrowthConfig(scope=spec["scope"], workers=spec["workers"]))
+                    # init: the default when the committed figures were measured (--set growth.init=warm)
+                    growth=GrowthConfig(scope=spec["scope"], workers=spec["workers"], init="cold"))
     config = overrides(config, spec.get("settings", {}))
     with tempfile.TemporaryDirectory() as tmp:
         result = grow_many(panel, config, run_dir=tmp)
@@ -280,8 +281,8 @@ def main() -> None:
     if args.job:
         run_job(json.loads(args.job))
         return
-    settings = {k: json.loads(v) if v.replace(".", "", 1).replace("-", "", 1).isdigit() else (None if v == "null" else v)
-                for k, _, v in (s.partition("=") for s in args.set)}
+    settings = {k: json.loads(v) if v.replace(".", "", 1).replace("-", "", 1).isdigit() or v in ("true", "false")
+                else (None if v == "null" else v) for k, _, v in (s.partition("=") for s in args.set)}
     specs: list[dict[str, Any]] = []
     if not args.summarise:
         k = 4 if args.quick else args.per_subset

@@ -190,3 +190,51 @@ def test_global_run_resumes_from_its_last_stage(shared_m4: Path, tmp_path: Path)
     again = resume(tmp_path, panel)
     assert again.scope == "global" and len(sorted((tmp_path / "stages").glob("stage_*"))) == 2
     pd.testing.assert_series_equal(again.table.lstm_test_mase, first.table.lstm_test_mase, rtol=1e-6)
+
+
+def _three_series(n: int = 80) -> "object":
+    t = np.arange(n)
+    table = pd.concat([pd.DataFrame({"unique_id": uid, "ds": t, "y": scale * (5 + np.sin(t / 3 + k))})
+                       for k, (uid, scale) in enumerate((("a", 1.0), ("b", 10.0), ("c", 100.0)))])
+    return from_long(table, season_length=1)
+
+
+def test_series_id_inputs_are_one_hot_per_window() -> None:
+    panel = _three_series()
+    cfg = Config(h=6, input_size=12)
+    wins = [prepare(panel, replace(cfg, data=replace(cfg.data, series=u)))[1] for u in panel.ids()]
+    plain, ided = PooledWindows.build(wins), PooledWindows.build(wins, series_id=True)
+    assert plain.n_inputs == 1 and ided.n_inputs == 4
+    # Training, stopping and each series' future origin (a position equal to the next offset).
+    future = np.array([off + w.future_origin for off, w in zip(plain.offsets, wins)])
+    for pos in (plain.train_pos, plain.stop_pos, future):
+        x, x_id = plain.inputs(pos), ided.inputs(pos)
+        torch.testing.assert_close(x_id[:, :, :1], x)  # the series' own values are untouched
+        owner = np.searchsorted(plain.offsets, pos, side="right") - 1
+        owner[np.isin(pos, future)] = np.arange(3)[np.isin(future, pos)]
+        expected = torch.nn.functional.one_hot(torch.from_numpy(owner), 3).float()
+        torch.testing.assert_close(x_id[:, :, 1:], expected[:, None, :].expand(-1, 12, -1))
+
+
+def test_global_run_with_series_id(tmp_path: Path) -> None:
+    config = replace(_tiny(scope="global", workers=1), h=6, input_size=12, data=DataConfig(season_length=1))
+    config = replace(config, model=replace(config.model, series_id=True))
+    result = grow_many(_three_series(120), config, run_dir=tmp_path)
+    block = json.loads((tmp_path / "summary.json").read_text())["global"]
+    assert block["series_id"] is True and block["n_inputs"] == 4
+    assert (result.table.status == "ok").all() and result.table.lstm_test_mase.notna().all()
+    checkpoint = torch.load(tmp_path / "stages" / "stage_00" / "checkpoint.pt", weights_only=False)
+    assert checkpoint["model_args"]["n_inputs"] == 4
+
+
+def test_series_id_needs_global_scope_and_few_series(monkeypatch: pytest.MonkeyPatch) -> None:
+    from growlstm import pooled
+    from growlstm.errors import InputError
+
+    config = replace(_tiny(scope="local", workers=1), h=6, input_size=12, data=DataConfig(season_length=1))
+    config = replace(config, model=replace(config.model, series_id=True))
+    with pytest.raises(InputError, match="series_id=true needs one network"):
+        grow_many(_three_series(), config)
+    monkeypatch.setattr(pooled, "SERIES_ID_MAX", 2)
+    with pytest.raises(InputError, match="3 series is more than 2"):
+        grow_many(_three_series(), replace(config, growth=replace(config.growth, scope="global")))
