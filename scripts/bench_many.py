@@ -327,7 +327,9 @@ def main() -> None:
         done.to_csv(csv_path, index=False)
         if per_series:
             rows = pd.DataFrame(per_series).assign(key=key, label=spec["label"])
-            rows.to_csv(series_path, mode="a", header=not series_path.exists(), index=False)
+            # Rewritten whole, not appended: rows of newer runs may carry more columns.
+            old = pd.read_csv(series_path) if series_path.exists() else pd.DataFrame()
+            pd.concat([old, rows], ignore_index=True).to_csv(series_path, index=False)
     if done.empty:
         raise SystemExit(f"no results in {csv_path}")
     text = summarise(done, args.out, stem)
