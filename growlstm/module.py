@@ -63,13 +63,6 @@ def run_epoch(
         raw.step()
 
 
-def clip_norm(optimizer: torch.optim.Optimizer, max_norm: float) -> None:
-    """Lightning's ``gradient_clip_val`` (norm): all the optimiser's parameters together."""
-    if max_norm:
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        torch.nn.utils.clip_grad_norm_(params, max_norm)
-
-
 class LSTMForecaster(pl.LightningModule):
     """Plain typed arguments, all saved as hyperparameters (TensorBoard shows them per stage)."""
 
@@ -94,7 +87,9 @@ class LSTMForecaster(pl.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
         if isinstance(batch, Epoch):  # the whole epoch in this one step (manual optimisation)
-            run_epoch(self, batch, self.batch_loss, lambda optimizer: clip_norm(optimizer, batch.grad_clip))
+            # Lightning's own clipping (what gradient_clip_val does; 0 clips nothing).
+            run_epoch(self, batch, self.batch_loss,
+                      lambda optimizer: self.clip_gradients(optimizer, batch.grad_clip, "norm"))
             return None
         return self.batch_loss(batch)
 

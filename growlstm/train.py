@@ -332,9 +332,9 @@ class SeedBatchModule(pl.LightningModule):
             return None
         return self.batch_loss(batch)
 
-    def before_step(self, optimizer: torch.optim.Optimizer) -> None:
-        """What Lightning's hooks do in the per-step path: mask, then clip each seed alone
-        (clipping masks too)."""
+    def before_step(self, optimizer: Any) -> None:
+        """Between backward and step, in both paths: mask the off-block gradients, and clip
+        each seed alone (clipping masks too)."""
         if self.grad_clip:
             self.pack.clip_per_seed(self.grad_clip)
         else:
@@ -351,15 +351,12 @@ class SeedBatchModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         self.log("train/loss", self.epoch_loss.pop())
 
-    def on_after_backward(self) -> None:
-        self.pack.mask_gradients()
-
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
         return batch if device.type == "cpu" else super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def configure_gradient_clipping(self, optimizer: Any, gradient_clip_val: Any = None, gradient_clip_algorithm: Any = None) -> None:
-        if self.grad_clip:
-            self.pack.clip_per_seed(self.grad_clip)
+        # Lightning calls this after every backward of the per-step path, clipping set or not.
+        self.before_step(optimizer)
 
     def on_validation_epoch_start(self) -> None:
         self._val_parts = []
