@@ -8,13 +8,15 @@ From Python, without Hydra::
     print(growlstm.format_report(result))
 """
 
-from growlstm.config import Config, DataConfig, EvalConfig, GoalConfig, GrowthConfig, ModelConfig, TrainerConfig
+from growlstm.config import (
+    Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig, ModelConfig, TrainerConfig,
+)
 from growlstm.data import Panel, from_long, from_values, load
 from growlstm.errors import InputError
 from growlstm.report import format_report
 from growlstm.search import GrowthResult, grow, resume
 
 __all__ = [
-    "Config", "DataConfig", "EvalConfig", "GoalConfig", "GrowthConfig", "ModelConfig", "TrainerConfig",
+    "Config", "DataConfig", "EvalConfig", "ForecastConfig", "GoalConfig", "GrowthConfig", "ModelConfig", "TrainerConfig",
     "Panel", "from_long", "from_values", "load", "InputError", "format_report", "GrowthResult", "grow", "resume",
 ]

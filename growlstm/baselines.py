@@ -529,6 +529,16 @@ class AutoARIMA:
                     break
         return cache, error
 
+    def update(self, y: np.ndarray) -> "AutoARIMA":
+        """Move to the end of ``y`` (the fitted data and what followed) with the fitted order and
+        parameters fixed: the model run forward, not refitted."""
+        x = _as_series(y)
+        result = _fitted(self, "result_")
+        with _quiet(), _one_blas_thread():
+            w, self._history = _difference(x, self._lags)
+            self.result_ = result.apply(w)
+        return self
+
     def predict(self, h: int) -> np.ndarray:
         h = _check_h(h)
         result = _fitted(self, "result_")
@@ -670,6 +680,17 @@ class AutoETS:
                 )
             self.ic_, self._fitted_spec, model, params = best
             self.result_ = model.smooth(params)
+            self._params = params
+        return self
+
+    def update(self, y: np.ndarray) -> "AutoETS":
+        """Move to the end of ``y`` (the fitted data and what followed) with the fitted form,
+        smoothing parameters and initial states fixed: the states filtered forward, not refitted."""
+        x = _as_series(y)
+        model = _fitted(self, "result_").model
+        form = (model.error, None if not model.trend else "add_damped" if model.damped_trend else "add", model.seasonal)
+        with _quiet(), _one_blas_thread():
+            self.result_ = self._model(x, form, "estimated").smooth(self._params)
         return self
 
     def _screen(self, x: np.ndarray, forms: list[ETSForm]) -> dict[ETSForm, Optional[np.ndarray]]:

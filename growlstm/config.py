@@ -126,8 +126,9 @@ class GrowthConfig:
     shrink: float = 1.0
     perturb: float = 0.0
     # Data with several series: local grows one LSTM per series (series in parallel); global
-    # grows one LSTM trained on the windows of all series.
-    scope: str = "local"
+    # grows one LSTM trained on the windows of all series; auto: global when at least half the
+    # series are too short for an LSTM of their own (the capacity rule), local otherwise.
+    scope: str = "auto"
     # Local scope: series grown at once (worker processes); None: the cores, at most the series.
     workers: Optional[int] = None
 
@@ -170,6 +171,16 @@ class EvalConfig:
 
 
 @dataclass
+class ForecastConfig:
+    """What forecast.csv is made from."""
+
+    # Retrain the chosen architecture on all the data (validation and test spans included) before
+    # forecasting, each stage of its growth path for the epochs its early stopping kept; the test
+    # scores then come from a refit on the data before the test span. false: the searched networks.
+    refit: bool = True
+
+
+@dataclass
 class Config:
     """Everything a run needs. `h` and `input_size` default from the data's frequency."""
 
@@ -179,6 +190,7 @@ class Config:
     growth: GrowthConfig = field(default_factory=GrowthConfig)
     goal: GoalConfig = field(default_factory=GoalConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
     h: Optional[int] = None
     input_size: Optional[int] = None
     baselines: list[str] = field(
@@ -197,7 +209,7 @@ def check_config(cfg: Config) -> None:
     metrics = ("mae", "rmse", "smape", "mase")
     if cfg.goal.metric not in metrics:
         raise InputError(f"goal.metric={cfg.goal.metric} is not a metric", f"use one of {', '.join(metrics)}")
-    if cfg.model.series_id and cfg.growth.scope != "global":
+    if cfg.model.series_id and cfg.growth.scope == "local":
         raise InputError("model.series_id=true needs one network for several series",
                          "add growth.scope=global, or drop model.series_id")
     if cfg.growth.init not in ("cold", "warm"):
@@ -233,7 +245,7 @@ def check_config(cfg: Config) -> None:
         (g.patience >= 0, f"growth.patience={g.patience} must be >= 0", "e.g. growth.patience=1"),
         (0 < g.alpha <= g.alpha_max, f"growth.alpha={g.alpha} must be in (0, growth.alpha_max={g.alpha_max}]", "the rule of thumb uses alpha in [2, 10]"),
         (g.min_gain >= 0, f"growth.min_gain={g.min_gain} must be >= 0", "e.g. growth.min_gain=0.02"),
-        (g.scope in ("local", "global"), f"growth.scope={g.scope} is not understood", "use growth.scope=local or growth.scope=global"),
+        (g.scope in ("auto", "local", "global"), f"growth.scope={g.scope} is not understood", "use growth.scope=auto, local or global"),
         (g.workers is None or g.workers >= 1, f"growth.workers={g.workers} must be >= 1", "e.g. growth.workers=2, or leave it unset (the cores)"),
         (cfg.data.bad_series in ("skip", "fail"), f"data.bad_series={cfg.data.bad_series} is not understood", "use data.bad_series=skip or data.bad_series=fail"),
         (g.spread_factor >= 0, f"growth.spread_factor={g.spread_factor} must be >= 0", "e.g. growth.spread_factor=1 (0: ignore the seed spread)"),

@@ -13,7 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -75,22 +75,37 @@ def fit_forecast(name: str, history: np.ndarray, h: int, season_length: int) -> 
     return forecast, model.spec
 
 
+def backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequence[int]) -> tuple[list[np.ndarray], str]:
+    """Forecasts of baseline ``name`` from each origin: fitted once on the data before the first,
+    then run forward to each later one with its parameters fixed (``update``: ARIMA and ETS,
+    whose fits are costly; the others refit, in milliseconds). Returns (forecasts, spec)."""
+    model = None
+    forecasts = []
+    for origin in origins:
+        history = y[:origin]
+        if model is None or not hasattr(model, "update"):
+            model = make_baseline(name, season_length).fit(history)
+        else:
+            model.update(history)
+        forecast = np.asarray(model.predict(h), dtype=float)
+        if forecast.shape != (h,) or not np.all(np.isfinite(forecast)):
+            raise RuntimeError(f"{name} produced a non-finite or mis-shaped forecast")
+        forecasts.append(forecast)
+    return forecasts, model.spec if model is not None else ""
+
+
 def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: str) -> None:
-    """Fill ``result.<part>`` (val or test), refitting at each of the part's origins; a failure
-    at any origin is recorded, never raised."""
+    """Fill ``result.<part>`` (val or test): fitted at the part's first origin and run forward to
+    the others (``backtest``); a failure at any origin is recorded, never raised."""
     if result.error:
         return
-    origins = win.val_origins if part == "val" else win.test_origins
-    specs: list[str] = []
-
-    def forecast(origin: int) -> np.ndarray:
-        f, spec = fit_forecast(name, win.history(origin), win.h, win.season_length)
-        specs.append(spec)
-        return f
-
+    origins = [int(o) for o in (win.val_origins if part == "val" else win.test_origins)]
+    if not origins:
+        return
     start = time.perf_counter()
     try:
-        mean, per, forecasts = score_origins(win, origins, forecast)
+        paths, spec = backtest(name, win.y, win.h, win.season_length, origins)
+        mean, per, forecasts = score_origins(win, np.asarray(origins), dict(zip(origins, paths)).__getitem__)
     except Exception as err:  # any fitting failure: report it and let the others go on
         result.error = f"{type(err).__name__}: {err}".strip()
         return
@@ -99,9 +114,9 @@ def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: st
     setattr(result, part, mean)
     setattr(result, f"{part}_origins", per)
     setattr(result, f"{part}_forecasts", forecasts)
-    # The model chosen at the last validation origin: the one fitted on the most data before test.
-    if part == "val" or not result.spec:
-        result.spec = specs[-1]
+    # The model fitted at the test origin, on the most data, describes the baseline once there.
+    if part == "test" or not result.spec:
+        result.spec = spec
 
 
 @dataclass
@@ -117,6 +132,11 @@ class SeedOutcome:
     seconds: float
     fit: Optional[FitResult] = None  # None for scripted (fake) trainers
     note: str = ""  # e.g. a retry with a lower learning rate
+
+    @property
+    def kept_epochs(self) -> int:
+        """Epochs of training behind the kept weights (best epoch + 1): what a refit repeats."""
+        return self.fit.best_epoch + 1 if self.fit is not None else self.epochs
 
 
 @dataclass
@@ -149,6 +169,17 @@ def surgery_generator(seed: int, widths: list[int]) -> torch.Generator:
     return torch.Generator().manual_seed(key)
 
 
+def grown_states(
+    parents: list[LSTMStack], widths: list[int], seeds: list[int], split_noise: float, shrink: float, perturb: float,
+) -> list[dict[str, torch.Tensor]]:
+    """Each seed's parent network grown to ``widths`` (warm growth), as state dicts to train from."""
+    states = []
+    for parent, seed in zip(parents, seeds):
+        gen = surgery_generator(seed, widths)
+        states.append(shrink_perturb(grow_to(parent, widths, gen, split_noise), shrink, perturb, gen).state_dict())
+    return states
+
+
 class LSTMEvaluator:
     """Trains each stage with ``seeds`` seeds and scores it on the validation window."""
 
@@ -171,11 +202,7 @@ class LSTMEvaluator:
     def __call__(self, index: int, widths: list[int], parents: Optional[list[LSTMStack]] = None) -> StageOutcome:
         inits = None
         if parents is not None:
-            inits = []
-            for parent, seed in zip(parents, self.seeds):
-                gen = surgery_generator(seed, widths)
-                grown = shrink_perturb(grow_to(parent, widths, gen, self.split_noise), self.shrink, self.perturb, gen)
-                inits.append(grown.state_dict())
+            inits = grown_states(parents, widths, self.seeds, self.split_noise, self.shrink, self.perturb)
         note = ""
         if self.trainer.batch_seeds and len(self.seeds) > 1 and self.trainer.devices == 1:
             try:

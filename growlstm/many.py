@@ -83,11 +83,49 @@ def grow_many(
     config = config or Config()
     check_config(config)
     panel = to_panel(series, config)
-    if config.growth.scope == "global":
+    scope = config.growth.scope
+    if scope == "auto":
+        scope, why = choose_scope(panel, config)
+        log.info("growth.scope=auto: %s scope, %s", scope, why)
+        if config.model.series_id and scope == "local":
+            raise InputError("model.series_id=true needs one network for several series, and growth.scope=auto "
+                             "chose local scope", "add growth.scope=global, or drop model.series_id")
+    if scope == "global":
         from growlstm.pooled import grow_global
 
         return grow_global(panel, config, run_dir=run_dir, resume=resume)
     return grow_local(panel, config, run_dir=run_dir, resume=resume)
+
+
+def choose_scope(panel: data_mod.Panel, config: Config) -> tuple[str, str]:
+    """``growth.scope=auto``: global when at least half the series are too short for an LSTM of
+    their own, local otherwise; and why, in words.
+
+    Too short means that the capacity rule leaves the series no room to grow: its own layout
+    (as one series would be cut) caps it below the first widening, so the recipe could not
+    compare two sizes. Pooled, every series' training targets count, and the cap lifts.
+    """
+    from growlstm.layout import plan
+    from growlstm.policy import capacity_cap, next_width
+    from growlstm.windows import default_h, default_input_size
+
+    g = config.growth
+    h = config.h if config.h is not None else default_h(panel.freq)
+    season = config.data.season_length or panel.season_length
+    lookback = config.input_size or default_input_size(h, season)
+    shorten = None if config.input_size is not None else min(lookback, max(h, season))
+    room = next_width(g.start_cells, g.schedule) or g.start_cells
+    n_inputs = 1 + len(panel.features)
+    short = 0
+    lengths = panel.df.groupby("unique_id", sort=False).size()
+    for uid, n in lengths.items():
+        cut = plan(int(n), h, config.eval, lookback, min_windows=h, shorten_to=shorten,
+                   test_span=panel.test_rows.get(str(uid)))
+        samples = cut.train_end - cut.first_origin if cut is not None and cut.n_windows >= h else 0
+        short += capacity_cap(samples, n_inputs, h, g.alpha) < room
+    why = (f"{short} of {len(lengths)} series too short for an LSTM of their own (the capacity rule leaves "
+           f"them fewer than {room} cells at alpha={g.alpha:g})")
+    return ("global" if len(lengths) > 1 and 2 * short >= len(lengths) else "local"), why
 
 
 def grow_panel(

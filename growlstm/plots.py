@@ -37,7 +37,8 @@ def growth_plot(result: "GrowthResult", path: Path) -> None:
     threshold = result.goal.threshold("val")
     if threshold is not None:
         ax.axhline(threshold, color="black", linewidth=1.5, label=f"goal ({threshold:.3f})")
-    ax.set_xscale("log")
+    if ok:  # a run without a trained stage (too short, or every stage failed) has no x range
+        ax.set_xscale("log")
     ax.set_xlabel("parameters")
     ax.set_ylabel(f"validation {label}")
     ax.set_title(f"growlstm on {result.series}: stop = {result.stop_reason}")

@@ -33,7 +33,8 @@ from growlstm.module import LSTMForecaster
 from growlstm.policy import CapFn
 from growlstm.setlevel import series_row
 from growlstm.train import EVAL_CHUNK, FitResult
-from growlstm.windows import SeriesWindows, default_h, default_input_size
+from growlstm.layout import plan as plan_layout
+from growlstm.windows import SeriesWindows, default_h, default_input_size, masked_mean, pad_window
 
 log = logging.getLogger("growlstm")
 # model.series_id: one input per series, so the first layer's input weights (and the capacity
@@ -72,6 +73,9 @@ class PooledWindows:
     base: Optional[np.ndarray] = None
     # model.series_id: one-hot inputs of each window's series, appended per batch (never stored).
     series_id: bool = False
+    # Left-padded lookback (short series): steps before a window's series are zero and a mask
+    # input flags the real ones (``windows.pad_window``).
+    pad: bool = False
 
     @classmethod
     def build(cls, series: list[SeriesWindows], series_id: bool = False) -> "PooledWindows":
@@ -85,11 +89,12 @@ class PooledWindows:
         if first.base is not None:
             # Rows o of series k sit at offsets[k] + k + o (one extra row per series before it).
             base = np.concatenate([w.base.astype(np.float32) for w in series])  # type: ignore[union-attr]
-        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base, series_id)
+        pad = any(w.pad for w in series)
+        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base, series_id, pad)
 
     @property
     def n_inputs(self) -> int:
-        return self.z.shape[1] + (len(self.series) if self.series_id else 0)
+        return self.z.shape[1] + int(self.pad) + (len(self.series) if self.series_id else 0)
 
     def series_of(self, pos: np.ndarray) -> np.ndarray:
         """Index of the series each position belongs to. A position equal to the next series'
@@ -101,17 +106,30 @@ class PooledWindows:
         """Distinct training targets of all series: N_s of the capacity rule for the one network."""
         return int(sum(w.n_samples for w in self.series))
 
+    def window_steps(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in z of each window's input steps, (N, input_size), and which of them lie in
+        the window's own series (the others are padding: never read from the series before)."""
+        idx = pos[:, None] + np.arange(-self.input_size, 0)[None, :]
+        start = self.offsets[self.series_of(pos)]
+        return np.maximum(idx, 0), idx >= start[:, None]
+
     def level(self, pos: np.ndarray) -> np.ndarray:
         """Scaled level each window is measured from (as ``SeriesWindows.level``)."""
         if self.norm == "last":
             return self.z[pos - 1, 0]
         if self.norm == "mean":
-            return self.z[pos[:, None] + np.arange(-self.input_size, 0)[None, :], 0].mean(axis=1)
+            idx, real = self.window_steps(pos)
+            return masked_mean(self.z[idx, 0], real).astype(np.float32)
         return np.zeros(len(pos), dtype=np.float32)
 
     def inputs(self, pos: np.ndarray) -> torch.Tensor:
-        x = self.z[pos[:, None] + np.arange(-self.input_size, 0)[None, :]]
+        idx, real = self.window_steps(pos)
+        x = self.z[idx]
         x[:, :, 0] -= self.level(pos)[:, None]
+        if self.pad:
+            x = pad_window(x, real)
+        elif not real.all():
+            raise ValueError("a window starts before its series but the lookback is not padded")
         if self.series_id:
             ids = np.zeros((len(pos), self.input_size, len(self.series)), dtype=np.float32)
             ids[np.arange(len(pos)), :, self.series_of(pos)] = 1.0
@@ -151,6 +169,16 @@ class PooledWindows:
             result.append(np.stack([w.to_units(int(origin), out[at + j]) for j, origin in enumerate(o)]) if n else out[:0])
             at += n
         return result
+
+    def ensemble_scores(self, modules: Sequence[LSTMForecaster], part: str) -> list[dict[str, float]]:
+        """Per series: the metrics of the seeds' mean forecast (what forecast.csv delivers),
+        averaged over its ``part`` (val or test) origins."""
+        origins = [w.val_origins if part == "val" else w.test_origins for w in self.series]
+        per_seed = [self.forecasts(m, origins) for m in modules]
+        return [
+            mean_scores([score_at(w, int(o), np.mean([f[k][j] for f in per_seed], axis=0)) for j, o in enumerate(orig)])
+            for k, (w, orig) in enumerate(zip(self.series, origins))
+        ]
 
     def scores(self, module: LSTMForecaster, part: str) -> list[dict[str, float]]:
         """Per series: its metrics averaged over its ``part`` (val or test) origins."""
@@ -245,6 +273,27 @@ def set_baselines(per_series: list[dict[str, BaselineResult]], names: Sequence[s
     return out
 
 
+def needs_padding(panel: data_mod.Panel, h: int, input_size: int, config: Config) -> bool:
+    """Whether some series is too short for the full layout with whole windows: then every series
+    is cut with a padded lookback, and its layout shrinks as far as it must (``growlstm.layout``)."""
+    lengths = panel.df.groupby("unique_id", sort=False).size()
+    for uid, n in lengths.items():
+        cut = plan_layout(int(n), h, config.eval, input_size, min_windows=h, test_span=panel.test_rows.get(str(uid)))
+        if cut is None or cut.steps or cut.n_windows < h:
+            return True
+    return False
+
+
+def layout_counts(wins: list[SeriesWindows]) -> str:
+    """How the series were cut, in words, most common first (the run's first lines say it)."""
+    from collections import Counter
+
+    counts = Counter(", ".join(w.layout_steps) or "full layout" for w in wins)
+    untrained = sum(1 for w in wins if not len(w.train_origins))
+    text = "; ".join(f"{k} series: {what}" for what, k in counts.most_common())
+    return text + (f"; {untrained} series too short for a training window (validated and forecast only)" if untrained else "")
+
+
 def grow_global(
     panel: data_mod.Panel, config: Config, run_dir: Optional[str | Path] = None, resume: bool = False
 ) -> ManyResult:
@@ -263,24 +312,27 @@ def grow_global(
     # One network reads one window length: the default is not shortened per series.
     input_size = config.input_size or default_input_size(h, season)
     common = replace(config, h=h, input_size=input_size)
+    pad = needs_padding(panel, h, input_size, config)
     rows: dict[str, dict[str, Any]] = {}
     wins: list[SeriesWindows] = []
     for uid, one in split_panel(panel):
         try:
-            wins.append(prepare(one, series_config(common, uid))[1])
-        except InputError as err:  # too short for the common windows: reported, the others go on
+            wins.append(prepare(one, series_config(common, uid), pad=pad)[1])
+        except InputError as err:  # too short for any validation: reported, the others go on
             rows[uid] = series_row(uid, "refused", reason=str(err))
     if not wins:
-        raise InputError(f"no series of {len(panel)} is long enough for input_size={input_size}, h={h} and the origins",
-                         "use a smaller h or input_size, fewer eval.val_origins, or longer series")
+        raise InputError(f"no series of {len(panel)} has {h} points and two more to validate on",
+                         "use a smaller h, or longer series")
     if config.model.series_id and len(wins) > SERIES_ID_MAX:
         raise InputError(f"model.series_id=true gives one input per series, and {len(wins)} series is more than "
                          f"{SERIES_ID_MAX}", "drop model.series_id, or tell series apart by static data.features")
     pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id)
     workers = worker_count(config, len(wins))
     log.info("growlstm: %d series, global scope: one LSTM on %d training windows (%d distinct targets), "
-             "h=%d, input_size=%d%s; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples, h, input_size,
+             "%d early-stopping, h=%d, input_size=%d%s%s; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples,
+             len(pooled.stop_pos), h, input_size, " left-padded" if pooled.pad else "",
              ", series identity as one-hot inputs" if pooled.series_id else "", len(rows))
+    log.info("layouts: %s", layout_counts(wins))
     log.info("fitting %s on every series (%d worker(s))", ", ".join(config.baselines), workers)
     per_series = all_baselines(wins, list(config.baselines), workers)
     baselines = set_baselines(per_series, config.baselines)
@@ -305,9 +357,13 @@ def grow_global(
     searched = run_stages(pooled, config, goal, cap_fn, evaluator, recorder, first, resume, start)
     chosen = choose(searched.stages, searched.history, goal, config.growth)
     modules = searched.modules.get(chosen, []) if chosen is not None else []
+    tested, future = (pooled, modules), (pooled, modules)
+    refit_info: dict[str, Any] = {}
+    if config.forecast.refit and modules:
+        tested, future, refit_info = refit_global(pooled, searched.stages, chosen, config)  # type: ignore[arg-type]
     # The test origins are read once, here: the chosen network's seeds on every series.
-    table_rows = chosen_rows(pooled, modules, per_series, searched.stages[chosen].widths if chosen is not None else [],
-                             goal, config)
+    table_rows = chosen_rows(pooled, modules, tested, per_series,
+                             searched.stages[chosen].widths if chosen is not None else [], goal, config)
     rows |= {r["uid"]: r for r in table_rows}
     table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
     stage_table = [
@@ -325,33 +381,60 @@ def grow_global(
             "goal": goal.describe(), "best_baseline": goal.baseline, "training_windows": len(pooled.train_pos),
             "n_samples": pooled.n_samples, "h": h, "input_size": input_size,
             "series_id": pooled.series_id, "n_inputs": pooled.n_inputs, "stages": stage_table,
+            "padded": pooled.pad, "refit": refit_info,
         }},
     )
     if root is not None:
         if chosen is not None and modules:
-            write_forecasts(root, pooled, modules)
+            write_forecasts(root, *future)
         write_many(root, result)
     return result
 
 
+def refit_global(
+    pooled: PooledWindows, stages: Sequence[Any], chosen: int, config: Config,
+) -> tuple[tuple[PooledWindows, list[LSTMForecaster]], tuple[PooledWindows, list[LSTMForecaster]], dict[str, Any]]:
+    """The chosen network refitted on every series' data before its first test origin (to be
+    tested) and on all of it (to forecast): ``growlstm.refit``, with the series pooled."""
+    from growlstm.refit import growth_path, recut, refit
+
+    path = growth_path(stages, chosen)
+
+    def pooled_at(origins: list[int]) -> PooledWindows:
+        cut = [recut(w, o) for w, o in zip(pooled.series, origins)]
+        return PooledWindows.build(pool_feature_scaling(cut), series_id=pooled.series_id)
+
+    at_test = pooled_at([int(w.test_origins[0]) if len(w.test_origins) else len(w.y) for w in pooled.series])
+    at_end = pooled_at([len(w.y) for w in pooled.series])
+    info = {"path": [r.index for r in path], "test_windows": len(at_test.train_pos), "windows": len(at_end.train_pos)}
+    log.info("refit: the chosen network retrained on %d windows (before each test span) and on %d (all the data)",
+             info["test_windows"], info["windows"])
+    return (at_test, refit(at_test, path, config)), (at_end, refit(at_end, path, config)), info
+
+
 def chosen_rows(
-    pooled: PooledWindows, modules: Sequence[LSTMForecaster], per_series: list[dict[str, BaselineResult]],
-    widths: list[int], goal: Goal, config: Config,
+    pooled: PooledWindows, modules: Sequence[LSTMForecaster], tested: tuple[PooledWindows, Sequence[LSTMForecaster]],
+    per_series: list[dict[str, BaselineResult]], widths: list[int], goal: Goal, config: Config,
 ) -> list[dict[str, Any]]:
     """One row per series: the chosen network (mean over its seeds) and that series' baselines.
 
-    The per-series goal verdict compares with the series' own best baseline on validation.
+    Validation scores come from the searched networks, test scores from ``tested`` (the refitted
+    networks and their windows; with a refit, the searched networks' test scores are kept beside
+    them as ``search_test``). The per-series goal verdict compares with the series' own best
+    baseline on validation.
     """
     val = [pooled.scores(m, "val") for m in modules]
-    test = [pooled.scores(m, "test") for m in modules]
+    test = tested[0].ensemble_scores(tested[1], "test") if modules else []
+    searched = pooled.ensemble_scores(modules, "test") if modules and tested[1] is not modules else []
     rows = []
     for k, (w, bases) in enumerate(zip(pooled.series, per_series)):
         lstm_val = mean_scores([v[k] for v in val]) if val else {}
-        lstm_test = mean_scores([t[k] for t in test]) if test else {}
+        lstm_test = test[k] if test else {}
         own = make_goal(config.goal, bases)
         summary = {
             "data": {"points": len(w.y), "residual": w.base_name or None},
-            "chosen": {"widths": widths, "params": None, "val": lstm_val, "test": lstm_test} if modules else None,
+            "chosen": {"widths": widths, "params": None, "val": lstm_val, "test": lstm_test,
+                       "search_test": searched[k] if searched else {}} if modules else None,
             "goal": {"baseline": own.baseline, "met_val": own.met(lstm_val.get(goal.metric, math.nan), "val"),
                      "met_test": own.met(lstm_test.get(goal.metric, math.nan), "test")},
             "baselines": {n: {"status": "ok" if b.ok else "failed", "val": b.val, "test": b.test} for n, b in bases.items()},

@@ -319,7 +319,8 @@ def summary(result: "GrowthResult") -> dict[str, Any]:
             "stage": chosen.index, "widths": chosen.widths, "params": chosen.params,
             "val": chosen.val, "val_std": chosen.val_std, "val_spread": chosen.val_spread,
             "test": result.chosen_test, "test_std": result.chosen_test_std,
-            "test_origins": result.chosen_test_origins,
+            "test_origins": result.chosen_test_origins, "search_test": result.search_test,
+            "refit": result.refit,
         },
         "significance": None if result.significance is None else result.significance.as_dict(),
         "baselines": {

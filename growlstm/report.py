@@ -47,7 +47,7 @@ def format_report(result: "GrowthResult") -> str:
             f"{name + mark:<16s} {b.spec[:w]:<{w}s} {'':>7s} {fmt(b.val.get(metric, math.nan)):>10s} "
             + " ".join(f"{fmt(b.test.get(c, math.nan)):>11s}" for c in cols)
         )
-    origins = f"{len(result.layout.get('val_origins', [])) or 1} validation / {len(result.layout.get('test_origins', [])) or 1} test origin(s)"
+    origins = f"{len(result.layout.get('val_origins', []))} validation / {len(result.layout.get('test_origins', []))} test origin(s)"
     lines.append(f"(* best baseline on validation; metrics are means over {origins}; LSTM metrics are means over its seeds)")
     lines.append(verdict(result))
     if result.significance is not None:
@@ -56,13 +56,16 @@ def format_report(result: "GrowthResult") -> str:
             f"Diebold-Mariano (HLN, absolute error) vs {sig.baseline} on test: statistic {sig.statistic:+.2f}, "
             f"p = {sig.pvalue:.3f} (two-sided), p = {sig.pvalue_better:.3f} that the LSTM is better"
         )
-    lines.append(f"stop: {result.stop_reason}" + (f" ({result.stop_note})" if result.stop_note else ""))
+    if result.stages:
+        lines.append(f"stop: {result.stop_reason}" + (f" ({result.stop_note})" if result.stop_note else ""))
     return "\n".join(lines)
 
 
 def verdict(result: "GrowthResult") -> str:
     """Whether the goal was met, on validation and on test, and the gap when it was not."""
     goal = result.goal
+    if not result.stages:
+        return f"goal: {goal.describe()}; no LSTM was trained: {result.stop_note}"
     if goal.threshold("val") is None:
         return f"goal: {goal.describe()}"
     chosen = result.chosen_stage

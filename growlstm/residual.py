@@ -58,9 +58,12 @@ def theta_paths(y: np.ndarray, fit_end: int, h: int, m: int) -> np.ndarray:
     phases = (np.arange(len(y) + h) - (fit_end - len(last_season))) % len(last_season)
     season = last_season[phases]
     adjusted = y / season[: len(y)] if mult else y - season[: len(y)]
-    alpha = fit_alpha(adjusted[:fit_end])
-    # Theta(2): half the slope of the linear trend fitted to the adjusted training data.
-    drift = 0.5 * np.polyfit(np.arange(fit_end), adjusted[:fit_end], 1)[0]
+    if fit_end >= 3:
+        alpha = fit_alpha(adjusted[:fit_end])
+        # Theta(2): half the slope of the linear trend fitted to the adjusted training data.
+        drift = 0.5 * np.polyfit(np.arange(fit_end), adjusted[:fit_end], 1)[0]
+    else:  # too few points to fit either: the naive forecast (a level that follows the data, no drift)
+        alpha, drift = 0.99, 0.0
     levels = ses_levels(adjusted, alpha)
     out = np.full((len(y) + 1, h), np.nan)
     origins = np.arange(1, len(y) + 1)
@@ -76,13 +79,15 @@ def theta_paths(y: np.ndarray, fit_end: int, h: int, m: int) -> np.ndarray:
 def seasonal_naive_paths(y: np.ndarray, h: int, m: int) -> np.ndarray:
     """Seasonal naive forecasts from every origin: row ``o`` repeats y[o-m:o] over h steps.
 
-    As the ``seasonal_naive`` baseline: naive (m = 1) when the season is 1. Shape
-    (len(y) + 1, h); rows before one full season are NaN.
+    As the ``seasonal_naive`` baseline: naive (m = 1) when the season is 1 or longer than the
+    data before the origin. Shape (len(y) + 1, h); row 0 (no data) is NaN.
     """
     out = np.full((len(y) + 1, h), np.nan)
     origins = np.arange(m, len(y) + 1)
     # Step k from origin o repeats y[o - m + k mod m].
     out[m:] = y[origins[:, None] - m + (np.arange(h)[None, :] % m)]
+    early = np.arange(1, min(m, len(y) + 1))  # less than a season of data: the last value
+    out[early] = y[early - 1][:, None]
     return out
 
 
@@ -113,3 +118,4 @@ def with_best_base(win: SeriesWindows, candidates: tuple[str, ...] = RESIDUAL_BA
         return value if np.isfinite(value) else np.inf
 
     return min(options, key=score)
+

@@ -36,7 +36,9 @@ from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, repl
 from growlstm.train import predict
 from growlstm.residual import RESIDUAL_BASES, with_best_base, with_classical_base
 from growlstm.significance import Significance, diebold_mariano
-from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows, origin_step, reserved
+from growlstm.layout import MIN_HISTORY, origin_step
+from growlstm.layout import plan as plan_layout
+from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows
 
 log = logging.getLogger("growlstm")
 
@@ -67,6 +69,7 @@ class StageRecord:
     notes: list[str] = field(default_factory=list)  # e.g. retries with a lower learning rate
     init: str = "cold"  # cold: fresh weights; warm: grown from the parent stage's networks
     parent: Optional[int] = None  # the stage it was grown from (warm growth)
+    kept_epochs: list[int] = field(default_factory=list)  # per seed: epochs to its kept weights (a refit's length)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +97,10 @@ class GrowthResult:
     chosen_test: dict[str, float] = field(default_factory=dict)  # mean over seeds and test origins
     chosen_test_std: float = math.nan  # spread over seeds of the goal metric
     chosen_test_origins: list[dict[str, float]] = field(default_factory=list)  # per origin, mean over seeds
+    # forecast.refit: the chosen stage's test scores without the refit (the searched networks),
+    # kept beside chosen_test (the refitted ones) so that a run shows what refitting did.
+    search_test: dict[str, float] = field(default_factory=dict)
+    refit: dict[str, Any] = field(default_factory=dict)  # the refit's origins and training lengths
     significance: Optional[Significance] = None  # DM test of the chosen LSTM vs the best baseline
     forecast: Optional[pd.DataFrame] = None
     seconds: float = 0.0
@@ -142,21 +149,20 @@ def to_panel(series: Any, config: Config) -> data_mod.Panel:
     )
 
 
-def prepare(panel: data_mod.Panel, config: Config) -> tuple[str, SeriesWindows]:
-    """Pick the series to grow and cut it into windows, with h and input_size resolved."""
+def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False) -> tuple[str, SeriesWindows]:
+    """Pick the series to grow and cut it into windows, with h, input_size and the layout resolved.
+
+    One series (``pad=False``) needs h training windows; its default lookback shortens to fit, then
+    its layout shrinks (``growlstm.layout``). When even the smallest layout has too few windows,
+    the windows come back as they are, for the classical forecasts (``lstm_room`` says why).
+    ``pad``: the global scope's left-padded lookback, one training window is enough.
+    """
     # data.series may be a pattern that selected this one series when the data was loaded.
     picked = config.data.series if config.data.series in panel.ids() else None
     frame = panel.series(picked)
     uid = picked or panel.ids()[0]
     season = config.data.season_length or panel.season_length
     h = config.h if config.h is not None else default_h(panel.freq)
-    input_size = config.input_size
-    if input_size is None:  # the default shortens to fit a short series (at least h training windows)
-        input_size = max(1, min(default_input_size(h, season), len(frame) - reserved(h, config.eval) - 2 * h + 1))
-    win = make_windows(
-        frame, uid=uid, h=h, input_size=input_size, season_length=season,
-        features=list(panel.features), norm=config.model.input_norm, ev=config.eval,
-    )
     held_out = panel.test_rows.get(uid)
     if held_out is not None:
         span = h + origin_step(h, config.eval) * (config.eval.test_origins - 1)
@@ -166,8 +172,26 @@ def prepare(panel: data_mod.Panel, config: Config) -> tuple[str, SeriesWindows]:
                 f"(h={h}, eval.test_origins={config.eval.test_origins})",
                 f"set h={held_out} and eval.test_origins=1, so that the test span is exactly the held-out data",
             )
+    lookback = config.input_size or default_input_size(h, season)
+    # The default lookback may shorten, but not below a horizon or a season: shorter windows
+    # cannot see the pattern they are asked to continue.
+    shorten = None if pad or config.input_size is not None else min(lookback, max(h, season))
+    cut = plan_layout(len(frame), h, config.eval, lookback, min_windows=1 if pad else h, pad=pad,
+                      shorten_to=shorten, test_span=held_out)
+    if cut is None:
+        least = h + MIN_HISTORY + (held_out or 0)
+        raise InputError(
+            f"series '{uid}' has {len(frame)} points, too short to validate any forecast of h={h} steps "
+            f"(needs at least {least}: {MIN_HISTORY} points before one validation origin"
+            + (f", and the {held_out} held-out ones)" if held_out else ")"),
+            f"use a smaller h (at most {max(1, len(frame) - MIN_HISTORY - (held_out or 0))}), or a longer series",
+        )
+    win = make_windows(
+        frame, uid=uid, h=h, input_size=cut.input_size, season_length=season,
+        features=list(panel.features), norm=config.model.input_norm, ev=config.eval, cut=cut,
+    )
     residual = config.model.residual
-    if residual == "seasonal_naive" and win.input_size < season:
+    if residual == "seasonal_naive" and win.input_size < season and not pad:
         # The first training window must have a full season before it to repeat.
         raise InputError(
             f"model.residual=seasonal_naive needs input_size >= the season length ({season}); "
@@ -176,11 +200,29 @@ def prepare(panel: data_mod.Panel, config: Config) -> tuple[str, SeriesWindows]:
         )
     if residual == "auto":
         # Chosen on the validation origins only; seasonal naive only where a full season fits.
-        candidates = RESIDUAL_BASES if win.input_size >= season else ("theta",)
+        candidates = RESIDUAL_BASES if win.input_size >= season or pad else ("theta",)
         win = with_best_base(win, candidates, config.goal.metric)
     elif residual:
         win = with_classical_base(win, residual)
     return uid, win
+
+
+def lstm_room(win: SeriesWindows, cap_fn: CapFn, growth: GrowthConfig) -> str:
+    """Why one series is too short for an LSTM of its own ("" when it is not).
+
+    It needs h training windows (so that training and early stopping mean something) and a
+    capacity cap of at least ``growth.start_cells`` cells.
+    """
+    windows = len(win.train_origins)
+    cap = cap_fn(growth.alpha)
+    if windows < win.h:
+        return (f"its smallest layout leaves {windows} training window(s), fewer than h={win.h} "
+                f"({len(win.y)} points)")
+    if cap < growth.start_cells:
+        return (f"the capacity rule allows {cap} cell(s), fewer than growth.start_cells={growth.start_cells} "
+                f"(N_s={cap_fn.n_samples} training targets, N_i={cap_fn.n_inputs}, N_o=h={cap_fn.n_outputs}, "
+                f"alpha={growth.alpha:g})")
+    return ""
 
 
 def grow(
@@ -214,24 +256,22 @@ def grow(
     cap_fn = CapFn(win.n_samples, win.n_inputs, win.h)
     fixed = list(config.model.widths)
     first = fixed or [config.growth.start_cells]
+    no_room = lstm_room(win, cap_fn, config.growth)
+    if fixed and not len(win.train_origins):
+        raise InputError(f"series '{uid}' ({len(win.y)} points) leaves no training window for model.widths={fixed}",
+                         "use a smaller h or input_size, or a longer series")
     if fixed and sum(fixed) > cap_fn(config.growth.alpha):
         log.warning("note: model.widths=%s passes the capacity cap of %d cells; trained as asked",
                     fixed, cap_fn(config.growth.alpha))
-    elif sum(first) > cap_fn(config.growth.alpha):
-        raise InputError(
-            f"{first} cells exceed the capacity cap of {cap_fn(config.growth.alpha)} cells "
-            f"(N_s={win.n_samples} training targets, N_i={win.n_inputs}, N_o=h={win.h}, alpha={config.growth.alpha:g})",
-            "use a longer series, a smaller h, a smaller growth.alpha, or fewer growth.start_cells",
-        )
     if resume and run_dir is None:
         raise InputError("resume needs the run directory to continue", "pass run_dir=<run dir>")
     recorder = Recorder(Path(run_dir), config, win, resume=resume) if run_dir is not None else None
     log.info(
-        "growlstm: series %s (%d points, season %d), h=%d, input_size=%d, %d training windows, "
+        "growlstm: series %s (%d points, season %d), h=%d, input_size=%d, %s: %d training windows, "
         "%d early-stopping, %d validation and %d test origin(s), capacity cap %d cells at alpha=%g%s",
-        uid, len(win.y), win.season_length, win.h, win.input_size, len(win.train_origins), len(win.stop_origins),
-        len(win.val_origins), len(win.test_origins), cap_fn(config.growth.alpha), config.growth.alpha,
-        f"; the LSTM corrects a {win.base_name} forecast" if win.base_name else "",
+        uid, len(win.y), win.season_length, win.h, win.input_size, describe_layout(win), len(win.train_origins),
+        len(win.stop_origins), len(win.val_origins), len(win.test_origins), cap_fn(config.growth.alpha),
+        config.growth.alpha, f"; the LSTM corrects a {win.base_name} forecast" if win.base_name else "",
     )
     if win.y.min() <= 0 and "ets" in config.baselines:
         log.info("note: the series has values <= 0, so ETS considers additive forms only")
@@ -241,6 +281,8 @@ def grow(
         run_baseline(name, win, result, "val")
     goal = make_goal(config.goal, baselines)
     log.info("%s", baseline_line(baselines, goal))
+    if no_room and not fixed:
+        return classical_only(uid, win, config, goal, baselines, cap_fn, no_room, recorder, start)
 
     seeds = [config.seed + k for k in range(config.growth.seeds)]
     evaluator = evaluator or LSTMEvaluator(
@@ -261,9 +303,37 @@ def grow(
     for name, baseline in baselines.items():
         run_baseline(name, win, baseline, "test")
     if chosen is not None and modules.get(chosen):
-        test_chosen(result, win, modules[chosen])
-        result.forecast = future_forecast(win, modules[chosen], goal.baseline)
+        final = finish_chosen(result, win, modules[chosen], config)
+        result.forecast = future_forecast(final[0], final[1], [goal.baseline] if goal.baseline else [])
     result.seconds = spent * 60 + time.perf_counter() - start
+    if recorder:
+        recorder.finish(result)
+    return result
+
+
+def describe_layout(win: SeriesWindows) -> str:
+    """The layout in words, for the run's first line."""
+    return "full layout" if not win.layout_steps else "layout shrunk to fit: " + ", ".join(win.layout_steps)
+
+
+def classical_only(
+    uid: str, win: SeriesWindows, config: Config, goal: Goal, baselines: dict[str, BaselineResult],
+    cap_fn: CapFn, why: str, recorder: Any, start: float,
+) -> GrowthResult:
+    """A series too short for an LSTM of its own: its baselines, verdict and forecast, no stages."""
+    best = goal.baseline or "none (every baseline failed)"
+    note = (f"too little data for an LSTM of its own: {why}; the forecast is the classical one "
+            f"that validates best ({best}); several short series learn one LSTM together with growth.scope=global")
+    log.info("no LSTM: %s", note)
+    result = GrowthResult(
+        config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,
+        season_length=win.season_length, n_samples=win.n_samples, n_inputs=win.n_inputs, goal=goal, stages=[],
+        baselines=baselines, stop_reason="too_short", stop_note=note, chosen=None, layout=layout_of(win, config),
+    )
+    for name, baseline in baselines.items():
+        run_baseline(name, win, baseline, "test")
+    result.forecast = future_forecast(win, [], [n for n, b in baselines.items() if b.ok])
+    result.seconds = time.perf_counter() - start
     if recorder:
         recorder.finish(result)
     return result
@@ -328,24 +398,61 @@ def layout_of(win: SeriesWindows, config: Config) -> dict[str, Any]:
     """The split as recorded in summary.json (origins are 0-based positions in the series)."""
     return {
         "train_end": win.train_end, "early_stop": config.eval.early_stop,
-        "stop_origins": [int(win.stop_origins[0]), int(win.stop_origins[-1])],
+        "stop_origins": [int(win.stop_origins[0]), int(win.stop_origins[-1])] if len(win.stop_origins) else [],
+        "layout": list(win.layout_steps) or ["full"], "padded": win.pad,
         "val_origins": win.val_origins.tolist(), "test_origins": win.test_origins.tolist(),
         "input_treatment": f"residual over {win.base_name}, inputs by {win.norm}" if win.base_name else win.norm,
         "residual": win.base_name or None,  # the base used (model.residual=auto picks it per series)
     }
 
 
+def finish_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[Any], config: Config
+                  ) -> tuple[SeriesWindows, Sequence[Any]]:
+    """Test the chosen stage (refitted on the data before the test origin with
+    ``forecast.refit``) and return the windows and networks that forecast the future."""
+    from growlstm.refit import growth_path, recut, refit
+
+    if not config.forecast.refit:
+        if len(win.test_origins):
+            test_chosen(result, win, modules)
+        return win, modules
+    path = growth_path(result.stages, result.chosen)  # type: ignore[arg-type]
+    lengths = {f"stage_{r.index:02d}": stage_epochs_of(r, config) for r in path}
+    result.refit = {"path": [r.index for r in path], "epochs": lengths}
+    if len(win.test_origins):
+        test_chosen(result, win, modules)
+        result.search_test = result.chosen_test
+        first = int(win.test_origins[0])
+        at_test = recut(win, first)
+        test_chosen(result, at_test, refit(at_test, path, config))
+        result.refit["test_origin"] = first
+        log.info("refit on the %d points before the test span: test %s %s (without refit %s)", first,
+                 result.goal.metric.upper(), fmt(result.chosen_test.get(result.goal.metric, math.nan)),
+                 fmt(result.search_test.get(result.goal.metric, math.nan)))
+    final = recut(win, len(win.y))
+    result.refit["future_origin"] = len(win.y)
+    return final, refit(final, path, config)
+
+
+def stage_epochs_of(record: StageRecord, config: Config) -> list[int]:
+    from growlstm.refit import stage_epochs
+
+    return stage_epochs(record, config.growth.seeds)
+
+
 def test_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[Any]) -> None:
-    """Score the chosen stage's seeds on the test origins, and test its win for significance."""
+    """Score the chosen stage on the test origins, and test its win for significance.
+
+    The scores are those of the seeds' mean forecast (what forecast.csv delivers); the spread
+    is that of the seeds' own scores."""
     metric = result.goal.metric
     seeds = [score_origins(win, win.test_origins, lambda o, m=m: predict(m, win, o)) for m in modules]
-    result.chosen_test = mean_scores([mean for mean, _, _ in seeds])
-    result.chosen_test_std = float(np.std([mean[metric] for mean, _, _ in seeds], ddof=1)) if len(seeds) > 1 else 0.0
-    result.chosen_test_origins = [mean_scores([per[k] for _, per, _ in seeds]) for k in range(len(win.test_origins))]
+    ensemble = [np.mean([f[k] for _, _, f in seeds], axis=0) for k in range(len(win.test_origins))]
+    mean, per, _ = score_origins(win, win.test_origins, lambda o: ensemble[list(win.test_origins).index(o)])
+    result.chosen_test, result.chosen_test_origins = mean, per
+    result.chosen_test_std = float(np.std([m[metric] for m, _, _ in seeds], ddof=1)) if len(seeds) > 1 else 0.0
     best = result.baselines.get(result.goal.baseline or "")
     if best is not None and best.ok and best.test_forecasts:
-        # The seeds' mean forecast: what forecast.csv delivers, tested against the best baseline.
-        ensemble = [np.mean([f[k] for _, _, f in seeds], axis=0) for k in range(len(win.test_origins))]
         actuals = [win.actuals(int(o)) for o in win.test_origins]
         result.significance = diebold_mariano(actuals, ensemble, best.test_forecasts, best.name)
 
@@ -465,6 +572,7 @@ def make_record(
         steps=int(sum(s.steps for s in seeds)),
         error=outcome.error if outcome.error or seeds else "no seed trained",
         notes=[s.note for s in seeds if s.note],
+        kept_epochs=[s.kept_epochs for s in seeds],
     )
 
 
@@ -484,20 +592,21 @@ def choose(stages: list[StageRecord], history: list[Stage], goal: Goal, growth: 
     return min(finite, key=lambda sh: (sh[1].score, sh[0].params, sh[0].index))[0].index if finite else None
 
 
-def future_forecast(win: SeriesWindows, modules: Sequence[Any], baseline: Optional[str]) -> pd.DataFrame:
-    """The h steps after the data ends: the chosen LSTM (mean over its seeds) and the best baseline."""
+def future_forecast(win: SeriesWindows, modules: Sequence[Any], baselines: Sequence[str]) -> pd.DataFrame:
+    """The h steps after the data ends: the chosen LSTM (mean over its seeds) and ``baselines``."""
     from growlstm.evaluate import fit_forecast
 
-    lstm = np.mean([predict(m, win, win.future_origin) for m in modules], axis=0)
-    frame = pd.DataFrame({"step": np.arange(1, win.h + 1), "lstm": lstm})
+    frame = pd.DataFrame({"step": np.arange(1, win.h + 1)})
+    if modules:
+        frame["lstm"] = np.mean([predict(m, win, win.future_origin) for m in modules], axis=0)
     ds = future_dates(win.ds, win.h)
     if ds is not None:
         frame.insert(0, "ds", ds)
-    if baseline is not None:
+    for name in baselines:
         try:
-            frame[baseline], _ = fit_forecast(baseline, win.y, win.h, win.season_length)
-        except Exception as err:  # the LSTM forecast is still worth writing
-            log.warning("best baseline %s failed on the full series: %s", baseline, err)
+            frame[name], _ = fit_forecast(name, win.y, win.h, win.season_length)
+        except Exception as err:  # the other forecasts are still worth writing
+            log.warning("baseline %s failed on the full series: %s", name, err)
     return frame
 
 

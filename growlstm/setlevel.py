@@ -42,6 +42,10 @@ def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, 
     for part in PARTS:
         for key in KEYS:
             row[f"lstm_{part}_{key}"] = _num((chosen.get(part) or {}).get(key))
+    if chosen.get("search_test"):  # forecast.refit: the searched networks' scores, to compare
+        for key in KEYS:
+            row[f"lstm_norefit_val_{key}"] = row[f"lstm_val_{key}"]
+            row[f"lstm_norefit_test_{key}"] = _num(chosen["search_test"].get(key))
     for name, b in (summary.get("baselines") or {}).items():
         for part in PARTS:
             for key in KEYS:

@@ -8,7 +8,7 @@ import math
 import os
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -121,8 +121,13 @@ class Zipped:
 
 def window_sets(win: Any) -> tuple[Any, Any]:
     """Training and early-stopping windows as datasets: tensors for one series
-    (``SeriesWindows.datasets``); windows gathered batch by batch for many (``PooledWindows``)."""
-    return win.datasets()
+    (``SeriesWindows.datasets``); windows gathered batch by batch for many (``PooledWindows``).
+
+    A layout without an early-stopping slice (a short series) stops on the training windows'
+    own loss: training ends when it no longer falls, and validation stays untouched.
+    """
+    train, stop = win.datasets()
+    return (train, train) if len(stop) == 0 else (train, stop)
 
 
 QUIET_WORKERS = "GROWLSTM_QUIET_WORKERS"
@@ -409,6 +414,23 @@ class SeedStopper(Callback):
             trainer.should_stop = True
 
 
+class SeedSnapshot(Callback):
+    """Fixed training lengths for the seeds of a packed model (a refit): seed s keeps its
+    weights after ``epochs[s]`` epochs; training ends when every seed has its snapshot."""
+
+    def __init__(self, pack: SeedPack, epochs: list[int]) -> None:
+        self.pack, self.epochs = pack, epochs
+        self.states: list[Optional[dict[str, torch.Tensor]]] = [None] * pack.seeds
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        done = trainer.current_epoch + 1
+        for s, target in enumerate(self.epochs):
+            if target == done:
+                self.states[s] = self.pack.unpack(s)
+        if done >= max(self.epochs):
+            trainer.should_stop = True
+
+
 def fit_seeds(
     win: SeriesWindows,
     widths: list[int],
@@ -421,12 +443,14 @@ def fit_seeds(
     init_states: Optional[list[dict[str, torch.Tensor]]] = None,
     callbacks: Optional[list[Callback]] = None,
     per_step: bool = False,
+    epochs: Optional[list[int]] = None,
 ) -> list[FitResult]:
     """Train all ``seeds`` of one architecture as one packed model; one result per seed.
 
     Each seed gets the initial weights, batch order, clipping, early stopping and best epoch
     it would get from ``fit_candidate`` alone, so its result matches that run to float rounding.
-    ``per_step`` as in ``fit_candidate``.
+    ``per_step`` as in ``fit_candidate``. ``epochs``: no early stopping; seed k trains exactly
+    ``epochs[k]`` epochs (a refit, whose length the search decided).
     """
     quiet_lightning(verbose)
     start = time.perf_counter()
@@ -438,7 +462,14 @@ def fit_seeds(
     pack.pack([m.net for m in modules])
     train, stop = window_sets(win)
     loaders = [set_loader(train, trainer.batch_size, seed) for seed in seeds]
-    stopper = SeedStopper(pack, trainer.early_stopping_patience)
+    if epochs is not None:
+        # Lightning still calls the validation hooks; one tiny batch keeps them cheap.
+        snapshot = SeedSnapshot(pack, [max(1, e) for e in epochs])
+        trainer = replace(trainer, max_epochs=max(snapshot.epochs))
+        stopper: Any = snapshot
+        stop = torch.utils.data.Subset(train, [0])
+    else:
+        stopper = SeedStopper(pack, trainer.early_stopping_patience)
     pl_trainer, logger = run_lightning(
         SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip),
         CombinedLoader(loaders, mode="min_size") if per_step else Zipped(loaders),
@@ -449,9 +480,14 @@ def fit_seeds(
     results = []
     for k, (seed, module) in enumerate(zip(seeds, modules)):
         module.net.load_state_dict(stopper.states[k] if stopper.states[k] is not None else pack.unpack(k))
+        if epochs is not None:
+            ran = snapshot.epochs[k]
+            results.append(FitResult(module, seed, set_loss(module, train), math.nan, ran - 1, ran,
+                                     ran * len(loaders[0]), seconds, logger))
+            continue
         train_loss, val_loss = final_losses(module, train, stop)
         ended = stopper.stop_epoch[k]
-        epochs = ended + 1 if ended is not None else pl_trainer.current_epoch
-        results.append(FitResult(module, seed, train_loss, val_loss, stopper.best_epoch[k], epochs,
-                                 epochs * len(loaders[0]), seconds, logger))
+        ran = ended + 1 if ended is not None else pl_trainer.current_epoch
+        results.append(FitResult(module, seed, train_loss, val_loss, stopper.best_epoch[k], ran,
+                                 ran * len(loaders[0]), seconds, logger))
     return results

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,8 @@ import torch
 
 from growlstm.config import M4_HORIZONS, EvalConfig
 from growlstm.errors import InputError
+from growlstm.layout import Layout, origin_step
+from growlstm.layout import plan as plan_layout
 
 
 NORMS = ("global", "last", "mean")
@@ -68,7 +70,12 @@ class SeriesWindows:
     val_origins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     test_origins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     stop_origins: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # early stopping
-    train_end: int = 0  # training targets lie in y[input_size:train_end]
+    train_end: int = 0  # training targets lie in y[first_origin:train_end]
+    # First training origin: input_size, or 1 when the lookback is left-padded (``pad``): a window
+    # may then start before the series, its missing steps zero and flagged by a mask input.
+    first_origin: int = 0
+    pad: bool = False
+    layout_steps: tuple[str, ...] = ()  # how the layout was shrunk to fit (empty: the full layout)
     # Residual treatment: scaled forecast of a classical model from each origin, shape (T + 1, h)
     # (NaN rows where none was computed); the network then predicts what that forecast misses.
     base: Optional[np.ndarray] = None
@@ -76,7 +83,7 @@ class SeriesWindows:
 
     @property
     def n_inputs(self) -> int:
-        return self.z.shape[1]
+        return self.z.shape[1] + int(self.pad)
 
     @property
     def future_origin(self) -> int:
@@ -85,15 +92,20 @@ class SeriesWindows:
 
     @property
     def train_origins(self) -> np.ndarray:
-        return np.arange(self.input_size, self.train_end - self.h + 1)
+        return np.arange(self.first_origin, self.train_end - self.h + 1)
 
     @property
     def n_samples(self) -> int:
         """Distinct training target values: the honest N_s of the capacity rule.
 
         Overlapping windows reuse the same values, so counting windows would inflate N_s.
+        No window, no target.
         """
-        return self.train_end - self.input_size
+        return self.train_end - self.first_origin if len(self.train_origins) else 0
+
+    def with_cut(self, **changes: Any) -> "SeriesWindows":
+        """The same series cut elsewhere (a refit): no early-stopping slice, no residual base."""
+        return replace(self, stop_origins=np.zeros(0, dtype=int), base=None, base_name="", **changes)
 
     def with_base(self, base: np.ndarray, name: str) -> "SeriesWindows":
         """The same windows with targets relative to a classical forecast (residual treatment)."""
@@ -121,15 +133,18 @@ class SeriesWindows:
             return self.z[origins - 1, 0]
         if self.norm == "mean":
             idx = origins[:, None] + np.arange(-self.input_size, 0)[None, :]
-            return self.z[idx, 0].mean(axis=1)
+            return masked_mean(self.z[np.maximum(idx, 0), 0], idx >= 0)
         return np.zeros(len(origins))
 
     def inputs(self, origins: np.ndarray | list[int]) -> torch.Tensor:
-        """Input windows, shape (N, input_size, C), float32; the target column relative to the level."""
+        """Input windows, shape (N, input_size, C), float32; the target column relative to the
+        level; with ``pad``, steps before the series are zero and a last column flags the real ones."""
         origins = np.asarray(origins)
         idx = origins[:, None] + np.arange(-self.input_size, 0)[None, :]
-        x = self.z[idx].copy()
+        x = self.z[np.maximum(idx, 0)].copy()
         x[:, :, 0] -= self.level(origins)[:, None]
+        if self.pad:
+            x = pad_window(x, idx >= 0)
         return torch.as_tensor(x, dtype=torch.float32)
 
     def targets(self, origins: np.ndarray | list[int]) -> torch.Tensor:
@@ -157,6 +172,20 @@ class SeriesWindows:
         return self.y[:origin]
 
 
+def masked_mean(values: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """Row means over the real (not padded) steps; every window has at least one."""
+    return (values * real).sum(axis=1) / np.maximum(real.sum(axis=1), 1)
+
+
+def pad_window(x: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """Zero the padded steps of windows ``x`` (N, L, C) and append the mask column (1: real).
+
+    A padded step then carries no value at all: not another series', not the future's.
+    """
+    x = np.where(real[:, :, None], x, 0.0).astype(x.dtype, copy=False)
+    return np.concatenate([x, real[:, :, None].astype(x.dtype)], axis=2)
+
+
 def default_h(freq: str | None) -> int:
     """The M4 horizon of the frequency (6 when it is unknown)."""
     return M4_HORIZONS.get(freq or "", 6)
@@ -167,30 +196,11 @@ def default_input_size(h: int, season_length: int) -> int:
     return max(2 * h, 2 * season_length)
 
 
-def origin_step(h: int, ev: EvalConfig) -> int:
-    """Steps between forecast origins: ``eval.step``, or h / val_origins rounded up (the
-    validation span then covers about two horizons)."""
-    return ev.step if ev.step is not None else max(1, math.ceil(h / ev.val_origins))
-
-
 def layout(n: int, h: int, ev: EvalConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Origins of the test span, the validation span, early stopping, and the training end.
-
-    Test windows end with the data; validation windows end where the test span starts; the
-    early-stopping slice is as long as the validation span and ends where it starts.
-    """
-    step = origin_step(h, ev)
-    first_test = n - h - step * (ev.test_origins - 1)
-    test = first_test + step * np.arange(ev.test_origins)
-    first_val = first_test - h - step * (ev.val_origins - 1)
-    val = first_val + step * np.arange(ev.val_origins)
-    if ev.early_stop == "slice":
-        span = h + step * (ev.val_origins - 1)
-        train_end = first_val - span
-        stop = np.arange(train_end, first_val - h + 1)  # every window inside the slice
-    else:
-        train_end, stop = first_val, val
-    return test, val, stop, train_end
+    """Origins of the full layout: test span, validation span, early stopping, training end."""
+    full = plan_layout(n, h, ev, input_size=1, min_windows=0)
+    assert full is not None
+    return full.test, full.val, full.stop, full.train_end
 
 
 def reserved(h: int, ev: EvalConfig) -> int:
@@ -209,8 +219,13 @@ def make_windows(
     features: list[str],
     norm: str = "last",
     ev: Optional[EvalConfig] = None,
+    cut: Optional[Layout] = None,
 ) -> SeriesWindows:
-    """Split one series (columns ds, y, features) and fit the scaler on the data before validation."""
+    """Split one series (columns ds, y, features) and fit the scaler on the data before validation.
+
+    ``cut``: the layout to use (``growlstm.layout.plan``); by default the full layout, which must
+    leave at least h training windows.
+    """
     ev = ev or EvalConfig()
     if h <= 0:
         raise InputError(f"h must be positive, got {h}", "set h to the number of steps to forecast, e.g. h=12")
@@ -222,21 +237,22 @@ def make_windows(
     # run cuts thousands of series.
     values = np.column_stack([frame[c].to_numpy(dtype=float) for c in ("y", *features)])
     n = len(values)
-    test, val, stop, train_end = layout(n, h, ev)
-    # At least as many training windows as the horizon, so training and early stopping mean something.
-    min_len = input_size + 2 * h - 1 + reserved(h, ev)
-    if n < min_len:
-        spans = f"{ev.val_origins} validation and {ev.test_origins} test origin(s)"
-        if ev.early_stop == "slice":
-            spans += " and the early-stopping slice"
-        raise InputError(
-            f"series '{uid}' has {n} points, too short for input_size={input_size}, h={h}, {spans} "
-            f"(needs at least {min_len})",
-            f"use a smaller h or input_size (e.g. input_size={max(1, input_size - (min_len - n))}), "
-            "fewer eval.val_origins, or a longer series",
-        )
-    n_train = int(val[0])
-    scaler = Scaler.fit(values[:n_train])
+    if cut is None:
+        # At least as many training windows as the horizon, so training and early stopping mean something.
+        min_len = input_size + 2 * h - 1 + reserved(h, ev)
+        if n < min_len:
+            spans = f"{ev.val_origins} validation and {ev.test_origins} test origin(s)"
+            if ev.early_stop == "slice":
+                spans += " and the early-stopping slice"
+            raise InputError(
+                f"series '{uid}' has {n} points, too short for input_size={input_size}, h={h}, {spans} "
+                f"(needs at least {min_len})",
+                "use a smaller h, fewer eval.val_origins, or a longer series",
+            )
+        full = plan_layout(n, h, ev, input_size)
+        assert full is not None
+        cut = full
+    scaler = Scaler.fit(values[: cut.n_train])
     return SeriesWindows(
         uid=uid,
         ds=pd.Index(frame["ds"]),
@@ -244,12 +260,15 @@ def make_windows(
         z=scaler.transform(values),
         scaler=scaler,
         h=h,
-        input_size=input_size,
-        n_train=n_train,
+        input_size=cut.input_size,
+        n_train=cut.n_train,
         season_length=season_length,
         norm=norm,
-        val_origins=val,
-        test_origins=test,
-        stop_origins=stop,
-        train_end=int(train_end),
+        val_origins=cut.val,
+        test_origins=cut.test,
+        stop_origins=cut.stop,
+        train_end=cut.train_end,
+        first_origin=cut.first_origin,
+        pad=cut.first_origin < cut.input_size,
+        layout_steps=cut.steps,
     )

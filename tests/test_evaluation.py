@@ -131,8 +131,8 @@ def test_theta_paths_equal_the_theta_baseline_at_the_fit_origin(co2: np.ndarray)
 def test_seasonal_naive_paths_equal_the_baseline_at_every_origin(co2: np.ndarray) -> None:
     for m, h in [(12, 18), (1, 5)]:  # a season shorter than h repeats; m = 1 is naive
         paths = seasonal_naive_paths(co2, h, m)
-        assert np.isnan(paths[:m]).all()
-        for o in [m, 100, len(co2)]:
+        assert np.isnan(paths[0]).all()  # no data before origin 0
+        for o in [1, m - 1, m, 100, len(co2)] if m > 1 else [1, 100, len(co2)]:  # before a season: naive
             np.testing.assert_allclose(paths[o], make_baseline("seasonal_naive", m).fit(co2[:o]).predict(h), rtol=1e-12)
 
 

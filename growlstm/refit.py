@@ -1,0 +1,71 @@
+"""Refit before forecasting: the chosen network retrained on all the data before its origin.
+
+The search trains on the data before its early-stopping slice and validation span, so on a
+short series the last 30-50% of the points never train the networks it compares. Once the
+size is chosen, it no longer needs those spans kept apart: the chosen stage is retrained, seed
+by seed, on every window whose targets lie before the forecast origin, with the scaler and the
+residual base fitted on that data too. Nothing decides when to stop (no data is left to judge
+it), so the training length comes from the search: each stage on the chosen stage's growth path
+(its parent chain under warm growth) trains for the epochs its early stopping kept, then grows
+to the next stage exactly as the search grew it.
+
+A refit at the first test origin gives the test scores (what the refitted forecast is worth);
+a refit at the end of the data gives ``forecast.csv``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from growlstm.config import Config
+from growlstm.evaluate import grown_states
+from growlstm.module import LSTMForecaster
+from growlstm.residual import with_classical_base
+from growlstm.train import fit_seeds
+from growlstm.windows import SeriesWindows
+
+if TYPE_CHECKING:
+    from growlstm.search import StageRecord
+
+
+def growth_path(stages: Sequence["StageRecord"], chosen: int) -> list["StageRecord"]:
+    """The stages the chosen one was grown through, root first (itself alone when cold)."""
+    path = [stages[chosen]]
+    while path[-1].parent is not None and path[-1].init == "warm":
+        path.append(stages[path[-1].parent])
+    return path[::-1]
+
+
+def stage_epochs(record: "StageRecord", seeds: int) -> list[int]:
+    """Epochs each seed trained to its kept weights in the search (a refit trains as long)."""
+    if len(record.kept_epochs) == seeds:
+        return [max(1, int(e)) for e in record.kept_epochs]
+    return [max(1, round(record.epochs))] * seeds  # a record written before kept_epochs existed
+
+
+def recut(win: SeriesWindows, origin: int) -> SeriesWindows:
+    """``win`` for a refit at ``origin``: training targets up to it, scaler and residual base
+    fitted on the data before it, no early-stopping slice (its validation and test origins stay,
+    to be forecast)."""
+    from growlstm.windows import Scaler
+
+    raw = win.z * win.scaler.std + win.scaler.mean
+    raw[:, 0] = win.y
+    scaler = Scaler.fit(raw[:origin])
+    cut = win.with_cut(z=scaler.transform(raw), scaler=scaler, n_train=origin, train_end=origin)
+    return with_classical_base(cut, win.base_name) if win.base_name else cut
+
+
+def refit(win: Any, path: Sequence["StageRecord"], config: Config) -> list[LSTMForecaster]:
+    """Retrain the chosen stage along ``path`` on ``win``'s training windows (one series, or
+    ``PooledWindows`` of recut series); one network per seed, in seed order."""
+    g = config.growth
+    seeds = [config.seed + k for k in range(g.seeds)]
+    nets: list[Any] | None = None
+    fits: list[Any] = []
+    for record in path:
+        inits = None if nets is None else grown_states(nets, record.widths, seeds, g.split_noise, g.shrink, g.perturb)
+        fits = fit_seeds(win, record.widths, config.model, config.trainer, seeds, verbose=config.verbose,
+                         init_states=inits, epochs=stage_epochs(record, len(seeds)))
+        nets = [f.module.net for f in fits]
+    return [f.module for f in fits]

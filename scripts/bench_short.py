@@ -1,0 +1,218 @@
+"""Short series: all 1001 M1 series, one run per subset, as a user would run them.
+
+    python scripts/bench_short.py                          # the three subsets with the defaults (growth.scope=auto)
+    python scripts/bench_short.py --scopes auto local global   # ... and each scope forced
+    python scripts/bench_short.py --subsets m1_monthly --set trainer.max_epochs=50 --label epochs50
+    python scripts/bench_short.py --quick                  # every 10th series of each subset (a smoke run)
+
+Each run is what `growlstm data=m4 data.path=../shared/data/m1/train.csv
+data.test_path=../shared/data/m1/test.csv data.series='M1-M*' h=18 data.season_length=12` does
+(the default config, M1's official horizon and season, the held-out test.csv as each series'
+test span), in a fresh Python process so that its wall time and peak memory are its own.
+Scores are on the official test horizon: set-level sMAPE, MASE and OWA vs Naive2 over the
+series every model forecast, the LSTM's with and without the refit (`lstm_norefit`: the
+searched networks, what `forecast.refit=false` gives), statsforecast's AutoETS, AutoARIMA and
+AutoTheta on the same series beside them (../shared/data/m1/statsforecast_per_series.csv).
+
+Writes <out>/bench_short.csv (one row per run; a run already there is skipped unless --force),
+<out>/bench_short_series.csv (per-series rows) and <out>/bench_short.md (the tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+M1_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "m1"
+SUBSETS = {"m1_monthly": ("M1-M*", 18, 12), "m1_quarterly": ("M1-Q*", 8, 4), "m1_yearly": ("M1-Y*", 6, 1)}
+REFERENCES = ("AutoETS", "AutoARIMA", "AutoTheta")
+
+
+def parse_value(text: str) -> Any:
+    """An override's value as YAML reads it (numbers, true/false, null, lists)."""
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def job(spec: dict[str, Any]) -> dict[str, Any]:
+    """One run (in its own process): the subset through growlstm's loader and ``grow_many``."""
+    import logging
+
+    import growlstm
+    from growlstm.config import Config, DataConfig
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_many import overrides
+
+    logging.getLogger("growlstm").setLevel(logging.WARNING)
+    pattern, h, season = SUBSETS[spec["subset"]]
+    data = DataConfig(name="csv", path=str(M1_DIR / "train.csv"), test_path=str(M1_DIR / "test.csv"), id_col="uid",
+                      time_col="t", target="value", series=pattern, season_length=season)
+    panel = growlstm.load(data)
+    if spec.get("every", 1) > 1:
+        from dataclasses import replace
+
+        ids = panel.ids()[:: spec["every"]]
+        panel = replace(panel, df=panel.df[panel.df.unique_id.isin(ids)].reset_index(drop=True))
+    config = Config(data=data, h=h)
+    settings = dict(spec.get("settings", {}))
+    if spec["scope"] != "auto":
+        settings["growth.scope"] = spec["scope"]
+    config = overrides(config, settings)
+    from growlstm.many import grow_many
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = grow_many(panel, config, run_dir=tmp)
+    seconds = time.perf_counter() - start
+    table = result.table
+    block = result.extra.get("global") or {}
+    ok = table[table.status == "ok"] if "status" in table else table
+    by_lstm = int(ok.widths.fillna("").astype(str).str.len().gt(0).sum()) if "widths" in ok else 0
+    cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual") or c.endswith(("_test_smape", "_test_mase"))]
+    return {
+        "scope": result.scope, "series": int(len(table)), "forecast": int(len(ok)), "by_lstm": by_lstm,
+        "sizes": json.dumps(result.sizes), "widths": json.dumps(block.get("widths")),
+        "stages": "; ".join(f"{st['widths']} {st['val'].get('mase', float('nan')):.3f}" for st in block.get("stages", []))
+        + (f"; stop: {block['stop_reason']}" if block else ""),
+        "seconds": seconds, "per_series": table[cols].to_dict(orient="records"),
+    }
+
+
+def run_job(spec: dict[str, Any]) -> None:
+    out = job(spec)
+    # ru_maxrss is in KiB on Linux: the largest of this process and its (waited-for) workers.
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    out["peak_gib"] = peak / 2**20
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def run_in_process(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, "--job", json.dumps(spec)], capture_output=True, text=True,
+                          timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        return {"status": "failed", "reason": (proc.stderr.strip().splitlines() or ["?"])[-1][:300]}
+    return {"status": "ok", **json.loads(lines[-1][len("RESULT "):])}
+
+
+def owa(rows: pd.DataFrame, model: str) -> tuple[float, int]:
+    """Set-level OWA of ``model`` vs Naive2 over the rows where both have scores (as in M4)."""
+    cols = [f"{model}_test_smape", f"{model}_test_mase", "naive2_test_smape", "naive2_test_mase"]
+    if not all(c in rows for c in cols):
+        return float("nan"), 0
+    both = rows.dropna(subset=cols)
+    if both.empty:
+        return float("nan"), 0
+    value = 0.5 * (both[cols[0]].mean() / both[cols[2]].mean() + both[cols[1]].mean() / both[cols[3]].mean())
+    return float(value), len(both)
+
+
+def references(uids: list[str]) -> dict[str, float]:
+    """statsforecast's OWA on the same series (M4 style, per-series sMAPE and MASE averaged)."""
+    per = pd.read_csv(M1_DIR / "statsforecast_per_series.csv")
+    per = per[per.uid.isin(uids)].pivot_table(index="uid", columns="method", values=["smape", "mase"])
+    out = {}
+    for method in REFERENCES:
+        out[method] = float(0.5 * (per["smape", method].mean() / per["smape", "Naive2"].mean()
+                                   + per["mase", method].mean() / per["mase", "Naive2"].mean()))
+    return out
+
+
+MODELS = ("lstm", "lstm_norefit", "naive", "seasonal_naive", "naive2", "arima", "ets", "theta")
+
+
+def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
+    """The markdown report: one table per subset (every model on the series the LSTM forecast)."""
+    lines = ["# Short series: the 1001 M1 series", "",
+             "`python scripts/bench_short.py` (results in bench_short.csv and bench_short_series.csv). OWA vs "
+             "Naive2 on M1's official test horizon, set-level as in M4, over the series the LSTM forecast "
+             "(`lstm_norefit`: the same LSTM without the refit on all data, `forecast.refit=false`); "
+             "statsforecast's references on those same series.", ""]
+    for subset in SUBSETS:
+        done = runs[runs.subset == subset]
+        if done.empty:
+            continue
+        lines += [f"## {subset}", "",
+                  "| run | scope | series | forecast | by LSTM | chosen | LSTM | LSTM no refit | naive | snaive | naive2 "
+                  "| ARIMA | ETS | Theta | sf AutoETS | sf AutoARIMA | sf AutoTheta | wall s | peak GiB |",
+                  "|" + "---|" * 19]
+        for run in done.itertuples():
+            rows = series[series.label == run.label]
+            lstm_rows = rows[rows.lstm_test_mase.notna()] if "lstm_test_mase" in rows else rows.iloc[0:0]
+            scored = {m: owa(lstm_rows, m)[0] for m in MODELS}
+            refs = references(lstm_rows.uid.tolist()) if len(lstm_rows) else {m: float("nan") for m in REFERENCES}
+            chosen = run.widths if run.widths not in ("null", None) else run.sizes
+            lines.append(
+                f"| {run.label} | {run.scope} | {run.series} | {run.forecast} | {run.by_lstm} | {chosen} | "
+                + " | ".join(f"{scored[m]:.3f}" for m in MODELS) + " | "
+                + " | ".join(f"{refs[m]:.3f}" for m in REFERENCES) + f" | {run.seconds:.0f} | {run.peak_gib:.2f} |")
+        for run in done.itertuples():
+            if isinstance(run.stages, str) and run.stages:
+                lines.append(f"- {run.label}: stages (widths, validation MASE): {run.stages}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    parser.add_argument("--subsets", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
+    parser.add_argument("--scopes", nargs="+", default=["auto"], choices=["auto", "local", "global"])
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides, e.g. trainer.max_epochs=50")
+    parser.add_argument("--label", default="", help="a name for these settings in the tables")
+    parser.add_argument("--quick", action="store_true", help="every 10th series of each subset")
+    parser.add_argument("--force", action="store_true", help="rerun runs already in the CSV")
+    parser.add_argument("--timeout", type=float, default=7200)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = parser.parse_args()
+    if args.job:
+        run_job(json.loads(args.job))
+        return
+    if not M1_DIR.is_dir():
+        raise SystemExit(f"M1 data not found at {M1_DIR} (it lives in ../shared/data/m1)")
+    settings = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs_path, series_path = args.out / "bench_short.csv", args.out / "bench_short_series.csv"
+    runs = pd.read_csv(runs_path) if runs_path.exists() else pd.DataFrame(columns=["label"])
+    series = pd.read_csv(series_path) if series_path.exists() else pd.DataFrame(columns=["label"])
+    for subset in args.subsets:
+        for scope in args.scopes:
+            label = " ".join(x for x in (subset, scope, args.label, "quick" if args.quick else "") if x)
+            if label in set(runs.label) and not args.force:
+                print(f"{label}: in {runs_path.name} already (--force reruns it)")
+                continue
+            spec = {"subset": subset, "scope": scope, "settings": settings, "every": 10 if args.quick else 1}
+            print(f"{label}: running ...", flush=True)
+            out = run_in_process(spec, args.timeout)
+            if out["status"] != "ok":
+                print(f"{label}: failed: {out['reason']}")
+                continue
+            per = pd.DataFrame(out.pop("per_series")).assign(label=label)
+            row = {"label": label, "subset": subset, "settings": json.dumps(settings), **out}
+            runs = pd.concat([runs[runs.label != label], pd.DataFrame([row])], ignore_index=True)
+            series = pd.concat([series[series.label != label], per], ignore_index=True)
+            runs.to_csv(runs_path, index=False)  # rewritten whole: columns may grow between versions
+            series.to_csv(series_path, index=False)
+            lstm, n = owa(per[per.lstm_test_mase.notna()] if "lstm_test_mase" in per else per.iloc[0:0], "lstm")
+            print(f"{label}: {out['forecast']}/{out['series']} forecast, {out['by_lstm']} by an LSTM, "
+                  f"LSTM OWA {lstm:.3f} over {n}, {out['seconds']:.0f} s", flush=True)
+    runs = pd.read_csv(runs_path)
+    series = pd.read_csv(series_path)
+    text = tables(runs, series)
+    (args.out / "bench_short.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
