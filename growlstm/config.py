@@ -84,6 +84,9 @@ class TrainerConfig:
     weight_decay: float = 0.0
     batch_size: int = 32
     grad_clip: float = 1.0
+    # Training loss on the scaled targets: mse (squared error) or mae (absolute error, what MASE
+    # and sMAPE average).
+    loss: str = "mse"
     accelerator: str = "cpu"
     deterministic: bool = True
     # Train a stage's seeds as one packed model (block-diagonal weights): each seed's result is
@@ -256,6 +259,7 @@ def check_config(cfg: Config) -> None:
         (cfg.trainer.lr > 0, f"trainer.lr={cfg.trainer.lr} must be positive", "e.g. trainer.lr=0.01"),
         (cfg.trainer.devices >= 1, f"trainer.devices={cfg.trainer.devices} must be >= 1", "e.g. trainer.devices=2 (DDP), or 1"),
         (cfg.trainer.batch_size >= 1, f"trainer.batch_size={cfg.trainer.batch_size} must be >= 1", "e.g. trainer.batch_size=64"),
+        (cfg.trainer.loss in ("mse", "mae"), f"trainer.loss={cfg.trainer.loss} is not understood", "use trainer.loss=mse or trainer.loss=mae"),
     ]
     for ok, problem, fix in checks:
         if not ok:

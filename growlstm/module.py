@@ -12,6 +12,16 @@ from torch import nn
 from growlstm.model import LSTMStack
 
 
+# trainer.loss: squared or absolute error of the scaled targets. Absolute error is what MASE and
+# sMAPE average; squared error weighs the largest misses most.
+LOSSES = {"mse": nn.MSELoss, "mae": nn.L1Loss}
+
+
+def elementwise_loss(name: str, error: torch.Tensor) -> torch.Tensor:
+    """The loss ``name`` of each element of ``error`` (to average as one likes)."""
+    return error.abs() if name == "mae" else error**2
+
+
 class EpochMean:
     """The epoch's mean training loss, weighted by batch size: what ``self.log(on_epoch=True)``
     gives, without Lightning's per-step logging machinery (about 3 ms a step, as much as the
@@ -75,11 +85,12 @@ class LSTMForecaster(pl.LightningModule):
         dropout: float = 0.0,
         lr: float = 0.01,
         weight_decay: float = 0.0,
+        loss: str = "mse",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = LSTMStack(n_inputs, widths, h, proj_size=proj_size, dropout=dropout)
-        self.loss_fn = nn.MSELoss()
+        self.loss_fn = LOSSES[loss]()
         self.epoch_loss = EpochMean()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,7 +105,7 @@ class LSTMForecaster(pl.LightningModule):
         return self.batch_loss(batch)
 
     def batch_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        """MSE of one minibatch, counted into the epoch's mean."""
+        """The loss of one minibatch, counted into the epoch's mean."""
         x, y = batch
         loss = self.loss_fn(self(x), y)
         if not torch.isfinite(loss):

@@ -22,7 +22,7 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sequential
 
 from growlstm.batched import SeedPack, split_outputs, stack_inputs
 from growlstm.config import ModelConfig, TrainerConfig
-from growlstm.module import Epoch, EpochMean, LSTMForecaster, run_epoch
+from growlstm.module import Epoch, EpochMean, LSTMForecaster, elementwise_loss, run_epoch
 from growlstm.windows import SeriesWindows
 
 
@@ -189,7 +189,7 @@ def new_module(
     """The network a seed starts from: drawn from the seed alone, or a warm (grown) state."""
     torch.manual_seed(seed)
     module = LSTMForecaster(win.n_inputs, list(widths), win.h, model.proj_size, model.dropout,
-                            trainer.lr, trainer.weight_decay)
+                            trainer.lr, trainer.weight_decay, trainer.loss)
     if init_state is not None:  # warm start: a grown copy of the parent stage's network
         module.net.load_state_dict(init_state)
     return module
@@ -319,17 +319,17 @@ def predict(module: LSTMForecaster, win: SeriesWindows, origin: int) -> np.ndarr
 class SeedBatchModule(pl.LightningModule):
     """The packed stack of S seeds: per-seed MSE summed, masked gradients, per-seed clipping."""
 
-    def __init__(self, pack: SeedPack, lr: float, weight_decay: float, grad_clip: float) -> None:
+    def __init__(self, pack: SeedPack, lr: float, weight_decay: float, grad_clip: float, loss: str = "mse") -> None:
         super().__init__()
         self.pack, self.net = pack, pack.big
-        self.lr, self.weight_decay, self.grad_clip = lr, weight_decay, grad_clip
+        self.lr, self.weight_decay, self.grad_clip, self.loss = lr, weight_decay, grad_clip, loss
         self.val_losses = torch.full((pack.seeds,), math.inf)
         self.epoch_loss = EpochMean()
         self._val_parts: list[tuple[torch.Tensor, int]] = []  # per batch: (per-seed MSE, windows)
 
     def per_seed_loss(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
         out = split_outputs(self.net(stack_inputs(xs)), self.pack.seeds)
-        return ((out - torch.stack(ys)) ** 2).mean(dim=(1, 2))  # each seed's own MSE, shape (S,)
+        return elementwise_loss(self.loss, out - torch.stack(ys)).mean(dim=(1, 2))  # each seed's own loss, (S,)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
         if isinstance(batch, Epoch):  # the whole epoch in this one step (manual optimisation)
@@ -471,7 +471,7 @@ def fit_seeds(
     else:
         stopper = SeedStopper(pack, trainer.early_stopping_patience)
     pl_trainer, logger = run_lightning(
-        SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip),
+        SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip, trainer.loss),
         CombinedLoader(loaders, mode="min_size") if per_step else Zipped(loaders),
         set_loader(stop, min(len(stop), EVAL_CHUNK), None), trainer,
         [stopper, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose, per_step,  # clipping is per seed

@@ -1,0 +1,156 @@
+"""Short series: a classical result when too short for an LSTM, padded windows across series
+without leakage, growth.scope=auto, and the refit on all data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from growlstm import from_long, grow
+from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GrowthConfig, TrainerConfig
+from growlstm.many import choose_scope, grow_many
+from growlstm.pooled import PooledWindows
+from growlstm.refit import growth_path, recut, stage_epochs
+from growlstm.search import prepare
+from growlstm.train import fit_seeds
+
+from .test_cli import run_cli
+
+H = 6
+
+
+def _panel(lengths: dict[str, int], season: int = 4) -> object:
+    """Series whose values tell where they come from: series k holds 1000 * (k + 1) + t."""
+    rows = []
+    for k, (uid, n) in enumerate(lengths.items()):
+        t = np.arange(n)
+        y = 1000.0 * (k + 1) + t + 5 * np.sin(2 * np.pi * t / season) + np.random.default_rng(k).normal(0, 1, n)
+        rows.append(pd.DataFrame({"unique_id": uid, "ds": t, "y": y}))
+    return from_long(pd.concat(rows, ignore_index=True), season_length=season)
+
+
+def _tiny(**growth: object) -> Config:
+    return Config(
+        data=DataConfig(season_length=4), h=H, input_size=12,
+        trainer=TrainerConfig(max_epochs=3, early_stopping_patience=2, batch_size=64),
+        growth=GrowthConfig(seeds=2, max_stages=2, workers=1, **growth),  # type: ignore[arg-type]
+        baselines=["naive", "naive2"],
+    )
+
+
+def _cut(panel: object, config: Config, uid: str):  # noqa: ANN202
+    return prepare(panel, replace(config, data=replace(config.data, series=uid)), pad=True)[1]
+
+
+def test_padded_windows_read_only_their_own_series_past(tmp_path: Path) -> None:
+    # Shorter than input_size + h: 9 points (validation and forecast only), 15, 20; and a long one.
+    panel = _panel({"a": 9, "b": 15, "c": 20, "d": 60})
+    config = _tiny()
+    wins = [_cut(panel, config, u) for u in "abcd"]
+    assert [len(w.train_origins) > 0 for w in wins] == [False, True, True, True]
+    pooled = PooledWindows.build(wins)
+    assert pooled.pad and pooled.n_inputs == 2  # the target and the mask
+    for k, w in enumerate(wins):
+        origins = np.concatenate([w.train_origins, w.stop_origins, w.val_origins, w.test_origins, [w.future_origin]])
+        x = pooled.inputs(pooled.offsets[k] + origins.astype(np.int64))
+        torch.testing.assert_close(x, w.inputs(origins))  # pooled == the series alone
+        real = x[:, :, 1].numpy() == 1
+        # A padded step is zero in every column; a real one is the series' own value before the origin.
+        assert (x[:, :, 0].numpy()[~real] == 0).all()
+        for row, o in enumerate(origins):
+            steps = np.arange(o - config.input_size, o)
+            assert np.array_equal(real[row], steps >= 0)
+            own = (w.y[steps[steps >= 0]] - w.scaler.mean[0]) / w.scaler.std[0] - w.z[o - 1, 0]
+            np.testing.assert_allclose(x[row, real[row], 0].numpy(), own, atol=1e-4)
+        # Training targets never reach the validation span.
+        if len(w.train_origins):
+            assert w.train_origins.max() + H <= w.val_origins.min()
+
+
+def test_series_too_short_for_an_lstm_gets_a_classical_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    t = pd.date_range("2020-01-01", periods=40, freq="MS")
+    y = 100 + np.arange(40) + 10 * np.sin(np.arange(40) * np.pi / 6)
+    pd.DataFrame({"ds": t, "y": y}).to_csv(tmp_path / "short.csv", index=False)
+    run_dir = tmp_path / "run"
+    code = run_cli(["data=csv", f"data.path={tmp_path / 'short.csv'}", "baselines=[naive,seasonal_naive,theta]",
+                    f"hydra.run.dir={run_dir}"], monkeypatch)
+    assert code == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["stop_reason"] == "too_short" and summary["chosen"] is None and summary["stages"] == []
+    assert "capacity" in summary["stop_note"] or "training window" in summary["stop_note"]
+    forecast = pd.read_csv(run_dir / "forecast.csv")
+    assert len(forecast) == 18 and {"naive", "seasonal_naive", "theta"} <= set(forecast.columns)
+    assert "no LSTM" in (run_dir / "growlstm.log").read_text()
+
+
+def test_too_short_to_validate_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    pd.DataFrame({"ds": np.arange(7), "y": np.arange(7.0)}).to_csv(tmp_path / "tiny.csv", index=False)
+    code = run_cli(["data=csv", f"data.path={tmp_path / 'tiny.csv'}", "h=6", f"hydra.run.dir={tmp_path / 'run'}"],
+                   monkeypatch)
+    assert code == 2
+    assert "too short to validate" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_scope_auto_chooses_global_for_short_series_and_local_for_long_ones() -> None:
+    config = Config(data=DataConfig(season_length=4), h=H)
+    scope, why = choose_scope(_panel({f"s{k}": 30 for k in range(5)}), config)
+    assert scope == "global" and "5 of 5 series too short" in why
+    scope, why = choose_scope(_panel({f"s{k}": 400 for k in range(3)} | {"short": 30}), config)
+    assert scope == "local" and "1 of 4" in why
+    assert choose_scope(_panel({"one": 30}), config)[0] == "local"  # one series has no one to pool with
+
+
+def test_global_run_forecasts_every_series_and_refits_on_all_data(tmp_path: Path) -> None:
+    panel = _panel({"a": 9, "b": 15, "c": 20, "d": 40, "e": 40})
+    result = grow_many(panel, _tiny(scope="auto"), run_dir=tmp_path)
+    assert result.scope == "global"
+    assert (result.table.status == "ok").all()
+    forecast = pd.read_csv(tmp_path / "forecast.csv")
+    assert sorted(forecast.unique_id.unique()) == list("abcde") and len(forecast) == 5 * H
+    block = json.loads((tmp_path / "summary.json").read_text())["global"]
+    assert block["padded"] and block["refit"]["windows"] > block["refit"]["test_windows"] > block["training_windows"]
+    assert "lstm_norefit_test_mase" in result.table  # the searched networks' scores, beside the refit's
+
+
+def test_refit_windows_use_every_point() -> None:
+    panel = _panel({"a": 60})
+    win = prepare(panel, _tiny())[1]
+    assert win.train_end < win.n_train < len(win.y)
+    full = recut(win, len(win.y))
+    assert full.train_origins.max() + H == len(win.y)  # the last window ends with the data
+    assert full.scaler.mean[0] == pytest.approx(win.y.mean())  # scaled on all of it
+    assert len(full.stop_origins) == 0 and full.base_name == win.base_name == "theta"
+    at_test = recut(win, int(win.test_origins[0]))
+    assert at_test.train_origins.max() + H == win.test_origins[0]
+
+
+def test_fixed_length_training_gives_each_seed_its_own_epochs() -> None:
+    win = recut(prepare(_panel({"a": 60}), _tiny())[1], 60)
+    config = _tiny()
+    both = fit_seeds(win, [3], config.model, config.trainer, [0, 1], epochs=[2, 4])
+    assert [f.epochs for f in both] == [2, 4]
+    alone = fit_seeds(win, [3], config.model, config.trainer, [0], epochs=[2])[0]
+    for a, b in zip(alone.module.net.state_dict().values(), both[0].module.net.state_dict().values()):
+        torch.testing.assert_close(a, b)  # seed 0 stopped after 2 epochs, as it would alone
+
+
+def test_refit_repeats_the_recorded_training_lengths(tmp_path: Path) -> None:
+    config = replace(_tiny(), forecast=ForecastConfig(refit=True))
+    result = grow(_panel({"a": 80}), config, run_dir=tmp_path)
+    assert result.chosen is not None
+    path = growth_path(result.stages, result.chosen)
+    assert path[-1].index == result.chosen and all(len(r.kept_epochs) == 2 for r in path)
+    assert result.refit["epochs"] == {f"stage_{r.index:02d}": stage_epochs(r, 2) for r in path}
+    assert result.refit["future_origin"] == 80 and result.search_test  # scores with and without the refit
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["chosen"]["refit"]["path"] == [r.index for r in path]
+    plain = grow(_panel({"a": 80}), replace(config, forecast=ForecastConfig(refit=False)))
+    assert plain.refit == {} and plain.chosen_test == pytest.approx(result.search_test)
