@@ -185,9 +185,9 @@ _INFO_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--info", "-i", "--c
 CHECK_ALL_JOBS = 100
 
 
-def job_overrides(args: list[str]) -> tuple[dict[str, str], list[list[str]]] | None:
-    """Hydra flags and the override lists of the sweep's jobs: all of them (a small sweep), or
-    enough to try every value once.
+def job_overrides(args: list[str]) -> tuple[dict[str, str], list[list[str]], list[int]] | None:
+    """Hydra flags, the override lists of the sweep's jobs (all of them in a small sweep, else
+    enough to try every value once) and the positions of the swept overrides in those lists.
 
     None when Hydra should answer alone (--help, --cfg, ...).
     """
@@ -211,11 +211,12 @@ def job_overrides(args: list[str]) -> tuple[dict[str, str], list[list[str]]] | N
         [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override() else [o.input_line or ""]
         for o in parsed
     ]
+    swept = [i for i, o in enumerate(parsed) if o.is_sweep_override()]
     if math.prod(len(v) for v in values) <= CHECK_ALL_JOBS:
-        return flags, [list(job) for job in itertools.product(*values)]
+        return flags, [list(job) for job in itertools.product(*values)], swept
     first = [v[0] for v in values]
     jobs = [first] + [first[:i] + [v] + first[i + 1 :] for i, vs in enumerate(values) for v in vs[1:]]
-    return flags, jobs
+    return flags, jobs, swept
 
 
 def launcher_problem(launcher: DictConfig) -> str | None:
@@ -227,8 +228,9 @@ def launcher_problem(launcher: DictConfig) -> str | None:
     return f"this hydra/launcher needs Hydra's {package} plugin, which is not installed. Fix: pip install {package}"
 
 
-def job_problem(config: Config, sweep: list[str] | None) -> str | None:
-    """What the library would refuse in this job's settings, before any job runs."""
+def job_problem(config: Config, sweep: list[str]) -> str | None:
+    """What the library would refuse in this job's settings (`sweep`: its swept values), before
+    any job runs."""
     if config.resume:
         if not Path(config.resume).is_dir():
             return f"resume={config.resume} is not a directory. Fix: give the run directory printed as 'records:'"
@@ -255,7 +257,7 @@ def config_problem(args: list[str]) -> str | None:
         return f"cannot parse the command line: {str(err).splitlines()[0]}. Fix: see growlstm --help"
     if parsed is None:
         return None
-    flags, jobs = parsed
+    flags, jobs, swept = parsed
     config_dir = str(Path(flags.get("path") or conf_dir()).resolve())
     GlobalHydra.instance().clear()
     try:
@@ -266,7 +268,7 @@ def config_problem(args: list[str]) -> str | None:
                 with open_dict(cfg):
                     del cfg["hydra"]
                 config: Config = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-                problem = problem or job_problem(config, overrides if len(jobs) > 1 else None)
+                problem = problem or job_problem(config, [overrides[i] for i in swept])
                 if problem:
                     return problem
     except MissingConfigException as err:

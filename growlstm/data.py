@@ -392,6 +392,7 @@ def build_panel(raw: pd.DataFrame, *, id_col: str | None, series: str | None, ba
     """
     if bad_series not in BAD_SERIES:
         raise InputError(f"data.bad_series={bad_series} is not understood", f"use one of {_list(BAD_SERIES)}")
+    _check_roles(id_col, kw["time_col"], kw["target"], src)  # before the per-series retry below
     if id_col is not None:
         raw = _select(raw, id_col, series, src)
     try:
@@ -436,13 +437,7 @@ def _build(raw: pd.DataFrame, *, id_col: str | None, time_col: str, target: str,
         raise InputError(f"{src} has no column {_list(missing)}; columns: {_list(raw.columns)}",
                          "fix the column name in data.time_col / data.target / data.id_col / "
                          "data.features")
-    # One column in two roles would be read twice (e.g. every value its own series id).
-    roles = {"id": id_col, "time": time_col, "target": target}
-    for a, b in (("id", "target"), ("id", "time"), ("time", "target")):
-        if roles[a] is not None and roles[a] == roles[b]:
-            raise InputError(f"{src}: the {a} column and the {b} column are the same column '{roles[a]}'",
-                             "point data.id_col at the series ids (or leave it unset for one series), "
-                             "data.time_col at the timestamps and data.target at the values to forecast")
+    _check_roles(id_col, time_col, target, src)
     clash = [f for f in features if f in (id_col, time_col, target, "unique_id", "ds", "y")]
     if clash or len(set(features)) != len(features):
         raise InputError(f"feature columns {_list(features)} repeat the id/time/target column "
@@ -565,6 +560,16 @@ def _check_scale(out: pd.DataFrame, col: str, name: str, src: str) -> None:
         raise InputError(f"{src}: column '{name}' of series '{uid}' varies by only {width:.3g}, below the "
                          f"{_SMALLEST_SPREAD:.0e} that float arithmetic handles here (its squares underflow to zero)",
                          f"rescale the column (multiply it by 1e{-int(np.floor(np.log10(width)))})")
+
+
+def _check_roles(id_col: str | None, time_col: str, target: str, src: str) -> None:
+    """One column in two roles would be read twice (as ids and values: every value its own series)."""
+    roles = {"id": id_col, "time": time_col, "target": target}
+    for a, b in (("id", "target"), ("id", "time"), ("time", "target")):
+        if roles[a] is not None and roles[a] == roles[b]:
+            raise InputError(f"{src}: the {a} column and the {b} column are the same column '{roles[a]}'",
+                             "point data.id_col at the series ids (or leave it unset for one series), "
+                             "data.time_col at the timestamps and data.target at the values to forecast")
 
 
 def _parse_time(col: pd.Series, name: str, src: str, at: Callable[[int], str]) -> pd.Series:
