@@ -67,7 +67,7 @@ def setup_console(run_dir: Path, verbose: bool) -> None:
     logger.propagate = False  # Hydra's root handlers would print every line twice
     console = logging.StreamHandler(sys.stdout)
     label = job_label()
-    console.setFormatter(logging.Formatter(f"[{label}] %(message)s" if label else "%(message)s"))
+    console.setFormatter(logging.Formatter(f"[{label.replace('%', '%%')}] %(message)s" if label else "%(message)s"))
     logfile = logging.FileHandler(run_dir / "growlstm.log")
     logfile.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.addHandler(console)
