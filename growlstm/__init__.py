@@ -8,15 +8,41 @@ From Python, without Hydra::
     print(growlstm.format_report(result))
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from growlstm.config import (
     Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig, ModelConfig, TrainerConfig,
 )
-from growlstm.data import Panel, from_long, from_values, load
 from growlstm.errors import InputError
-from growlstm.report import format_report
-from growlstm.search import GrowthResult, grow, resume
+
+if TYPE_CHECKING:
+    from growlstm.data import Panel, from_long, from_values, load
+    from growlstm.report import format_report
+    from growlstm.search import GrowthResult, grow, resume
+
+# Loaded on first use: `import growlstm` (and `growlstm --help`) must not pay for torch.
+_LAZY: dict[str, str] = {
+    "Panel": "growlstm.data", "from_long": "growlstm.data", "from_values": "growlstm.data", "load": "growlstm.data",
+    "format_report": "growlstm.report", "GrowthResult": "growlstm.search", "grow": "growlstm.search",
+    "resume": "growlstm.search",
+}
 
 __all__ = [
     "Config", "DataConfig", "EvalConfig", "ForecastConfig", "GoalConfig", "GrowthConfig", "ModelConfig", "TrainerConfig",
     "Panel", "from_long", "from_values", "load", "InputError", "format_report", "GrowthResult", "grow", "resume",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'growlstm' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -6,26 +6,35 @@ composed config becomes a plain `Config`, and the library does the rest.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import itertools
 import logging
+import math
+import os
+import shlex
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
+from typing import Iterator
 
 import hydra
 from hydra.core.config_store import ConfigStore
-from hydra.experimental.callback import Callback
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from growlstm.config import SCHEMA_NAME, Config
-from growlstm.data import load
+# Only light modules here: `growlstm --help` must not import torch (run() imports the rest).
+from growlstm.config import SCHEMA_NAME, Config, check_config
 from growlstm.errors import InputError
-from growlstm.many import ManyResult, grow_panel
-from growlstm.report import format_many, format_report
-from growlstm.search import resume
 
 ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
+# ${pid:} in hydra.run.dir / hydra.sweep.dir: two runs started in the same second get their own
+# folders. Cached, so a launcher's worker resolves the folder its parent made.
+OmegaConf.register_new_resolver("pid", os.getpid, use_cache=True, replace=True)
 
 
 def conf_dir() -> str:
@@ -37,6 +46,19 @@ def conf_dir() -> str:
     raise FileNotFoundError("growlstm's conf/ folder is missing from the installation")
 
 
+def job_label() -> str:
+    """In a sweep, the job's folder name ('3_nile_seed0') that starts its console lines; '' otherwise."""
+    config = HydraConfig.get()
+    return Path(config.runtime.output_dir).name if config.mode == RunMode.MULTIRUN else ""
+
+
+def echo(text: str, file: object = None) -> None:
+    """print(), each line marked with the job in a sweep (parallel jobs' lines interleave)."""
+    label = job_label()
+    lines = text.splitlines() or [""]
+    print("\n".join(f"[{label}] {line}" if label else line for line in lines), file=file or sys.stdout)
+
+
 def setup_console(run_dir: Path, verbose: bool) -> None:
     """Plain lines for the forecaster on stdout; the same lines in run_dir/growlstm.log."""
     logger = logging.getLogger("growlstm")
@@ -44,7 +66,8 @@ def setup_console(run_dir: Path, verbose: bool) -> None:
     logger.setLevel(logging.INFO)
     logger.propagate = False  # Hydra's root handlers would print every line twice
     console = logging.StreamHandler(sys.stdout)
-    console.setFormatter(logging.Formatter("%(message)s"))
+    label = job_label()
+    console.setFormatter(logging.Formatter(f"[{label.replace('%', '%%')}] %(message)s" if label else "%(message)s"))
     logfile = logging.FileHandler(run_dir / "growlstm.log")
     logfile.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.addHandler(console)
@@ -53,34 +76,88 @@ def setup_console(run_dir: Path, verbose: bool) -> None:
         logging.getLogger("pytorch_lightning").setLevel(logging.INFO)
 
 
+@contextlib.contextmanager
+def ctrl_c() -> Iterator[list[bool]]:
+    """Ctrl-C as a KeyboardInterrupt that is remembered: Lightning catches it mid-training and
+    exits with code 1, which only this flag then tells apart from other exits."""
+    pressed = [False]
+
+    def handler(signum: int, frame: object) -> None:
+        pressed[0] = True
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():  # a launcher's thread: no signals
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def interrupted(run_dir: Path) -> None:
+    """After Ctrl-C: the command that continues the run, and exit code 130 (as a shell's)."""
+    from growlstm.records import RUN_CONFIG
+
+    if (run_dir / RUN_CONFIG).is_file():
+        echo(f"growlstm: interrupted; continue with: growlstm resume={shlex.quote(str(run_dir.resolve()))}", sys.stderr)
+    else:
+        echo("growlstm: interrupted before the run started; nothing was recorded", sys.stderr)
+    sys.exit(130)
+
+
+def resume_notes(config: Config, run_dir: Path) -> bool:
+    """Say what `resume=` does with other overrides, and whether the run is already complete."""
+    ignored = [o for o in HydraConfig.get().overrides.task if o.partition("=")[0].lstrip("+~") != "resume"]
+    if ignored:
+        echo(f"growlstm: note: resume continues with the run's saved run.yaml; ignored: {' '.join(ignored)}", sys.stderr)
+    if (run_dir / "summary.json").is_file():  # written last: the run finished
+        echo(f"growlstm: {run_dir} is a finished run (its summary.json is written); nothing to resume")
+        echo(f"records: {run_dir}")
+        return True
+    return False
+
+
 def run(cfg: DictConfig) -> None:
     """Hydra task: compose -> dataclasses -> grow -> report."""
     config: Config = OmegaConf.to_object(cfg)  # type: ignore[assignment]
     job_dir = Path(HydraConfig.get().runtime.output_dir)  # this invocation's own folder
     run_dir = Path(config.resume) if config.resume else job_dir
-    try:
-        if not run_dir.is_dir():
-            raise InputError(f"resume={run_dir} is not a directory", "give the run directory printed as 'records:'")
-        setup_console(run_dir, config.verbose)
-        if config.resume:
-            result = resume(run_dir)
-        else:
-            # Several series (a long table, data.series unset or a pattern): local or global scope.
-            result = grow_panel(load(config.data), config, run_dir=run_dir)
-    except Exception as err:
-        multirun = HydraConfig.get().mode == RunMode.MULTIRUN
-        if not isinstance(err, InputError) and not multirun:
-            raise  # a bug, not bad input: Hydra shows it (HYDRA_FULL_ERROR=1 for the trace)
-        message = f"growlstm: error: {err}" if isinstance(err, InputError) else f"growlstm: job failed: {err!r}"
-        print(message, file=sys.stderr)
-        detail = "" if isinstance(err, InputError) else "\n" + traceback.format_exc()
-        (job_dir / "error.txt").write_text(message + "\n" + detail)
-        if multirun:
-            return  # one failed job must not stop the sweep; its folder says why (SweepReport)
-        sys.exit(2)
-    print()
-    print(format_many(result) if isinstance(result, ManyResult) else format_report(result))
-    print(f"records: {run_dir}  ({result.seconds:.1f}s)")
+    if config.resume and resume_notes(config, run_dir):
+        return
+    with ctrl_c() as pressed:
+        try:
+            setup_console(run_dir, config.verbose)
+            from growlstm.data import load
+            from growlstm.many import ManyResult, grow_panel
+            from growlstm.report import format_many, format_report
+            from growlstm.search import resume
+
+            if config.resume:
+                result = resume(run_dir)
+            else:
+                # Several series (a long table, data.series unset or a pattern): local or global scope.
+                result = grow_panel(load(config.data), config, run_dir=run_dir)
+        except (KeyboardInterrupt, SystemExit) as err:
+            if isinstance(err, SystemExit) and not pressed[0]:
+                raise
+            interrupted(run_dir)
+        except Exception as err:
+            multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+            if not isinstance(err, InputError) and not multirun:
+                raise  # a bug, not bad input: Hydra shows it (HYDRA_FULL_ERROR=1 for the trace)
+            message = f"growlstm: error: {err}" if isinstance(err, InputError) else f"growlstm: job failed: {err!r}"
+            echo(message, sys.stderr)
+            detail = "" if isinstance(err, InputError) else "\n" + traceback.format_exc()
+            if multirun or not config.resume:  # (a resume's folder is the user's run, not a job's)
+                (job_dir / "error.txt").write_text(message + "\n" + detail)
+            if multirun:
+                return  # one failed job must not stop the sweep; its folder says why (SweepReport)
+            sys.exit(2)
+    echo("")
+    echo(format_many(result) if isinstance(result, ManyResult) else format_report(result))
+    echo(f"records: {run_dir}  ({result.seconds:.1f}s)")
 
 
 class SweepReport(Callback):
@@ -104,8 +181,13 @@ _INFO_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--info", "-i", "--c
                "--resolve", "--package", "-p", "--shell-completion", "-sc"}
 
 
-def job_overrides(args: list[str]) -> tuple[dict[str, str], list[list[str]]] | None:
-    """Hydra flags and override lists that together try every value of a sweep once.
+# A sweep of at most this many jobs is checked job by job; a larger one value by value.
+CHECK_ALL_JOBS = 100
+
+
+def job_overrides(args: list[str]) -> tuple[dict[str, str], list[list[str]], list[int]] | None:
+    """Hydra flags, the override lists of the sweep's jobs (all of them in a small sweep, else
+    enough to try every value once) and the positions of the swept overrides in those lists.
 
     None when Hydra should answer alone (--help, --cfg, ...).
     """
@@ -129,13 +211,41 @@ def job_overrides(args: list[str]) -> tuple[dict[str, str], list[list[str]]] | N
         [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override() else [o.input_line or ""]
         for o in parsed
     ]
+    swept = [i for i, o in enumerate(parsed) if o.is_sweep_override()]
+    if math.prod(len(v) for v in values) <= CHECK_ALL_JOBS:
+        return flags, [list(job) for job in itertools.product(*values)], swept
     first = [v[0] for v in values]
     jobs = [first] + [first[:i] + [v] + first[i + 1 :] for i, vs in enumerate(values) for v in vs[1:]]
-    return flags, jobs
+    return flags, jobs, swept
+
+
+def launcher_problem(launcher: DictConfig) -> str | None:
+    """A launcher whose Hydra plugin is not installed (Hydra would fail deep inside, or loop)."""
+    parts = str(launcher.get("_target_", "")).split(".")
+    if len(parts) < 3 or parts[0] != "hydra_plugins" or importlib.util.find_spec(".".join(parts[:2])) is not None:
+        return None
+    package = parts[1].replace("_", "-")  # hydra_plugins.hydra_ray_launcher: pip's hydra-ray-launcher
+    return f"this hydra/launcher needs Hydra's {package} plugin, which is not installed. Fix: pip install {package}"
+
+
+def job_problem(config: Config, sweep: list[str]) -> str | None:
+    """What the library would refuse in this job's settings (`sweep`: its swept values), before
+    any job runs."""
+    if config.resume:
+        if not Path(config.resume).is_dir():
+            return f"resume={config.resume} is not a directory. Fix: give the run directory printed as 'records:'"
+        return None  # the run's saved config is used, not this one
+    try:
+        check_config(config)
+    except InputError as err:
+        where = f" (in the sweep job {' '.join(sweep)})" if sweep else ""
+        return f"{err.problem}{where}. Fix: {err.fix}" if err.fix else f"{err.problem}{where}"
+    return None
 
 
 def config_problem(args: list[str]) -> str | None:
-    """Compose the config as Hydra will, to turn a typo or a wrong type into one clear line."""
+    """Compose every job's config as Hydra will and check it as the library will, to turn a typo,
+    a wrong type or an impossible setting into one clear line before anything runs."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException, MissingConfigException
@@ -147,13 +257,20 @@ def config_problem(args: list[str]) -> str | None:
         return f"cannot parse the command line: {str(err).splitlines()[0]}. Fix: see growlstm --help"
     if parsed is None:
         return None
-    flags, jobs = parsed
+    flags, jobs, swept = parsed
     config_dir = str(Path(flags.get("path") or conf_dir()).resolve())
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
             for overrides in jobs:
-                OmegaConf.to_object(compose(flags.get("name") or "config", overrides=overrides))
+                cfg = compose(flags.get("name") or "config", overrides=overrides, return_hydra_config=True)
+                problem = launcher_problem(cfg.hydra.launcher)
+                with open_dict(cfg):
+                    del cfg["hydra"]
+                config: Config = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+                problem = problem or job_problem(config, [overrides[i] for i in swept])
+                if problem:
+                    return problem
     except MissingConfigException as err:
         text = str(err).split("Config search path")[0]
         head, _, options = text.partition("Available options in")
@@ -171,13 +288,28 @@ def config_problem(args: list[str]) -> str | None:
     return None
 
 
+def resume_in_place(args: list[str]) -> list[str]:
+    """`resume=<run dir>`: Hydra's folder for this invocation is the resumed run itself, and Hydra
+    writes nothing into it, so the resume leaves no stray outputs/<date>/<time>/ folder."""
+    given = [arg.partition("=")[2] for arg in args if arg.startswith("resume=")]
+    if not given or given[-1] in ("", "null") or {"-m", "--multirun"} & set(args) \
+            or any(arg.startswith("hydra.run.dir=") for arg in args):
+        return args
+    return [*args, f"hydra.run.dir={given[-1]}", "hydra.output_subdir=null"]
+
+
 def main() -> None:
     """Console entry point (`growlstm`)."""
-    problem = config_problem(sys.argv[1:])
-    if problem:
-        print(f"growlstm: error: {problem}", file=sys.stderr)
-        sys.exit(2)
-    hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")(run)()
+    try:
+        problem = config_problem(sys.argv[1:])
+        if problem:
+            print(f"growlstm: error: {problem}", file=sys.stderr)
+            sys.exit(2)
+        sys.argv = [sys.argv[0], *resume_in_place(sys.argv[1:])]
+        hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")(run)()
+    except KeyboardInterrupt:  # before a run started (run() handles its own)
+        print("growlstm: interrupted", file=sys.stderr)
+        sys.exit(130)
     # Hydra instantiates the callback from `growlstm.cli`, which is not `__main__` under `python -m`.
     from growlstm.cli import SweepReport as report
 

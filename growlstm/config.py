@@ -222,6 +222,10 @@ def check_config(cfg: Config) -> None:
                          "use 0 < growth.shrink <= 1 and growth.perturb >= 0 (e.g. 0.6 and 0.01)")
     if cfg.goal.beat not in ("best_baseline", "none"):
         raise InputError(f"goal.beat={cfg.goal.beat} is not understood", "use goal.beat=best_baseline or goal.beat=none")
+    if cfg.goal.target is not None and cfg.goal.target <= 0:
+        raise InputError(f"goal.target={cfg.goal.target} can never be met: {cfg.goal.metric.upper()} measures an error, "
+                         "which is never below 0 (0: no error at all)",
+                         "give a positive target, e.g. goal.target=0.9 (a MASE below 1 beats the naive forecast)")
     if not 0 <= cfg.goal.margin < 1:
         raise InputError(f"goal.margin={cfg.goal.margin} must be in [0, 1)", "e.g. goal.margin=0.05 for 5% better")
     if cfg.goal.significance is not None and not 0 < cfg.goal.significance < 1:
@@ -260,10 +264,13 @@ def check_config(cfg: Config) -> None:
         (cfg.trainer.devices >= 1, f"trainer.devices={cfg.trainer.devices} must be >= 1", "e.g. trainer.devices=2 (DDP), or 1"),
         (cfg.trainer.batch_size >= 1, f"trainer.batch_size={cfg.trainer.batch_size} must be >= 1", "e.g. trainer.batch_size=64"),
         (cfg.trainer.loss in ("mse", "mae"), f"trainer.loss={cfg.trainer.loss} is not understood", "use trainer.loss=mse or trainer.loss=mae"),
+        # Seeds go to torch and numpy, which take 0 .. 2**32-1; a run uses seed, seed+1, ...
+        (cfg.seed >= 0, f"seed={cfg.seed} is negative", "use a seed >= 0 (the run uses seed, seed+1, ... for its growth.seeds)"),
     ]
     for ok, problem, fix in checks:
         if not ok:
             raise InputError(problem, fix)
+    check_accelerator(cfg.trainer)
     from growlstm.baselines import BASELINES
 
     unknown = [b for b in cfg.baselines if b not in BASELINES]
@@ -273,6 +280,29 @@ def check_config(cfg: Config) -> None:
 
     if cfg.model.residual is not None and cfg.model.residual not in RESIDUAL_CHOICES:
         raise InputError(f"model.residual={cfg.model.residual} is not understood", f"use one of {', '.join(RESIDUAL_CHOICES)}, or null")
+
+
+ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
+
+
+def check_accelerator(trainer: TrainerConfig) -> None:
+    """Refuse a GPU backend this machine lacks: every stage would fail, not just run slower."""
+    from growlstm.errors import InputError
+
+    accel = trainer.accelerator
+    if accel not in ACCELERATORS:
+        raise InputError(f"trainer.accelerator={accel} is not understood", f"use one of {', '.join(ACCELERATORS)}")
+    if accel in ("cpu", "auto"):
+        return
+    import torch  # only now: asking torch costs seconds, and only a GPU run needs the answer
+
+    cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    mps = int(torch.backends.mps.is_available())
+    found = {"cuda": cuda, "mps": mps}.get(accel, cuda or mps)  # Lightning's gpu: CUDA, else Apple's MPS
+    if found < trainer.devices:
+        have = f"only {found} {accel} device(s)" if found else f"no {accel} device"
+        raise InputError(f"trainer.accelerator={accel} (trainer.devices={trainer.devices}), but torch finds {have} on this machine",
+                         "use trainer.accelerator=cpu (the default), or run on a machine with that GPU")
 
 
 # Name under which the CLI registers `Config` in Hydra's ConfigStore; recorded stage configs list

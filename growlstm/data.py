@@ -392,6 +392,7 @@ def build_panel(raw: pd.DataFrame, *, id_col: str | None, series: str | None, ba
     """
     if bad_series not in BAD_SERIES:
         raise InputError(f"data.bad_series={bad_series} is not understood", f"use one of {_list(BAD_SERIES)}")
+    _check_roles(id_col, kw["time_col"], kw["target"], src)  # before the per-series retry below
     if id_col is not None:
         raw = _select(raw, id_col, series, src)
     try:
@@ -436,6 +437,7 @@ def _build(raw: pd.DataFrame, *, id_col: str | None, time_col: str, target: str,
         raise InputError(f"{src} has no column {_list(missing)}; columns: {_list(raw.columns)}",
                          "fix the column name in data.time_col / data.target / data.id_col / "
                          "data.features")
+    _check_roles(id_col, time_col, target, src)
     clash = [f for f in features if f in (id_col, time_col, target, "unique_id", "ds", "y")]
     if clash or len(set(features)) != len(features):
         raise InputError(f"feature columns {_list(features)} repeat the id/time/target column "
@@ -521,6 +523,8 @@ def _build(raw: pd.DataFrame, *, id_col: str | None, time_col: str, target: str,
                              f"'{target}' equal {g['y'].iloc[0]:g}); an LSTM and the MASE "
                              "scale are meaningless on it",
                              "choose another target column or series")
+    for col in cols:
+        _check_scale(out, col, target if col == "y" else col, src)
 
     if season_length is None:
         season_length = SEASON_LENGTHS.get(code, 1) if code else 1
@@ -530,6 +534,42 @@ def _build(raw: pd.DataFrame, *, id_col: str | None, time_col: str, target: str,
                          "give a whole number >= 1 (1 = no seasonality), or leave it unset")
     return Panel(df=out, freq=code, season_length=int(season_length), features=features,
                  name=name)
+
+
+# Values are squared and summed in float64 (variances, MSE, likelihoods): beyond these magnitudes
+# the squares overflow to inf or underflow to zero, and every score turns into nonsense.
+_LARGEST, _SMALLEST_SPREAD = 1e100, 1e-100
+
+
+def _check_scale(out: pd.DataFrame, col: str, name: str, src: str) -> None:
+    """Refuse a column whose values are too large, or vary too little, for float arithmetic."""
+    values = out[col].to_numpy()
+    big = np.flatnonzero(np.abs(values) > _LARGEST)
+    if big.size:
+        r = out.iloc[int(big[0])]
+        raise InputError(f"{src}: column '{name}' holds {values[big[0]]:.3g} (series '{r['unique_id']}' at "
+                         f"{_fmt(r['ds'])}), beyond the {_LARGEST:.0e} that float arithmetic handles here "
+                         "(its squares overflow)",
+                         f"rescale the column (divide it by 1e{int(np.log10(np.abs(values).max()))}) "
+                         "or forecast its logarithm")
+    g = out.groupby("unique_id", sort=False)[col]
+    spread = g.max() - g.min()
+    tiny = spread[(spread > 0) & (spread < _SMALLEST_SPREAD)]
+    if len(tiny):
+        uid, width = tiny.index[0], float(tiny.iloc[0])
+        raise InputError(f"{src}: column '{name}' of series '{uid}' varies by only {width:.3g}, below the "
+                         f"{_SMALLEST_SPREAD:.0e} that float arithmetic handles here (its squares underflow to zero)",
+                         f"rescale the column (multiply it by 1e{-int(np.floor(np.log10(width)))})")
+
+
+def _check_roles(id_col: str | None, time_col: str, target: str, src: str) -> None:
+    """One column in two roles would be read twice (as ids and values: every value its own series)."""
+    roles = {"id": id_col, "time": time_col, "target": target}
+    for a, b in (("id", "target"), ("id", "time"), ("time", "target")):
+        if roles[a] is not None and roles[a] == roles[b]:
+            raise InputError(f"{src}: the {a} column and the {b} column are the same column '{roles[a]}'",
+                             "point data.id_col at the series ids (or leave it unset for one series), "
+                             "data.time_col at the timestamps and data.target at the values to forecast")
 
 
 def _parse_time(col: pd.Series, name: str, src: str, at: Callable[[int], str]) -> pd.Series:
@@ -548,11 +588,24 @@ def _parse_time(col: pd.Series, name: str, src: str, at: Callable[[int], str]) -
             raise InputError(f"{src}: time column '{name}' has non-integer step {col.iloc[i]} "
                              f"at {at(i)}", "use dates or integer step numbers")
         return col.astype("int64")
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        return _one_clock(col.dt.tz_localize(None), col.dt.tz_convert(None))
     if pd.api.types.is_datetime64_any_dtype(col):
         return col
-    parsed = _to_datetime(col, None)
+    parsed = _to_datetime(col, None)  # one format, inferred from the first value
     if parsed.isna().any():
-        parsed = _to_datetime(col, "mixed")  # e.g. '2020-1-5' next to '2020-01-06'
+        alone = _to_datetime(col, "mixed")  # each value on its own: '2020-1-5' next to '2020-01-06'
+        j = _other_format(col, parsed.isna().to_numpy() & alone.notna().to_numpy())
+        if j is not None:
+            raise InputError(f"{src}: time column '{name}' mixes date formats: '{col.iloc[0]}' at {at(0)} "
+                             f"but '{col.iloc[j]}' at {at(j)}",
+                             "write every timestamp the same way, e.g. ISO dates YYYY-MM-DD[ hh:mm]")
+        parsed = alone
+    if parsed.isna().all():  # several UTC offsets (daylight saving): pandas asks for one clock
+        wall = _to_datetime(col.astype(str).str.replace(r"(Z|[+-]\d\d:?\d\d)$", "", regex=True), "mixed")
+        parsed = _one_clock(wall, _to_datetime(col, "mixed", utc=True).dt.tz_convert(None))
+    elif isinstance(parsed.dtype, pd.DatetimeTZDtype):  # one UTC offset throughout
+        parsed = parsed.dt.tz_localize(None)
     if parsed.isna().any():
         i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise InputError(f"{src}: cannot parse timestamp '{col.iloc[i]}' in column '{name}' "
@@ -561,13 +614,34 @@ def _parse_time(col: pd.Series, name: str, src: str, at: Callable[[int], str]) -
     return parsed
 
 
-def _to_datetime(col: pd.Series, fmt: str | None) -> pd.Series:
+def _to_datetime(col: pd.Series, fmt: str | None, utc: bool = False) -> pd.Series:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format" chatter
         try:
-            return pd.to_datetime(col, errors="coerce", format=fmt)
+            return pd.to_datetime(col, errors="coerce", format=fmt, utc=utc)
         except (ValueError, TypeError, OverflowError):
             return pd.Series(pd.NaT, index=col.index)
+
+
+def _other_format(col: pd.Series, candidates: np.ndarray) -> int | None:
+    """The first of the ``candidates`` positions whose timestamp is written another way than the
+    first one, if any.
+
+    Digits may differ in padding and a time part may follow: '2020-1-5' and '2020-01-06 12:00'
+    are one format; '2020-01-05' and '01/06/2020' are two, and parsed together they would land
+    out of order or swap day and month.
+    """
+    dates = col.astype(str).str.strip().str.split(r"[ T](?=\d)", n=1, regex=True).str[0]
+    shapes = dates.str.replace(r"\d+", "9", regex=True).str.replace(r"[^\W\d_]+", "a", regex=True).to_numpy()
+    other = np.flatnonzero((shapes != shapes[0]) & candidates)
+    return int(other[0]) if other.size else None
+
+
+def _one_clock(wall: pd.Series, utc: pd.Series) -> pd.Series:
+    """Zone-aware timestamps as plain ones: the clock time as written, unless the UTC offset
+    changes (daylight saving) in data that UTC keeps evenly spaced (hourly): then UTC."""
+    even = lambda t: t.notna().all() and t.diff().iloc[1:].nunique() <= 1  # noqa: E731
+    return utc if even(utc) and not even(wall) else wall
 
 
 def _numeric(col: pd.Series, name: str, src: str, at: Callable[[int], str]) -> pd.Series:

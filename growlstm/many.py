@@ -15,6 +15,7 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 import time
 import traceback
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -204,13 +205,17 @@ def grow_local(
         jobs.sort(key=lambda job: -len(job[1].df))
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
             futures: dict[Future[dict[str, Any]], str] = {pool.submit(grow_series, *job): job[0] for job in jobs}
-            for future in as_completed(futures):
-                uid = futures[future]
-                try:
-                    rows[uid] = future.result()
-                except Exception as err:  # a worker that died (killed, out of memory): report, go on
-                    rows[uid] = series_row(uid, "failed", reason=f"worker died: {err!r}")
-                log.info("%s", progress_line(len(rows), len(ids), rows[uid]))
+            try:
+                for future in as_completed(futures):
+                    uid = futures[future]
+                    try:
+                        rows[uid] = future.result()
+                    except Exception as err:  # a worker that died (killed, out of memory): report, go on
+                        rows[uid] = series_row(uid, "failed", reason=f"worker died: {err!r}")
+                    log.info("%s", progress_line(len(rows), len(ids), rows[uid]))
+            except KeyboardInterrupt:
+                stop_workers(pool)
+                raise
     table = pd.DataFrame([rows[uid] for uid in ids])
     result = ManyResult(config=config, scope="local", table=table, skipped=dict(panel.skipped),
                         seconds=time.perf_counter() - start, workers=workers, run_dir=root)
@@ -237,6 +242,18 @@ def _quiet_worker() -> None:
     """Workers report through their rows; their stage lines go to the series' growlstm.log."""
     logging.getLogger("growlstm").setLevel(logging.WARNING)
     logging.getLogger("growlstm").propagate = False
+    # Ctrl-C reaches every process of the terminal: the parent alone handles it (stop_workers),
+    # rather than each worker printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now (Ctrl-C): the pool would wait for every running series. SIGKILL,
+    since Lightning defers SIGTERM; records are written atomically, so resume continues from
+    each series' last complete stage."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # no public way before 3.14
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def grow_series(uid: str, panel: data_mod.Panel, config: Config, folder: Optional[Path]) -> dict[str, Any]:

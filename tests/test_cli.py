@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
@@ -72,6 +73,7 @@ def good_values(n: int = 120) -> np.ndarray:
 def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     y = good_values()
     dates = [str(d.date()) for d in pd.date_range("2000-01-01", periods=120, freq="MS")]
+    us_dates = [d.strftime("%m/%d/%Y") for d in pd.date_range("2000-01-01", periods=120, freq="MS")]
     text_values = [str(v) for v in y]
     text_values[5] = "abc"
     missing = list(y)
@@ -90,6 +92,12 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "irregular frequency": ([f"data.path={write_csv(tmp / 'i.csv', y[:119], ds=dates[:60] + dates[61:])}"], "irregular"),
         "wrong delimiter": ([f"data.path={write_text(tmp / 'j.csv', spaced)}"], "single column"),
         "bad fill policy": ([f"data.path={write_csv(tmp / 'k.csv', missing)}", "data.fill=guess"], "data.fill"),
+        "mixed date formats": ([f"data.path={write_csv(tmp / 'l.csv', y, ds=dates[:60] + us_dates[60:])}"],
+                               "mixes date formats: '2000-01-01' at line 2 but '01/01/2005' at line 62"),
+        "id column is the target": ([f"data.path={write_csv(tmp / 'm.csv', y)}", "data.id_col=sales"],
+                                    "the id column and the target column are the same column 'sales'"),
+        "values beyond float range": ([f"data.path={write_csv(tmp / 'n.csv', y * 1e300)}"], "beyond the 1e+100"),
+        "values varying too little": ([f"data.path={write_csv(tmp / 'o.csv', y * 1e-300)}"], "varies by only"),
     }
 
 
@@ -101,7 +109,8 @@ def write_text(path: Path, text: str) -> Path:
 BAD_CASES = [
     "missing file", "missing column", "non-numeric", "missing values",
     "unsorted timestamps", "duplicate timestamps", "too short", "constant", "bad h",
-    "irregular frequency", "wrong delimiter", "bad fill policy",
+    "irregular frequency", "wrong delimiter", "bad fill policy", "mixed date formats", "id column is the target",
+    "values beyond float range", "values varying too little",
 ]
 
 
@@ -154,7 +163,9 @@ def test_tiny_run_then_retrain_one_stage_from_its_record(
         assert again["stages"][0]["val"][key] == pytest.approx(value, rel=1e-6, abs=1e-9)
 
 
-def test_multirun_gives_each_job_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_multirun_gives_each_job_its_own_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     sweep = tmp_path / "sweep"
     tiny = [o for o in TINY_OVERRIDES if not o.startswith("data=")] + ["growth.max_stages=1", "growth.seeds=1"]
     code = run_cli(["-m", "data=nile,sunspots", *tiny, f"hydra.sweep.dir={sweep}"], monkeypatch)
@@ -162,6 +173,10 @@ def test_multirun_gives_each_job_its_own_folder(tmp_path: Path, monkeypatch: pyt
     summaries = sorted(sweep.glob("*/summary.json"))
     assert len(summaries) == 2
     assert {json.loads(p.read_text())["data"]["name"] for p in summaries} == {"nile", "sunspots"}
+    # Each of a job's console lines says which job it belongs to (parallel jobs' lines interleave).
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip() and "[HYDRA]" not in line]
+    assert lines and all(line.startswith(("[0_nile_seed0] ", "[1_sunspots_seed0] ")) for line in lines)
+    assert sum("records:" in line for line in lines) == 2
 
 
 def test_help_lists_groups(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,17 +204,25 @@ def test_help_lists_groups(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
         (["model.residual=seasonal_naive", "input_size=6"], "needs input_size >= the season length (12)"),
         (["growth.spread_factor=-1"], "growth.spread_factor"),
         (["eval.val_origins=40", "eval.step=6"], "too short"),
+        (["goal=target", "goal.target=-1"], "goal.target=-1.0 can never be met"),
+        (["seed=-5"], "seed=-5 is negative"),
+        (["-m", "data=nile", "h=6,-1"], "h=-1 must be positive (in the sweep job h=-1)"),
+        (["-m", "growth.alpha=2,20", "growth.alpha_max=10,30"], "(in the sweep job growth.alpha=20 growth.alpha_max=10)"),
+        pytest.param(["trainer.accelerator=gpu"], "torch finds no gpu device",
+                     marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")),
     ],
 )
 def test_config_errors_are_one_line_and_exit_2(
     args: list[str], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run_cli([*args, f"hydra.run.dir={tmp_path / 'run'}", "baselines=[naive]"], monkeypatch)
+    dirs = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    code = run_cli([*args, *dirs, "baselines=[naive]"], monkeypatch)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert len(err) == 1 and err[0].startswith("growlstm: error:") and "Fix:" in err[0]
-    assert expected in err[0].lower()
+    assert expected.lower() in err[0].lower()
     assert not (tmp_path / "run" / "summary.json").exists()
+    assert not (tmp_path / "sweep").exists()  # a sweep is refused before any job runs
 
 
 def test_parallel_sweep_isolates_a_failed_job(tmp_path: Path) -> None:

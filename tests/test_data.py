@@ -261,3 +261,43 @@ def test_constant_and_empty(tmp_path: Path) -> None:
         _csv(tmp_path, "ds,y\n")
     with pytest.raises(InputError, match="has no rows"):
         from_values([])
+
+
+def test_mixed_date_formats_are_named(tmp_path: Path) -> None:
+    text = "ds,y\n2020-01-01,1\n2020-02-01,2\n03/01/2020,3\n2020-04-01,4\n"
+    with pytest.raises(InputError, match="mixes date formats: '2020-01-01' at line 2 but '03/01/2020' at line 4"):
+        _csv(tmp_path, text)
+    # Padding and a time part are not another format.
+    assert _csv(tmp_path, "ds,y\n2020-1-1,1\n2020-01-02,2\n2020-01-03 00:00,3\n2020-01-04,5\n").freq == "D"
+
+
+def test_zone_aware_timestamps_are_read(tmp_path: Path) -> None:
+    # One UTC offset: the clock time as written.
+    text = "ds,y\n" + "".join(f"2020-01-0{d}T00:00:00+01:00,{d % 3}\n" for d in range(1, 6))
+    p = _csv(tmp_path, text)
+    assert p.freq == "D" and str(p.df["ds"].iloc[0]) == "2020-01-01 00:00:00"
+    # Daylight saving in daily data: still the clock time (UTC would be 23:00, then 22:00).
+    days = ["2020-03-27T00:00:00+01:00", "2020-03-28T00:00:00+01:00", "2020-03-29T00:00:00+01:00",
+            "2020-03-30T00:00:00+02:00", "2020-03-31T00:00:00+02:00"]
+    p = _csv(tmp_path, "ds,y\n" + "".join(f"{d},{i % 3}\n" for i, d in enumerate(days)))
+    assert p.freq == "D" and str(p.df["ds"].iloc[-1]) == "2020-03-31 00:00:00"
+    # ... in hourly data: UTC, which stays evenly spaced across the missing hour.
+    hours = pd.date_range("2020-03-29", periods=6, freq="h", tz="Europe/Berlin")
+    p = from_values(pd.Series(np.arange(6.0) % 4, index=hours))
+    assert p.freq == "H" and str(p.df["ds"].iloc[0]) == "2020-03-28 23:00:00"
+
+
+def test_one_column_in_two_roles(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="the id column and the target column are the same column 'y'"):
+        from_long(pd.DataFrame({"ds": _monthly(5), "y": np.arange(5.0)}), id_col="y")
+    with pytest.raises(InputError, match="the time column and the target column are the same column 'ds'"):
+        load(DataConfig(name="nile", target="ds"))
+
+
+def test_values_beyond_float_range(tmp_path: Path) -> None:
+    y = np.arange(24.0) + 1
+    with pytest.raises(InputError, match=r"holds 1e\+300 .*beyond the 1e\+100.*Fix: rescale the column \(divide it by 1e301\)"):
+        from_values(y * 1e300, ds=_monthly())
+    with pytest.raises(InputError, match=r"varies by only 2.3e-299.*Fix: rescale the column \(multiply it by 1e299\)"):
+        from_values(y * 1e-300, ds=_monthly())
+    assert len(from_values(y * 1e50, ds=_monthly()).df) == 24
