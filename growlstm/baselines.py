@@ -327,10 +327,12 @@ class AutoARIMA:
     p, q <= 5, P, Q <= 2 and a constant (only when d + D <= 1), moving to the
     first neighbour that lowers the information criterion, for at most ``max_fits``
     candidates (the final ML refit not counted). As in R's ``auto.arima``, long
-    or very seasonal series (n > 150 or m > 12; ``approximation=None``) are searched by
-    conditional sum of squares on a common sample, then the winner is refitted by exact
-    maximum likelihood (``SARIMAX`` on the differenced series); short series are searched
-    by exact likelihood throughout.
+    or very seasonal series (n > 150, or m >= 12 where R has m > 12; ``approximation=None``)
+    are searched by conditional sum of squares on a common sample, then the winner is refitted
+    by exact maximum likelihood (``SARIMAX`` on the differenced series); short series are
+    searched by exact likelihood throughout. Why m >= 12: on the 617 short M1 monthly series,
+    exact search took 2.2 s a fit and scored OWA 0.993, the approximation 0.35 s and 0.995;
+    on M1 quarterly the approximation lost (0.914 against 0.868), so m = 4 stays exact.
 
     Fitted: ``order_`` (p, d, q), ``seasonal_order_`` (P, D, Q, m), ``constant_``,
     ``result_`` (statsmodels results on the differenced series), ``ic_`` (its IC),
@@ -445,7 +447,7 @@ class AutoARIMA:
             if w.size < 4:
                 raise RuntimeError(f"too few points after differencing ({w.size}) to fit ARIMA")
             approx = self.approximation
-            self.approximation_ = (x.size > 150 or m > 12) if approx is None else approx
+            self.approximation_ = (x.size > 150 or m >= 12) if approx is None else approx
             cache, error = self._search(w, d, D)
             self.n_fits_ = len(cache)
             ok = [o for o in cache if np.isfinite(cache[o][0])]

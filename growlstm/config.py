@@ -82,7 +82,9 @@ class TrainerConfig:
     early_stopping_patience: int = 20
     lr: float = 0.01
     weight_decay: float = 0.0
-    batch_size: int = 32
+    # None: 32 windows, or about a 32nd of the training windows when there are more than 1024
+    # (a global model over many series), so that an epoch stays about 32 optimiser steps.
+    batch_size: Optional[int] = None
     grad_clip: float = 1.0
     # Training loss on the scaled targets: mse (squared error) or mae (absolute error, what MASE
     # and sMAPE average).
@@ -262,7 +264,7 @@ def check_config(cfg: Config) -> None:
         (cfg.trainer.max_epochs >= 1, f"trainer.max_epochs={cfg.trainer.max_epochs} must be >= 1", "e.g. trainer.max_epochs=80"),
         (cfg.trainer.lr > 0, f"trainer.lr={cfg.trainer.lr} must be positive", "e.g. trainer.lr=0.01"),
         (cfg.trainer.devices >= 1, f"trainer.devices={cfg.trainer.devices} must be >= 1", "e.g. trainer.devices=2 (DDP), or 1"),
-        (cfg.trainer.batch_size >= 1, f"trainer.batch_size={cfg.trainer.batch_size} must be >= 1", "e.g. trainer.batch_size=64"),
+        (cfg.trainer.batch_size is None or cfg.trainer.batch_size >= 1, f"trainer.batch_size={cfg.trainer.batch_size} must be >= 1", "e.g. trainer.batch_size=64, or leave it unset"),
         (cfg.trainer.loss in ("mse", "mae"), f"trainer.loss={cfg.trainer.loss} is not understood", "use trainer.loss=mse or trainer.loss=mae"),
         # Seeds go to torch and numpy, which take 0 .. 2**32-1; a run uses seed, seed+1, ...
         (cfg.seed >= 0, f"seed={cfg.seed} is negative", "use a seed >= 0 (the run uses seed, seed+1, ... for its growth.seeds)"),

@@ -320,6 +320,8 @@ def progress_line(k: int, n: int, row: dict[str, Any], note: str = "") -> str:
         return f"{head}: {row['status']}: {row.get('reason', '')}"
     best = row.get("best_baseline") or ""
     lstm, base = row.get("lstm_test_mase", math.nan), row.get(f"{best}_test_mase", math.nan)
+    if row.get("stop") == "too_short":
+        return f"{head}: no LSTM (too short for one of its own); {best or 'no baseline'} validates best; {note}".rstrip("; ")
     met = {True: "yes", False: "no"}.get(row.get("goal_met_val"), "n/a")
     return (f"{head}: widths [{row.get('widths', '')}] test MASE {lstm:.3f} vs {best or 'baseline'} {base:.3f}; "
             f"goal met on validation: {met}; {row.get('seconds') or 0:.0f}s {note}").rstrip()

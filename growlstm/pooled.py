@@ -311,8 +311,12 @@ def grow_global(
     season = config.data.season_length or panel.season_length
     # One network reads one window length: the default is not shortened per series.
     input_size = config.input_size or default_input_size(h, season)
-    common = replace(config, h=h, input_size=input_size)
     pad = needs_padding(panel, h, input_size, config)
+    if pad and config.input_size is None:
+        # Short series: most of a long lookback would be padding. One horizon or one season
+        # (M1 monthly, OWA of the global LSTM: 0.940 with 18 steps against 0.964 with 36).
+        input_size = max(h, season)
+    common = replace(config, h=h, input_size=input_size)
     rows: dict[str, dict[str, Any]] = {}
     wins: list[SeriesWindows] = []
     for uid, one in split_panel(panel):
@@ -360,7 +364,13 @@ def grow_global(
     tested, future = (pooled, modules), (pooled, modules)
     refit_info: dict[str, Any] = {}
     if config.forecast.refit and modules:
-        tested, future, refit_info = refit_global(pooled, searched.stages, chosen, config)  # type: ignore[arg-type]
+        from growlstm.refit import RefitFailure
+
+        try:
+            tested, future, refit_info = refit_global(pooled, searched.stages, chosen, config)  # type: ignore[arg-type]
+        except RefitFailure as err:  # the searched networks still forecast; say why they do
+            log.warning("refit failed (%s): the forecast comes from the searched networks", err)
+            refit_info = {"error": str(err)}
     # The test origins are read once, here: the chosen network's seeds on every series.
     table_rows = chosen_rows(pooled, modules, tested, per_series,
                              searched.stages[chosen].widths if chosen is not None else [], goal, config)

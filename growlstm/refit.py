@@ -15,6 +15,7 @@ a refit at the end of the data gives ``forecast.csv``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 from growlstm.config import Config
@@ -56,16 +57,34 @@ def recut(win: SeriesWindows, origin: int) -> SeriesWindows:
     return with_classical_base(cut, win.base_name) if win.base_name else cut
 
 
+class RefitFailure(RuntimeError):
+    """The refit failed twice (e.g. a non-finite loss): the searched networks forecast instead."""
+
+
 def refit(win: Any, path: Sequence["StageRecord"], config: Config) -> list[LSTMForecaster]:
     """Retrain the chosen stage along ``path`` on ``win``'s training windows (one series, or
-    ``PooledWindows`` of recut series); one network per seed, in seed order."""
+    ``PooledWindows`` of recut series); one network per seed, in seed order.
+
+    As in the search, a failed training is retried once with the learning rate divided by 10."""
+    trainer = config.trainer
+    for attempt in range(2):
+        try:
+            return _refit(win, path, config, trainer)
+        except Exception as err:  # noqa: BLE001 - any training fault: retry slower, then give up
+            if attempt:
+                raise RefitFailure(f"{type(err).__name__}: {err} (also with lr={trainer.lr:g})") from err
+            trainer = replace(trainer, lr=trainer.lr / 10)
+    raise AssertionError("unreachable")
+
+
+def _refit(win: Any, path: Sequence["StageRecord"], config: Config, trainer: Any) -> list[LSTMForecaster]:
     g = config.growth
     seeds = [config.seed + k for k in range(g.seeds)]
     nets: list[Any] | None = None
     fits: list[Any] = []
     for record in path:
         inits = None if nets is None else grown_states(nets, record.widths, seeds, g.split_noise, g.shrink, g.perturb)
-        fits = fit_seeds(win, record.widths, config.model, config.trainer, seeds, verbose=config.verbose,
+        fits = fit_seeds(win, record.widths, config.model, trainer, seeds, verbose=config.verbose,
                          init_states=inits, epochs=stage_epochs(record, len(seeds)))
         nets = [f.module.net for f in fits]
     return [f.module for f in fits]

@@ -106,6 +106,10 @@ def format_many(result: "ManyResult") -> str:
         lines.append("chosen sizes: " + ", ".join(f"[{w}] x{k}" for w, k in result.sizes.items()))
     if result.config.model.residual == "auto" and result.residual_bases:
         lines.append("residual bases (auto): " + ", ".join(f"{b} x{k}" for b, k in result.residual_bases.items()))
+    classical = result.table[(result.table.get("stop") == "too_short")] if "stop" in result.table else result.table.iloc[0:0]
+    if len(classical):
+        lines.append(f"no LSTM of their own: {len(classical)} series, too short (their forecast is the classical one "
+                     f"that validates best; growth.scope=global learns one LSTM across series); see series.csv")
     for status in ("refused", "failed"):
         bad = result.table[result.table.status == status] if "status" in result.table else result.table.iloc[0:0]
         if len(bad):

@@ -207,6 +207,9 @@ def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False) -> tupl
     return uid, win
 
 
+TINY = 2  # cells of the recipe's first LSTM: a series whose cap is below it is too short for one
+
+
 def lstm_room(win: SeriesWindows, cap_fn: CapFn, growth: GrowthConfig) -> str:
     """Why one series is too short for an LSTM of its own ("" when it is not).
 
@@ -215,13 +218,16 @@ def lstm_room(win: SeriesWindows, cap_fn: CapFn, growth: GrowthConfig) -> str:
     """
     windows = len(win.train_origins)
     cap = cap_fn(growth.alpha)
+    figures = (f"N_s={cap_fn.n_samples} training targets, N_i={cap_fn.n_inputs}, N_o=h={cap_fn.n_outputs}, "
+               f"alpha={growth.alpha:g}")
     if windows < win.h:
         return (f"its smallest layout leaves {windows} training window(s), fewer than h={win.h} "
                 f"({len(win.y)} points)")
-    if cap < growth.start_cells:
-        return (f"the capacity rule allows {cap} cell(s), fewer than growth.start_cells={growth.start_cells} "
-                f"(N_s={cap_fn.n_samples} training targets, N_i={cap_fn.n_inputs}, N_o=h={cap_fn.n_outputs}, "
-                f"alpha={growth.alpha:g})")
+    if cap < min(growth.start_cells, TINY):
+        return f"the capacity rule allows {cap} cell(s), fewer than the recipe's smallest LSTM ({figures})"
+    if cap < growth.start_cells:  # room for a small LSTM, not for the one asked for: a setting to change
+        raise InputError(f"growth.start_cells={growth.start_cells} exceeds the capacity cap of {cap} cells ({figures})",
+                         f"use growth.start_cells={cap} or fewer, a smaller growth.alpha, or a longer series")
     return ""
 
 
@@ -328,7 +334,8 @@ def classical_only(
     result = GrowthResult(
         config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,
         season_length=win.season_length, n_samples=win.n_samples, n_inputs=win.n_inputs, goal=goal, stages=[],
-        baselines=baselines, stop_reason="too_short", stop_note=note, chosen=None, layout=layout_of(win, config),
+        baselines=baselines, stop_reason="too_short", stop_note=note, chosen=None,
+        layout=layout_of(win, config) | {"residual": None, "input_treatment": None},  # no network to feed
     )
     for name, baseline in baselines.items():
         run_baseline(name, win, baseline, "test")
@@ -410,28 +417,34 @@ def finish_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[An
                   ) -> tuple[SeriesWindows, Sequence[Any]]:
     """Test the chosen stage (refitted on the data before the test origin with
     ``forecast.refit``) and return the windows and networks that forecast the future."""
-    from growlstm.refit import growth_path, recut, refit
+    from growlstm.refit import RefitFailure, growth_path, recut, refit
 
+    if len(win.test_origins):
+        test_chosen(result, win, modules)
     if not config.forecast.refit:
-        if len(win.test_origins):
-            test_chosen(result, win, modules)
         return win, modules
     path = growth_path(result.stages, result.chosen)  # type: ignore[arg-type]
     lengths = {f"stage_{r.index:02d}": stage_epochs_of(r, config) for r in path}
     result.refit = {"path": [r.index for r in path], "epochs": lengths}
-    if len(win.test_origins):
-        test_chosen(result, win, modules)
-        result.search_test = result.chosen_test
-        first = int(win.test_origins[0])
-        at_test = recut(win, first)
-        test_chosen(result, at_test, refit(at_test, path, config))
-        result.refit["test_origin"] = first
-        log.info("refit on the %d points before the test span: test %s %s (without refit %s)", first,
-                 result.goal.metric.upper(), fmt(result.chosen_test.get(result.goal.metric, math.nan)),
-                 fmt(result.search_test.get(result.goal.metric, math.nan)))
-    final = recut(win, len(win.y))
+    try:
+        if len(win.test_origins):
+            first = int(win.test_origins[0])
+            at_test = recut(win, first)
+            tested = refit(at_test, path, config)
+            result.search_test = result.chosen_test
+            test_chosen(result, at_test, tested)
+            result.refit["test_origin"] = first
+            log.info("refit on the %d points before the test span: test %s %s (without refit %s)", first,
+                     result.goal.metric.upper(), fmt(result.chosen_test.get(result.goal.metric, math.nan)),
+                     fmt(result.search_test.get(result.goal.metric, math.nan)))
+        final = recut(win, len(win.y))
+        networks = refit(final, path, config)
+    except RefitFailure as err:  # the searched networks still forecast; say why they do
+        log.warning("refit failed (%s): the forecast comes from the searched networks", err)
+        result.refit["error"] = str(err)
+        return win, modules
     result.refit["future_origin"] = len(win.y)
-    return final, refit(final, path, config)
+    return final, networks
 
 
 def stage_epochs_of(record: StageRecord, config: Config) -> list[int]:

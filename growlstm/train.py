@@ -45,6 +45,16 @@ def quiet_lightning(verbose: bool = False) -> None:
 EVAL_CHUNK = 8192  # windows per forward pass when scoring whole sets (bounds memory for many series)
 
 
+def batch_size_for(trainer: TrainerConfig, windows: int) -> int:
+    """``trainer.batch_size``, or when unset: 32 windows, or for large window sets (many series)
+    about a 32nd of them (a power of two, at most 1024), so that an epoch stays about 32 steps."""
+    if trainer.batch_size is not None:
+        return trainer.batch_size
+    if windows <= 1024:
+        return 32
+    return int(min(1024, 2 ** round(math.log2(windows / 32))))
+
+
 def batch_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: Optional[int]) -> DataLoader:
     """Whole batches by index tensor (one gather per batch instead of one __getitem__ per window).
 
@@ -292,7 +302,7 @@ def fit_candidate(
     module = new_module(win, widths, model, trainer, seed, init_state)  # the seed decides weights and batch order
     train, stop = window_sets(win)
     keep = KeepBest()
-    loader = set_loader(train, trainer.batch_size, seed, share=trainer.devices > 1)
+    loader = set_loader(train, batch_size_for(trainer, len(train)), seed, share=trainer.devices > 1)
     pl_trainer, logger = run_lightning(
         module, loader, set_loader(stop, min(len(stop), EVAL_CHUNK), None),
         trainer, [keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience), *(callbacks or [])],
@@ -461,7 +471,7 @@ def fit_seeds(
     pack = SeedPack(modules[0].net, len(seeds))
     pack.pack([m.net for m in modules])
     train, stop = window_sets(win)
-    loaders = [set_loader(train, trainer.batch_size, seed) for seed in seeds]
+    loaders = [set_loader(train, batch_size_for(trainer, len(train)), seed) for seed in seeds]
     if epochs is not None:
         # Lightning still calls the validation hooks; one tiny batch keeps them cheap.
         snapshot = SeedSnapshot(pack, [max(1, e) for e in epochs])

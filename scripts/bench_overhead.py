@@ -87,7 +87,7 @@ def main() -> None:
     m4 = {s.uid: s for s in load_m4(("m4_monthly",))}
     datasets = {"co2": growlstm.load(DataConfig(name="co2"))}
     datasets["M4-M1"] = growlstm.from_values(m4["M4-M1"].values, season_length=12, name="M4-M1")
-    trainer = TrainerConfig(max_epochs=args.epochs, early_stopping_patience=10**6)
+    trainer = TrainerConfig(max_epochs=args.epochs, early_stopping_patience=10**6, batch_size=32)
     rows = []
     for name, data in datasets.items():
         config = Config(h=18)

@@ -382,3 +382,37 @@ def test_fit_and_predict_are_silent(nile: np.ndarray, co2: np.ndarray) -> None:
         for b in (Theta(12), Naive2(12)):  # the seasonal-adjustment path
             b.fit(co2).predict(5)
     assert not caught, [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("name", ["arima", "ets"])
+def test_update_runs_the_fitted_model_forward_with_its_parameters_fixed(name: str, co2: np.ndarray) -> None:
+    y = co2[-120:]
+    model = make_baseline(name, 12).fit(y[:96])
+    params = np.asarray(model.result_.params, dtype=float).copy()
+    first = model.predict(12)
+    model.update(y[:96])
+    np.testing.assert_allclose(model.predict(12), first, rtol=1e-8)  # same data, same forecast
+    model.update(y[:108])
+    np.testing.assert_allclose(np.asarray(model.result_.params, dtype=float), params)  # not refitted
+    moved = model.predict(12)
+    assert not np.allclose(moved, first)  # it forecasts from the new end
+    refit = make_baseline(name, 12).fit(y[:108]).predict(12)
+    assert np.abs(moved - y[108:]).mean() < 3 * np.abs(refit - y[108:]).mean()  # and sensibly
+
+
+def test_backtest_fits_once_and_runs_forward(co2: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    from growlstm import evaluate
+
+    fits = []
+    real = evaluate.make_baseline
+
+    def counting(name: str, m: int) -> object:
+        fits.append(name)
+        return real(name, m)
+
+    monkeypatch.setattr(evaluate, "make_baseline", counting)
+    forecasts, spec = evaluate.backtest("ets", co2[-150:], 12, 12, [100, 110, 120])
+    assert fits == ["ets"] and len(forecasts) == 3 and spec.startswith("ETS(")
+    fits.clear()
+    evaluate.backtest("naive", co2[-150:], 12, 12, [100, 110])
+    assert fits == ["naive", "naive"]  # the cheap ones refit at every origin

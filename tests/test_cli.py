@@ -86,7 +86,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "missing values": ([f"data.path={write_csv(tmp / 'c.csv', missing)}"], "missing"),
         "unsorted timestamps": ([f"data.path={write_csv(tmp / 'h.csv', y, ds=dates[:50] + dates[51:52] + dates[50:51] + dates[52:])}"], "time order"),
         "duplicate timestamps": ([f"data.path={write_csv(tmp / 'd.csv', y, ds=dates[:60] + dates[59:119])}"], "duplicate"),
-        "too short": ([f"data.path={write_csv(tmp / 'e.csv', y[:40])}"], "too short"),
+        "too short": ([f"data.path={write_csv(tmp / 'e.csv', y[:19])}"], "too short"),  # h=18 needs 20
         "constant": ([f"data.path={write_csv(tmp / 'f.csv', np.full(120, 3.0))}"], "constant"),
         "bad h": ([f"data.path={write_csv(tmp / 'g.csv', y)}", "h=0"], "h=0"),
         "irregular frequency": ([f"data.path={write_csv(tmp / 'i.csv', y[:119], ds=dates[:60] + dates[61:])}"], "irregular"),
@@ -203,7 +203,7 @@ def test_help_lists_groups(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
         (["model.residual=prophet"], "model.residual"),
         (["model.residual=seasonal_naive", "input_size=6"], "needs input_size >= the season length (12)"),
         (["growth.spread_factor=-1"], "growth.spread_factor"),
-        (["eval.val_origins=40", "eval.step=6"], "too short"),
+        (["data=nile", "h=99"], "too short to validate"),  # nile: 100 points
         (["goal=target", "goal.target=-1"], "goal.target=-1.0 can never be met"),
         (["seed=-5"], "seed=-5 is negative"),
         (["-m", "data=nile", "h=6,-1"], "h=-1 must be positive (in the sweep job h=-1)"),
@@ -263,7 +263,7 @@ def test_many_series_from_the_shell_local_scope(shared_m4: Path, tmp_path: Path)
     out = proc.stdout
     assert "9 series, local scope" in out and "2 at a time" in out
     assert sum(line.startswith("[") for line in out.splitlines()) == 9  # one line per series
-    assert "OWA" in out and "refused:" in out and "records:" in out
+    assert "OWA" in out and "no LSTM of their own: 4 series" in out and "records:" in out
     assert "stage  0" not in out  # stage lines go to the series' own logs
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["series"]["series"] == 9 and len(list((run_dir / "series").iterdir())) == 9

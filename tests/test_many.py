@@ -88,29 +88,29 @@ def test_pooled_windows_match_each_series(shared_m4: Path, residual: str | None)
 
 
 def test_local_run_in_parallel_with_series_folders(shared_m4: Path, tmp_path: Path) -> None:
-    panel = load(_m4(shared_m4, "M4-M[1-5]"))  # M4-M4 and M4-M5 are too short: refused
+    panel = load(_m4(shared_m4, "M4-M[1-5]"))  # M4-M4 and M4-M5: too short for an LSTM of their own
     result = grow_local(panel, _tiny(workers=2), run_dir=tmp_path)
     assert result.workers == 2
     rows = result.table.set_index("uid")
-    assert rows.loc[["M4-M1", "M4-M2", "M4-M3"], "status"].tolist() == ["ok"] * 3
-    assert rows.loc[["M4-M4", "M4-M5"], "status"].tolist() == ["refused"] * 2
-    assert "too short" in rows.loc["M4-M4", "reason"]
+    assert rows.status.tolist() == ["ok"] * 5  # every series gets a forecast
+    assert rows.loc[["M4-M4", "M4-M5"], "stop"].tolist() == ["too_short"] * 2
+    assert rows.loc[["M4-M4", "M4-M5"], "widths"].fillna("").tolist() == ["", ""]  # classical: no LSTM
     for uid in ("M4-M1", "M4-M2", "M4-M3"):
         folder = series_folder(tmp_path, uid)
         summary = json.loads((folder / "summary.json").read_text())
         assert summary["series"] == uid and (folder / "stages" / "stage_00" / "checkpoint.pt").is_file()
         assert "stage  0" in (folder / "growlstm.log").read_text()  # stage lines go to the series' log
         assert rows.loc[uid, "lstm_test_mase"] == pytest.approx(summary["chosen"]["test"]["mase"])
-    assert (series_folder(tmp_path, "M4-M4") / "refused.json").is_file()
+    assert (series_folder(tmp_path, "M4-M4") / "forecast.csv").is_file()
     top = json.loads((tmp_path / "summary.json").read_text())
-    assert top["scope"] == "local" and top["series"]["ran"] == 3 and set(top["refused"]) == {"M4-M4", "M4-M5"}
+    assert top["scope"] == "local" and top["series"]["ran"] == 5 and not top["refused"]
     lstm = [r for r in top["set_level"]["test"] if r["model"] == "lstm"][0]
     assert lstm["series"] == 3 and math.isfinite(lstm["owa"])
     assert sum(top["chosen_sizes"].values()) == 3
     assert top["residual_bases"] == {"theta": 3}  # the default base, read from each series' summary
     assert len(pd.read_csv(tmp_path / "series.csv")) == 5
     text = format_many(result)
-    assert "LSTM" in text and "naive2" in text and "refused: 2 series" in text
+    assert "LSTM" in text and "naive2" in text and "no LSTM of their own: 2 series" in text
 
 
 def test_resume_skips_finished_series(shared_m4: Path, tmp_path: Path) -> None:
@@ -135,23 +135,23 @@ def test_tiny_global_run(shared_m4: Path, tmp_path: Path) -> None:
     result = grow_many(panel, config, run_dir=tmp_path)
     rows = result.table.set_index("uid")
     assert result.scope == "global"
-    assert rows.loc["M4-M4", "status"] == "refused"  # too short for the common window length
     ran = rows[rows.status == "ok"]
-    assert len(ran) == 3 and ran.widths.nunique() == 1  # one network for every series
+    assert len(ran) == 4 and ran.widths.nunique() == 1  # one network for every series, the short M4-M4 too
     assert ran.lstm_test_mase.notna().all() and ran.naive2_test_mase.notna().all()
     top = json.loads((tmp_path / "summary.json").read_text())
     block = top["global"]
     assert block["n_samples"] > 0 and block["stages"] and block["widths"] == [int(w) for w in ran.widths.iloc[0].split()]
     forecast = pd.read_csv(tmp_path / "forecast.csv")
-    assert sorted(forecast.unique_id.unique()) == ["M4-M1", "M4-M2", "M4-M3"] and len(forecast) == 3 * 18
+    assert sorted(forecast.unique_id.unique()) == ["M4-M1", "M4-M2", "M4-M3", "M4-M4"] and len(forecast) == 4 * 18
     checkpoint = torch.load(tmp_path / "stages" / "stage_00" / "checkpoint.pt", weights_only=False)
-    assert set(checkpoint["scaler"]["per_series"]) == {"M4-M1", "M4-M2", "M4-M3"}
+    assert set(checkpoint["scaler"]["per_series"]) == {"M4-M1", "M4-M2", "M4-M3", "M4-M4"}
+    assert block["padded"]  # M4-M4 is too short for whole windows: every lookback is left-padded
     # The set-level validation metric of the chosen stage is the mean of the series' own.
     chosen = block["chosen_stage"]
     assert block["stages"][chosen]["val"]["mase"] == pytest.approx(ran.lstm_val_mase.mean(), rel=1e-6)
     # model.residual=auto: the base of every series is recorded and counted.
     assert set(ran.residual) <= {"theta", "seasonal_naive"}
-    assert sum(top["residual_bases"].values()) == 3 and "residual bases (auto)" in format_many(result)
+    assert sum(top["residual_bases"].values()) == 4 and "residual bases (auto)" in format_many(result)
 
 
 def test_static_features_survive_pooled_scaling() -> None:

@@ -177,8 +177,8 @@ def test_python_api_takes_numpy_arrays(tiny_config: Config) -> None:
 
 def test_start_cells_past_the_cap_is_an_input_error(tiny_config: Config) -> None:
     config = Config(growth=GrowthConfig(start_cells=40), baselines=["naive"])
-    with pytest.raises(InputError, match="capacity cap"):
-        growlstm.grow(nile(), config)
+    with pytest.raises(InputError, match="exceeds the capacity cap"):
+        growlstm.grow(CO2, config)
 
 
 def test_time_budget_stops_the_search(tiny_config: Config) -> None:
