@@ -75,6 +75,22 @@ def fit_forecast(name: str, history: np.ndarray, h: int, season_length: int) -> 
     return forecast, model.spec
 
 
+# A forecast further than this many times the history's range outside that range is absurd for
+# the series (an exploding fit), not a forecast to win or lose comparisons with.
+PLAUSIBLE_RANGES = 10.0
+
+
+def implausible(forecast: np.ndarray, history: np.ndarray) -> str:
+    """Why ``forecast`` cannot be a forecast of this series ("" when it can)."""
+    low, high = float(np.min(history)), float(np.max(history))
+    reach = PLAUSIBLE_RANGES * max(high - low, abs(high), abs(low), 1e-12)
+    outside = np.maximum(forecast - high, low - forecast)
+    if np.max(outside) <= reach:
+        return ""
+    worst = float(forecast[np.argmax(outside)])
+    return f"it reaches {worst:.4g} while the data before it lie in [{low:.4g}, {high:.4g}]"
+
+
 def backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequence[int]) -> tuple[list[np.ndarray], str]:
     """Forecasts of baseline ``name`` from each origin: fitted once on the data before the first,
     then run forward to each later one with its parameters fixed (``update``: ARIMA and ETS,
@@ -89,7 +105,10 @@ def backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequ
             model.update(history)
         forecast = np.asarray(model.predict(h), dtype=float)
         if forecast.shape != (h,) or not np.all(np.isfinite(forecast)):
-            raise RuntimeError(f"{name} produced a non-finite or mis-shaped forecast")
+            raise RuntimeError(f"{name} produced a non-finite or mis-shaped forecast at origin {origin}")
+        problem = implausible(forecast, history)
+        if problem:
+            raise RuntimeError(f"{name}'s forecast at origin {origin} is implausible: {problem}")
         forecasts.append(forecast)
     return forecasts, model.spec if model is not None else ""
 

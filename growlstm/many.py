@@ -217,6 +217,11 @@ def grow_local(
                 stop_workers(pool)
                 raise
     table = pd.DataFrame([rows[uid] for uid in ids])
+    if not (table.status == "ok").any():
+        # Nothing to report: an input problem (every series refused), not a finished run.
+        first = table.iloc[0]
+        raise InputError(f"none of the {len(table)} series could be forecast ({first.uid}: {first.reason})",
+                         "see the reason: a smaller h, or longer series")
     result = ManyResult(config=config, scope="local", table=table, skipped=dict(panel.skipped),
                         seconds=time.perf_counter() - start, workers=workers, run_dir=root)
     if root is not None:

@@ -305,6 +305,7 @@ def summary(result: "GrowthResult") -> dict[str, Any]:
         },
         "stop_reason": result.stop_reason,
         "stop_note": result.stop_note,
+        "skipped": result.skipped,  # series of the table left out by the loader (data.bad_series=skip)
         "capacity": {
             "rule": "N_h <= N_s / (alpha * (N_i + N_o))",
             "n_samples": result.n_samples,

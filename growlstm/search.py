@@ -105,6 +105,7 @@ class GrowthResult:
     forecast: Optional[pd.DataFrame] = None
     seconds: float = 0.0
     layout: dict[str, Any] = field(default_factory=dict)  # where training, early stopping, validation and test lie
+    skipped: dict[str, str] = field(default_factory=dict)  # series of the table the loader left out, and why
 
     @property
     def chosen_stage(self) -> Optional[StageRecord]:
@@ -259,6 +260,7 @@ def grow(
 
         report_skipped(panel)
     uid, win = prepare(panel, config)
+    skipped = dict(panel.skipped)
     cap_fn = CapFn(win.n_samples, win.n_inputs, win.h)
     fixed = list(config.model.widths)
     first = fixed or [config.growth.start_cells]
@@ -288,7 +290,7 @@ def grow(
     goal = make_goal(config.goal, baselines)
     log.info("%s", baseline_line(baselines, goal))
     if no_room and not fixed:
-        return classical_only(uid, win, config, goal, baselines, cap_fn, no_room, recorder, start)
+        return classical_only(uid, win, config, goal, baselines, cap_fn, no_room, recorder, start, skipped)
 
     seeds = [config.seed + k for k in range(config.growth.seeds)]
     evaluator = evaluator or LSTMEvaluator(
@@ -303,7 +305,7 @@ def grow(
         config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,
         season_length=win.season_length, n_samples=win.n_samples, n_inputs=win.n_inputs, goal=goal, stages=stages,
         baselines=baselines, stop_reason=proposal.reason, stop_note=proposal.note, chosen=chosen,
-        layout=layout_of(win, config),
+        layout=layout_of(win, config), skipped=skipped,
     )
     # The test block is read once, here, for the chosen model and the baselines.
     for name, baseline in baselines.items():
@@ -324,7 +326,7 @@ def describe_layout(win: SeriesWindows) -> str:
 
 def classical_only(
     uid: str, win: SeriesWindows, config: Config, goal: Goal, baselines: dict[str, BaselineResult],
-    cap_fn: CapFn, why: str, recorder: Any, start: float,
+    cap_fn: CapFn, why: str, recorder: Any, start: float, skipped: dict[str, str],
 ) -> GrowthResult:
     """A series too short for an LSTM of its own: its baselines, verdict and forecast, no stages."""
     best = goal.baseline or "none (every baseline failed)"
@@ -336,6 +338,7 @@ def classical_only(
         season_length=win.season_length, n_samples=win.n_samples, n_inputs=win.n_inputs, goal=goal, stages=[],
         baselines=baselines, stop_reason="too_short", stop_note=note, chosen=None,
         layout=layout_of(win, config) | {"residual": None, "input_treatment": None},  # no network to feed
+        skipped=skipped,
     )
     for name, baseline in baselines.items():
         run_baseline(name, win, baseline, "test")

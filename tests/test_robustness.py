@@ -152,3 +152,56 @@ def test_help_and_import_do_not_load_torch(tmp_path: Path) -> None:
     assert proc.stderr.strip() == "False"
     probe = "import sys, growlstm; from growlstm import Config, InputError; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60).stdout.strip() == "False"
+
+
+def test_an_absurd_baseline_forecast_fails_that_baseline_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from growlstm import evaluate
+    from growlstm.evaluate import BaselineResult, implausible, run_baseline
+    from growlstm.search import prepare
+    from growlstm.config import Config
+    from growlstm import load
+
+    assert implausible(np.array([1.0, 9.2e9]), np.array([10.0, 500.0])).startswith("it reaches 9.2e+09")
+    assert implausible(np.array([600.0, 700.0]), np.array([10.0, 500.0])) == ""  # a trend carried on is fine
+
+    class Exploding:
+        spec = "exploding"
+
+        def fit(self, y: object) -> "Exploding":
+            return self
+
+        def predict(self, h: int) -> object:
+            return np.full(h, 9.18e9)
+
+    monkeypatch.setattr(evaluate, "make_baseline", lambda name, m: Exploding())
+    config = Config()
+    win = prepare(load(config.data), config)[1]
+    result = BaselineResult("arima")
+    run_baseline("arima", win, result, "val")
+    assert not result.ok and "implausible" in result.error and f"origin {win.val_origins[0]}" in result.error
+    assert result.val == {}  # no score to win or lose with
+
+
+def test_skipped_series_are_in_the_summary_and_a_run_with_none_left_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    t = list(range(60))
+    good = pd.DataFrame({"unique_id": "good", "ds": t, "y": 10 + np.sin(np.arange(60)) + np.arange(60) * 0.1})
+    flat = pd.DataFrame({"unique_id": "flat", "ds": t, "y": 3.0})
+    pd.concat([good, flat]).to_csv(tmp_path / "two.csv", index=False)
+    run = tmp_path / "run"
+    code = run_cli([*QUICK[1:], "data=csv", f"data.path={tmp_path / 'two.csv'}", "data.id_col=unique_id", "h=6",
+                    f"hydra.run.dir={run}"], monkeypatch)
+    assert code == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert "flat" in summary["skipped"] and "constant" in summary["skipped"]["flat"]
+    short = pd.concat([pd.DataFrame({"unique_id": u, "ds": range(7), "y": np.arange(7.0) + k}) for k, u in enumerate("abc")])
+    short.to_csv(tmp_path / "short.csv", index=False)
+    code = run_cli([*QUICK[1:], "data=csv", f"data.path={tmp_path / 'short.csv'}", "data.id_col=unique_id", "h=6",
+                    "growth.scope=local", f"hydra.run.dir={tmp_path / 'none'}"], monkeypatch)
+    assert code == 2 and "none of the 3 series could be forecast" in capsys.readouterr().err
+    assert not (tmp_path / "none" / "summary.json").exists()
