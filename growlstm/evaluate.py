@@ -58,6 +58,9 @@ class BaselineResult:
     test_origins: list[dict[str, float]] = field(default_factory=list)
     val_forecasts: list[np.ndarray] = field(default_factory=list)
     test_forecasts: list[np.ndarray] = field(default_factory=list)
+    # The h steps after the data ends: the model fitted at the first test origin (or, without a
+    # test span, on all the data) run forward to the end.
+    future: Optional[np.ndarray] = None
     error: str = ""
     seconds: float = 0.0
 
@@ -115,15 +118,22 @@ def backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequ
 
 def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: str) -> None:
     """Fill ``result.<part>`` (val or test): fitted at the part's first origin and run forward to
-    the others (``backtest``); a failure at any origin is recorded, never raised."""
+    the others (``backtest``); the test part runs on to the end of the data for ``future``. A
+    failure at any origin is recorded, never raised."""
     if result.error:
         return
     origins = [int(o) for o in (win.val_origins if part == "val" else win.test_origins)]
-    if not origins:
+    ahead = [win.future_origin] if part == "test" else []
+    if not origins and not ahead:
         return
     start = time.perf_counter()
     try:
-        paths, spec = backtest(name, win.y, win.h, win.season_length, origins)
+        paths, spec = backtest(name, win.y, win.h, win.season_length, origins + ahead)
+        if ahead:
+            result.future, paths = paths[-1], paths[:-1]
+        if not origins:  # no test span: the future alone
+            result.spec = spec
+            return
         mean, per, forecasts = score_origins(win, np.asarray(origins), dict(zip(origins, paths)).__getitem__)
     except Exception as err:  # any fitting failure: report it and let the others go on
         result.error = f"{type(err).__name__}: {err}".strip()

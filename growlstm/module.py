@@ -85,7 +85,7 @@ class LSTMForecaster(pl.LightningModule):
         dropout: float = 0.0,
         lr: float = 0.01,
         weight_decay: float = 0.0,
-        loss: str = "mse",
+        loss: str = "mae",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()

@@ -372,8 +372,9 @@ def grow_global(
             log.warning("refit failed (%s): the forecast comes from the searched networks", err)
             refit_info = {"error": str(err)}
     # The test origins are read once, here: the chosen network's seeds on every series.
+    advice = global_advice(pooled, modules, tested, future, per_series, goal, config)
     table_rows = chosen_rows(pooled, modules, tested, per_series,
-                             searched.stages[chosen].widths if chosen is not None else [], goal, config)
+                             searched.stages[chosen].widths if chosen is not None else [], goal, config, advice)
     rows |= {r["uid"]: r for r in table_rows}
     table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
     stage_table = [
@@ -392,11 +393,12 @@ def grow_global(
             "n_samples": pooled.n_samples, "h": h, "input_size": input_size,
             "series_id": pooled.series_id, "n_inputs": pooled.n_inputs, "stages": stage_table,
             "padded": pooled.pad, "refit": refit_info,
-        }},
+        }, "recommendation": advice[0].as_dict() if advice else None},
     )
+    if advice:
+        log.info("recommended for every series: %s (%s)", advice[0].model, advice[0].reason)
     if root is not None:
-        if chosen is not None and modules:
-            write_forecasts(root, *future)
+        write_forecasts(root, pooled, advice, config)
         write_many(root, result)
     return result
 
@@ -422,9 +424,40 @@ def refit_global(
     return (at_test, refit(at_test, path, config)), (at_end, refit(at_end, path, config)), info
 
 
+def global_advice(
+    pooled: PooledWindows, modules: Sequence[LSTMForecaster], tested: tuple[PooledWindows, Sequence[LSTMForecaster]],
+    future: tuple[PooledWindows, Sequence[LSTMForecaster]], per_series: list[dict[str, BaselineResult]], goal: Goal,
+    config: Config,
+) -> Optional[tuple[Any, list[Any], dict[str, np.ndarray]]]:
+    """The recommendation for every series, decided once on all series' validation errors
+    (``growlstm.advice``): (recommendation, each series' advice, conformal quantiles per candidate)."""
+    from growlstm.advice import decide, quantiles, series_advice
+    from growlstm.recommend import Candidate
+
+    def seed_mean(where: PooledWindows, nets: Sequence[LSTMForecaster], origins: list[Any]) -> list[np.ndarray]:
+        per_seed = [where.forecasts(m, origins) for m in nets]
+        return [np.mean([f[k] for f in per_seed], axis=0) for k in range(len(origins))]
+
+    lstm: list[Any] = [None] * len(pooled.series)
+    if modules:
+        val = seed_mean(pooled, modules, [w.val_origins for w in pooled.series])
+        test = seed_mean(tested[0], tested[1], [w.test_origins for w in tested[0].series])
+        ahead = seed_mean(future[0], future[1], [np.array([w.future_origin]) for w in future[0].series])
+        lstm = [Candidate("lstm", list(v), list(t), a[0]) for v, t, a in zip(val, test, ahead)]
+    advice = [series_advice(w, bases, cand, goal.metric, best=goal.baseline)
+              for w, bases, cand in zip(pooled.series, per_series, lstm)]
+    if not any(a.candidates for a in advice):
+        return None
+    rec = decide([a for a in advice if a.candidates], config.forecast.significance)
+    names = set().union(*(a.candidates for a in advice))  # a series' own fallback needs its intervals too
+    q = {name: quantiles(advice, name, config.forecast.levels) for name in sorted(names)}
+    return rec, advice, q
+
+
 def chosen_rows(
     pooled: PooledWindows, modules: Sequence[LSTMForecaster], tested: tuple[PooledWindows, Sequence[LSTMForecaster]],
     per_series: list[dict[str, BaselineResult]], widths: list[int], goal: Goal, config: Config,
+    advice: Optional[tuple[Any, list[Any], dict[str, np.ndarray]]] = None,
 ) -> list[dict[str, Any]]:
     """One row per series: the chosen network (mean over its seeds) and that series' baselines.
 
@@ -450,23 +483,31 @@ def chosen_rows(
             "baselines": {n: {"status": "ok" if b.ok else "failed", "val": b.val, "test": b.test} for n, b in bases.items()},
             "stop_reason": "global model",
         }
+        if advice is not None and advice[1][k].candidates:
+            from growlstm.advice import summary_block
+
+            summary["recommendation"] = summary_block(advice[0], advice[1][k], advice[2], config.forecast.levels, w)
         rows.append(series_row(w.uid, "ok" if modules else "no model", summary))
     return rows
 
 
-def write_forecasts(root: Path, pooled: PooledWindows, modules: Sequence[LSTMForecaster]) -> None:
-    """forecast.csv: the h steps after each series' data, mean over the chosen network's seeds."""
+def write_forecasts(root: Path, pooled: PooledWindows, advice: Optional[tuple[Any, list[Any], dict[str, np.ndarray]]],
+                    config: Config) -> None:
+    """forecast.csv: the h steps after each series' data: the recommended forecast and every
+    candidate's (the LSTM is the mean over the chosen network's seeds), with their intervals."""
+    from growlstm.advice import forecast_columns
     from growlstm.records import atomic_write
     from growlstm.search import future_dates
 
-    origins = [np.array([w.future_origin]) for w in pooled.series]
-    mean = np.mean([np.stack([f[0] for f in pooled.forecasts(m, origins)]) for m in modules], axis=0)
     frames = []
-    for w, f in zip(pooled.series, mean):
-        frame = pd.DataFrame({"unique_id": w.uid, "step": np.arange(1, w.h + 1), "lstm": f})
+    for k, w in enumerate(pooled.series):
+        frame = pd.DataFrame({"unique_id": w.uid, "step": np.arange(1, w.h + 1)})
         ds = future_dates(w.ds, w.h)
         if ds is not None:
             frame.insert(1, "ds", ds)
+        if advice is not None:
+            frame = pd.concat([frame, pd.DataFrame(forecast_columns(advice[1][k], advice[0], config.forecast.levels,
+                                                                    advice[2]))], axis=1)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     atomic_write(root / "forecast.csv", lambda tmp: table.to_csv(tmp, index=False))

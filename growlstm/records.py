@@ -324,6 +324,7 @@ def summary(result: "GrowthResult") -> dict[str, Any]:
             "refit": result.refit,
         },
         "significance": None if result.significance is None else result.significance.as_dict(),
+        "recommendation": result.recommendation,
         "baselines": {
             name: {"spec": b.spec, "val": b.val, "test": b.test, "val_origins": b.val_origins,
                    "test_origins": b.test_origins, "status": status(b.ok), "error": b.error, "seconds": b.seconds}

@@ -33,6 +33,7 @@ from growlstm.evaluate import (
 from growlstm.goal import Goal, make_goal
 from growlstm.model import count_params
 from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
+from growlstm.recommend import Candidate
 from growlstm.train import predict
 from growlstm.residual import RESIDUAL_BASES, with_best_base, with_classical_base
 from growlstm.significance import Significance, diebold_mariano
@@ -101,6 +102,8 @@ class GrowthResult:
     # kept beside chosen_test (the refitted ones) so that a run shows what refitting did.
     search_test: dict[str, float] = field(default_factory=dict)
     refit: dict[str, Any] = field(default_factory=dict)  # the refit's origins and training lengths
+    lstm_test: list[np.ndarray] = field(default_factory=list)  # the seeds' mean forecast at each test origin
+    recommendation: dict[str, Any] = field(default_factory=dict)  # what to use, why, on what evidence
     significance: Optional[Significance] = None  # DM test of the chosen LSTM vs the best baseline
     forecast: Optional[pd.DataFrame] = None
     seconds: float = 0.0
@@ -310,9 +313,12 @@ def grow(
     # The test block is read once, here, for the chosen model and the baselines.
     for name, baseline in baselines.items():
         run_baseline(name, win, baseline, "test")
+    lstm = None
     if chosen is not None and modules.get(chosen):
-        final = finish_chosen(result, win, modules[chosen], config)
-        result.forecast = future_forecast(final[0], final[1], [goal.baseline] if goal.baseline else [])
+        final_win, final_modules = finish_chosen(result, win, modules[chosen], config)
+        lstm = Candidate("lstm", seed_mean(modules[chosen], win, win.val_origins), result.lstm_test,
+                         seed_mean(final_modules, final_win, [final_win.future_origin])[0])
+    advise(result, win, lstm, config)
     result.seconds = spent * 60 + time.perf_counter() - start
     if recorder:
         recorder.finish(result)
@@ -342,7 +348,7 @@ def classical_only(
     )
     for name, baseline in baselines.items():
         run_baseline(name, win, baseline, "test")
-    result.forecast = future_forecast(win, [], [n for n, b in baselines.items() if b.ok])
+    advise(result, win, None, config)
     result.seconds = time.perf_counter() - start
     if recorder:
         recorder.finish(result)
@@ -465,7 +471,7 @@ def test_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[Any]
     seeds = [score_origins(win, win.test_origins, lambda o, m=m: predict(m, win, o)) for m in modules]
     ensemble = [np.mean([f[k] for _, _, f in seeds], axis=0) for k in range(len(win.test_origins))]
     mean, per, _ = score_origins(win, win.test_origins, lambda o: ensemble[list(win.test_origins).index(o)])
-    result.chosen_test, result.chosen_test_origins = mean, per
+    result.chosen_test, result.chosen_test_origins, result.lstm_test = mean, per, ensemble
     result.chosen_test_std = float(np.std([m[metric] for m, _, _ in seeds], ddof=1)) if len(seeds) > 1 else 0.0
     best = result.baselines.get(result.goal.baseline or "")
     if best is not None and best.ok and best.test_forecasts:
@@ -608,22 +614,31 @@ def choose(stages: list[StageRecord], history: list[Stage], goal: Goal, growth: 
     return min(finite, key=lambda sh: (sh[1].score, sh[0].params, sh[0].index))[0].index if finite else None
 
 
-def future_forecast(win: SeriesWindows, modules: Sequence[Any], baselines: Sequence[str]) -> pd.DataFrame:
-    """The h steps after the data ends: the chosen LSTM (mean over its seeds) and ``baselines``."""
-    from growlstm.evaluate import fit_forecast
+def seed_mean(modules: Sequence[Any], win: SeriesWindows, origins: Any) -> list[np.ndarray]:
+    """The seeds' mean forecast (what the LSTM delivers) from each origin."""
+    return [np.mean([predict(m, win, int(o)) for m in modules], axis=0) for o in origins]
 
+
+def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], config: Config) -> None:
+    """The recommendation among the LSTM, the baselines and their combinations, and forecast.csv:
+    the recommended forecast and every candidate's, with conformal intervals."""
+    from growlstm.advice import decide, forecast_columns, quantiles, series_advice, summary_block
+
+    levels = list(config.forecast.levels)
+    advice = series_advice(win, result.baselines, lstm, result.goal.metric)
     frame = pd.DataFrame({"step": np.arange(1, win.h + 1)})
-    if modules:
-        frame["lstm"] = np.mean([predict(m, win, win.future_origin) for m in modules], axis=0)
     ds = future_dates(win.ds, win.h)
     if ds is not None:
         frame.insert(0, "ds", ds)
-    for name in baselines:
-        try:
-            frame[name], _ = fit_forecast(name, win.y, win.h, win.season_length)
-        except Exception as err:  # the other forecasts are still worth writing
-            log.warning("baseline %s failed on the full series: %s", name, err)
-    return frame
+    if not advice.candidates:
+        log.warning("no model forecast the validation origins: no recommendation, no forecast")
+        result.forecast = frame
+        return
+    rec = decide([advice], config.forecast.significance)
+    q = {name: quantiles([advice], name, levels) for name in advice.candidates}
+    result.recommendation = summary_block(rec, advice, q, levels, win)
+    result.forecast = pd.concat([frame, pd.DataFrame(forecast_columns(advice, rec, levels, q))], axis=1)
+    log.info("recommended: %s (%s)", rec.model, rec.reason)
 
 
 def future_dates(ds: pd.Index, h: int) -> Optional[list[Any]]:

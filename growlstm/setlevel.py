@@ -51,6 +51,18 @@ def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, 
             for key in KEYS:
                 ok = b.get("status") == "ok"
                 row[f"{name}_{part}_{key}"] = _num((b.get(part) or {}).get(key)) if ok else math.nan
+    rec = summary.get("recommendation") or {}
+    if rec:
+        row["recommended"] = rec.get("model")
+        # The combinations and the recommended forecast, scored like every model.
+        for name in [n for n in rec.get("candidates_test") or rec.get("candidates_val") or {} if "+" in n or n == "comb"]:
+            for part in PARTS:
+                for key in KEYS:
+                    row[f"{name}_{part}_{key}"] = _num((rec.get(f"candidates_{part}") or {}).get(name, {}).get(key))
+        for part in PARTS:
+            for key in KEYS:
+                row[f"recommended_{part}_{key}"] = _num((rec.get(part) or {}).get(key))
+        row |= {k: _num(v) for k, v in (rec.get("intervals") or {}).items()}
     return row
 
 
@@ -59,9 +71,9 @@ def _num(value: Any) -> float:
 
 
 def models_in(table: pd.DataFrame) -> list[str]:
-    """``lstm`` then the baselines, in column order."""
+    """``recommended``, ``lstm``, then the baselines and combinations, in column order."""
     names = [c[: -len("_test_mase")] for c in table.columns if c.endswith("_test_mase")]
-    return sorted(names, key=lambda n: n != "lstm")
+    return sorted(names, key=lambda n: (n != "recommended", n != "lstm"))
 
 
 def scored_series(table: pd.DataFrame, part: str = "test") -> pd.DataFrame:

@@ -329,7 +329,7 @@ def predict(module: LSTMForecaster, win: SeriesWindows, origin: int) -> np.ndarr
 class SeedBatchModule(pl.LightningModule):
     """The packed stack of S seeds: per-seed MSE summed, masked gradients, per-seed clipping."""
 
-    def __init__(self, pack: SeedPack, lr: float, weight_decay: float, grad_clip: float, loss: str = "mse") -> None:
+    def __init__(self, pack: SeedPack, lr: float, weight_decay: float, grad_clip: float, loss: str = "mae") -> None:
         super().__init__()
         self.pack, self.net = pack, pack.big
         self.lr, self.weight_decay, self.grad_clip, self.loss = lr, weight_decay, grad_clip, loss

@@ -1,0 +1,154 @@
+"""The recommendation of a run: candidates built from the searched LSTM and the baselines of each
+series, the rule of ``growlstm.recommend`` applied, and every candidate's test scores and
+forecast with its conformal intervals (what forecast.csv, summary.json and series.csv show).
+
+One series decides on its own validation errors. Many series in one global model decide once,
+on the validation errors of all series pooled (each scaled by its own series), and every series
+follows that decision: per series, one to three origins are too little evidence, a panel is not.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from growlstm import metrics
+from growlstm.evaluate import BaselineResult, mean_scores, score_at
+from growlstm.recommend import Candidate, Recommendation, conformal_quantiles, interval_columns, recommend, scaled_errors, with_combinations
+from growlstm.windows import SeriesWindows
+
+LOWER_IS_BETTER = ("mase", "smape")
+
+
+@dataclass
+class SeriesAdvice:
+    """One series' candidates and what became of them."""
+
+    uid: str
+    candidates: dict[str, Candidate]
+    errors: dict[str, np.ndarray]  # scaled validation errors per candidate, (origins, h)
+    scale: float
+    val: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> validation metrics
+    test: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> test metrics
+
+
+def series_scale(win: SeriesWindows) -> float:
+    """The series' error unit: MASE's in-sample naive error before the first validation origin
+    (mean absolute value, or 1, when that is zero)."""
+    history = win.history(int(win.val_origins[0]))
+    scale = metrics.mase_scale(history, win.season_length) if history.size >= 2 else 0.0
+    if not scale or not math.isfinite(scale):
+        scale = float(np.mean(np.abs(history))) or 1.0
+    return scale
+
+
+def best_classical(baselines: dict[str, BaselineResult], metric: str) -> Optional[str]:
+    scored = [(b.val[metric], n) for n, b in baselines.items() if b.ok and math.isfinite(b.val.get(metric, math.nan))]
+    return min(scored)[1] if scored else None
+
+
+def series_advice(
+    win: SeriesWindows, baselines: dict[str, BaselineResult], lstm: Optional[Candidate], metric: str = "mase",
+    best: Optional[str] = None,
+) -> SeriesAdvice:
+    """The candidates of one series: its baselines that forecast every origin, the LSTM, and the
+    combinations (``lstm+<best>`` with ``best``, by default this series' best baseline)."""
+    singles = {
+        n: Candidate(n, list(b.val_forecasts), list(b.test_forecasts), b.future)
+        for n, b in baselines.items()
+        if b.ok and len(b.val_forecasts) == len(win.val_origins) and len(b.test_forecasts) == len(win.test_origins)
+    }
+    if lstm is not None:
+        singles["lstm"] = lstm
+    best = best if best in singles else best_classical({n: baselines[n] for n in singles if n in baselines}, metric)
+    candidates = with_combinations(singles, best)
+    scale = series_scale(win)
+    actuals = [win.actuals(int(o)) for o in win.val_origins]
+    errors = {n: scaled_errors(c.val, actuals, scale) for n, c in candidates.items()}
+    advice = SeriesAdvice(win.uid, candidates, errors, scale)
+    for name, cand in candidates.items():
+        advice.val[name] = mean_scores([score_at(win, int(o), f) for o, f in zip(win.val_origins, cand.val)])
+        if cand.test:
+            advice.test[name] = mean_scores([score_at(win, int(o), f) for o, f in zip(win.test_origins, cand.test)])
+    return advice
+
+
+def decide(advice: Sequence[SeriesAdvice], significance: float) -> Recommendation:
+    """One recommendation from the pooled validation errors of ``advice`` (one or many series),
+    among the candidates every series has (many series share one ``lstm+<best>`` partner)."""
+    names = sorted(set.intersection(*(set(a.candidates) for a in advice)))
+    errors = {n: [a.errors[n] for a in advice] for n in names}
+    return recommend(errors, {n: advice[0].candidates[n] for n in names}, significance)
+
+
+def quantiles(advice: Sequence[SeriesAdvice], model: str, levels: Sequence[int]) -> np.ndarray:
+    """Conformal quantiles of ``model``'s scaled validation errors, pooled over the series."""
+    scores = np.concatenate([a.errors[model] for a in advice if model in a.errors])
+    return conformal_quantiles(scores, [lv / 100 for lv in levels])
+
+
+def series_choice(advice: SeriesAdvice, rec: Recommendation) -> str:
+    """The recommended model where this series has it; else the reference (the best classical
+    forecast of the decision); else what validates best on this series."""
+    for name in (rec.model, rec.reference):
+        if name in advice.candidates:
+            return name
+    return min(advice.errors, key=lambda n: float(advice.errors[n].mean()))
+
+
+def forecast_columns(
+    advice: SeriesAdvice, rec: Recommendation, levels: Sequence[int], q: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """forecast.csv's columns for one series: recommended first, then every candidate, each with
+    its intervals (``<name>-lo-<L>``, ``<name>-hi-<L>``)."""
+    cols: dict[str, np.ndarray] = {}
+    for label, name in [("recommended", series_choice(advice, rec)), *((n, n) for n in advice.candidates)]:
+        cand = advice.candidates.get(name)
+        if cand is None or cand.future is None or name not in q:
+            continue
+        cols[label] = cand.future
+        cols |= interval_columns(label, cand.future, advice.scale, q[name], levels)
+    return cols
+
+
+def coverage(win: SeriesWindows, cand: Candidate, scale: float, q: np.ndarray, levels: Sequence[int]) -> dict[str, float]:
+    """Share of test points inside each interval, and M4's MSIS (at the widest level; scaled
+    by the in-sample seasonal naive error of the data before the origin)."""
+    out: dict[str, float] = {}
+    if not cand.test:
+        return out
+    actual = np.concatenate([win.actuals(int(o)) for o in win.test_origins])
+    point = np.concatenate(cand.test)
+    for qi, level in zip(q, levels):
+        width = np.tile(qi, len(win.test_origins)) * scale
+        out[f"coverage_{level}"] = float(np.mean(np.abs(actual - point) <= width))
+    level = max(levels)
+    width = np.tile(q[list(levels).index(level)], len(win.test_origins)) * scale
+    lo, hi, a = point - width, point + width, 1 - level / 100
+    penalty = (hi - lo) + (2 / a) * ((lo - actual) * (actual < lo) + (actual - hi) * (actual > hi))
+    insample = metrics.mase_scale(win.history(int(win.test_origins[0])), win.season_length)
+    out[f"msis_{level}"] = float(np.mean(penalty) / insample) if insample else math.nan
+    return out
+
+
+def lstm_candidate(val: list[np.ndarray], test: list[np.ndarray], future: Optional[np.ndarray]) -> Candidate:
+    return Candidate("lstm", val, test, future)
+
+
+def summary_block(rec: Recommendation, advice: SeriesAdvice, q: dict[str, np.ndarray], levels: Sequence[int],
+                  win: SeriesWindows) -> dict[str, Any]:
+    """summary.json's ``recommendation``: the decision, its evidence, and the test it rests on."""
+    model = series_choice(advice, rec)
+    chosen = advice.candidates[model]
+    return rec.as_dict() | {
+        "model": model,  # this series' (the decision's model, unless it failed here)
+        "val": advice.val.get(model, {}),
+        "test": advice.test.get(model, {}),
+        "candidates_val": advice.val,
+        "candidates_test": advice.test,
+        "intervals": coverage(win, chosen, advice.scale, q[model], levels) if model in q else {},
+        "levels": list(levels),
+    }

@@ -1,0 +1,182 @@
+"""What to use: the recommendation among the LSTM, the baselines and their combinations, with
+conformal prediction intervals. Pure numpy: candidates' forecasts in, a decision out.
+
+Candidates. Every model that forecast the validation origins: the chosen LSTM (its seeds' mean),
+each classical baseline, ``comb`` (the mean of ETS, ARIMA and Theta, the combination forecasters
+have trusted since the M competitions) and ``lstm+<best>`` (the LSTM averaged with the classical
+baseline that validates best).
+
+The rule. The classical candidate (a baseline or ``comb``) with the lowest validation error is the
+reference. A candidate with the LSTM in it replaces the reference only when its advantage survives
+the noise: a one-sided Diebold-Mariano test on the validation errors (absolute errors scaled per
+series, so that many series pool into one test) must give ``p < significance``. Otherwise the
+simpler, classical forecast is recommended: an LSTM win that may be luck does not earn the
+complexity. Why a significance test rather than the lowest validation score: on short series a
+handful of validation origins decide, and the candidate with the lowest score is then often
+the luckiest, not the best (issue 15: the validation-chosen baseline scored OWA 1.004 on 38
+held-out series, about Naive2).
+
+Intervals (split conformal, per horizon step). The absolute validation errors at step k, divided
+by the series' scale (its in-sample naive error, as MASE's), are the conformity scores; the
+interval at level L is the point forecast +- the ceil((n + 1) L)-th smallest of the n scores
+times the scale. With many series the scores pool across series; one series with too few
+origins for a level pools across steps, assuming errors grow like a random walk (sqrt(k)).
+They assume that future errors look like validation errors (exchangeability): no regime change,
+and a model that forecasts the future no worse than it forecast validation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+
+CLASSICAL_COMB = ("ets", "arima", "theta")
+
+
+@dataclass
+class Candidate:
+    """One model's forecasts: at each validation origin, each test origin and the future."""
+
+    name: str
+    val: list[np.ndarray]
+    test: list[np.ndarray] = field(default_factory=list)
+    future: Optional[np.ndarray] = None
+    members: tuple[str, ...] = ()  # the models it averages (empty: a single model)
+
+    @property
+    def has_lstm(self) -> bool:
+        return self.name == "lstm" or "lstm" in self.members
+
+
+def mean_of(name: str, parts: Sequence[Candidate]) -> Candidate:
+    """The average of ``parts``' forecasts, origin by origin."""
+    def avg(lists: Sequence[list[np.ndarray]]) -> list[np.ndarray]:
+        return [np.mean(group, axis=0) for group in zip(*lists)]
+
+    futures = [p.future for p in parts]
+    future = np.mean(futures, axis=0) if all(f is not None for f in futures) else None
+    return Candidate(name, avg([p.val for p in parts]), avg([p.test for p in parts]), future,
+                     tuple(p.name for p in parts))
+
+
+def with_combinations(singles: dict[str, Candidate], best_classical: Optional[str]) -> dict[str, Candidate]:
+    """``singles`` plus ``comb`` (ETS, ARIMA and Theta where all three forecast) and
+    ``lstm+<best>`` (the LSTM with the best classical single model on validation)."""
+    out = dict(singles)
+    if all(name in singles for name in CLASSICAL_COMB):
+        out["comb"] = mean_of("comb", [singles[n] for n in CLASSICAL_COMB])
+    if "lstm" in singles and best_classical in singles and best_classical != "lstm":
+        out[f"lstm+{best_classical}"] = mean_of(f"lstm+{best_classical}", [singles["lstm"], singles[best_classical]])  # type: ignore[index]
+    return out
+
+
+def scaled_errors(forecasts: Sequence[np.ndarray], actuals: Sequence[np.ndarray], scale: float) -> np.ndarray:
+    """Absolute errors per origin and step, in units of the series' scale: shape (origins, h)."""
+    return np.abs(np.stack(forecasts) - np.stack(actuals)) / scale
+
+
+@dataclass
+class Recommendation:
+    """The model to use, why, and the evidence it rests on."""
+
+    model: str
+    reason: str
+    val_scores: dict[str, float]  # mean scaled validation error of every candidate (a MASE)
+    reference: str  # the best classical candidate on validation
+    challenger: Optional[str] = None  # the best candidate with the LSTM in it
+    pvalue: Optional[float] = None  # one-sided DM p-value that the challenger beats the reference
+    significance: float = 0.05
+
+    def as_dict(self) -> dict[str, object]:
+        return {"model": self.model, "reason": self.reason, "reference": self.reference,
+                "challenger": self.challenger, "pvalue_challenger_better": self.pvalue,
+                "significance": self.significance, "val_scores": self.val_scores}
+
+
+def dm_pvalue(reference: np.ndarray, challenger: np.ndarray) -> float:
+    """One-sided p-value that ``challenger`` has the smaller mean loss: a Diebold-Mariano test on
+    the loss differences (one per origin and step, in series order), with a Newey-West variance
+    (lag h - 1: errors of one origin's path are correlated) and the t distribution."""
+    from scipy import stats
+
+    d = np.asarray(reference, dtype=float) - np.asarray(challenger, dtype=float)
+    n = d.size
+    if n < 2:
+        return 1.0
+    lags = min(n - 1, max(0, int(reference.shape[-1]) - 1 if np.ndim(reference) > 1 else 0))
+    d = d.ravel() - d.mean()
+    var = float(d @ d) / n
+    for lag in range(1, lags + 1):
+        var += 2 * (1 - lag / (lags + 1)) * float(d[lag:] @ d[:-lag]) / n
+    mean = float(np.asarray(reference).mean() - np.asarray(challenger).mean())
+    if var <= 0:
+        return 0.0 if mean > 0 else 1.0
+    return float(stats.t.sf(mean / math.sqrt(var / n), df=n - 1))
+
+
+def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candidate], significance: float = 0.05
+              ) -> Recommendation:
+    """Choose among ``candidates`` from their scaled validation ``errors`` (per series, arrays of
+    shape (origins, h); one list entry per series, in the same order for every candidate)."""
+    scores = {name: float(np.mean([e.mean() for e in errs])) for name, errs in errors.items() if errs}
+    classical = [n for n in scores if not candidates[n].has_lstm]
+    challengers = [n for n in scores if candidates[n].has_lstm]
+    if not classical and not challengers:
+        raise ValueError("no candidate forecast the validation origins")
+    if not classical:
+        best = min(challengers, key=scores.__getitem__)
+        return Recommendation(best, "no classical forecast fitted: the LSTM", scores, best)
+    reference = min(classical, key=scores.__getitem__)
+    if not challengers:
+        return Recommendation(reference, f"{reference} validates best of the classical forecasts", scores, reference)
+    challenger = min(challengers, key=scores.__getitem__)
+    pvalue = dm_pvalue(np.concatenate([e.ravel() for e in errors[reference]]),
+                       np.concatenate([e.ravel() for e in errors[challenger]])) if scores[challenger] < scores[reference] else 1.0
+    rec = Recommendation(reference, "", scores, reference, challenger, pvalue, significance)
+    gap = 1 - scores[challenger] / scores[reference] if scores[reference] else 0.0
+    if pvalue < significance:
+        rec.model = challenger
+        rec.reason = (f"{challenger} validates {gap:.1%} better than {reference} (MASE {scores[challenger]:.3f} vs "
+                      f"{scores[reference]:.3f}), significant: Diebold-Mariano p = {pvalue:.3g} < {significance:g}")
+    elif gap > 0:
+        rec.reason = (f"{challenger} validates {gap:.1%} better than {reference}, but within the noise "
+                      f"(Diebold-Mariano p = {pvalue:.2f} >= {significance:g}): the simpler, classical forecast")
+    else:
+        rec.reason = (f"{reference} validates best (MASE {scores[reference]:.3f}; {challenger} "
+                      f"{scores[challenger]:.3f})")
+    return rec
+
+
+def conformal_quantiles(scores: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """Per step, the split-conformal quantile of the scaled absolute errors ``scores`` (n, h) at
+    each level (fractions): the ceil((n + 1) L)-th smallest score. Shape (len(levels), h).
+
+    Steps with too few scores for a level borrow from all steps, scaled by sqrt(k): a random
+    walk's errors grow that way (the assumption that stands in for missing origins)."""
+    scores = np.asarray(scores, dtype=float)
+    n, h = scores.shape
+    steps = np.arange(1, h + 1)
+    pooled = np.sort((scores / np.sqrt(steps)).ravel())
+    out = np.empty((len(levels), h))
+    for i, level in enumerate(levels):
+        rank = math.ceil((n + 1) * level)
+        if rank <= n:
+            out[i] = np.sort(scores, axis=0)[rank - 1]
+        else:
+            rank = min(math.ceil((pooled.size + 1) * level), pooled.size)
+            out[i] = pooled[rank - 1] * np.sqrt(steps)
+    # Nested by construction for a common n; a wider level never comes out narrower.
+    return np.maximum.accumulate(out, axis=0)
+
+
+def interval_columns(name: str, point: np.ndarray, scale: float, quantiles: np.ndarray,
+                     levels: Sequence[int]) -> dict[str, np.ndarray]:
+    """Nixtla-style columns ``<name>-lo-<L>`` / ``<name>-hi-<L>`` around ``point``."""
+    cols = {}
+    for q, level in zip(quantiles, levels):
+        cols[f"{name}-lo-{level}"] = point - q * scale
+        cols[f"{name}-hi-{level}"] = point + q * scale
+    return cols
