@@ -361,18 +361,19 @@ def grow_global(
     searched = run_stages(pooled, config, goal, cap_fn, evaluator, recorder, first, resume, start)
     chosen = choose(searched.stages, searched.history, goal, config.growth)
     modules = searched.modules.get(chosen, []) if chosen is not None else []
-    tested, future = (pooled, modules), (pooled, modules)
+    refits = {part: (pooled, modules) for part in ("val", "test", "future")}
     refit_info: dict[str, Any] = {}
     if config.forecast.refit and modules:
         from growlstm.refit import RefitFailure
 
         try:
-            tested, future, refit_info = refit_global(pooled, searched.stages, chosen, config)  # type: ignore[arg-type]
+            refits, refit_info = refit_global(pooled, searched.stages, chosen, config)  # type: ignore[arg-type]
         except RefitFailure as err:  # the searched networks still forecast; say why they do
             log.warning("refit failed (%s): the forecast comes from the searched networks", err)
             refit_info = {"error": str(err)}
+    tested = refits["test"]
     # The test origins are read once, here: the chosen network's seeds on every series.
-    advice = global_advice(pooled, modules, tested, future, per_series, goal, config)
+    advice = global_advice(pooled, modules, refits, per_series, goal, config)
     table_rows = chosen_rows(pooled, modules, tested, per_series,
                              searched.stages[chosen].widths if chosen is not None else [], goal, config, advice)
     rows |= {r["uid"]: r for r in table_rows}
@@ -398,16 +399,18 @@ def grow_global(
     if advice:
         log.info("recommended for every series: %s (%s)", advice[0].model, advice[0].reason)
     if root is not None:
-        write_forecasts(root, pooled, advice, config)
+        write_forecasts(root, refits["future"][0], advice, config)
         write_many(root, result)
     return result
 
 
 def refit_global(
     pooled: PooledWindows, stages: Sequence[Any], chosen: int, config: Config,
-) -> tuple[tuple[PooledWindows, list[LSTMForecaster]], tuple[PooledWindows, list[LSTMForecaster]], dict[str, Any]]:
-    """The chosen network refitted on every series' data before its first test origin (to be
-    tested) and on all of it (to forecast): ``growlstm.refit``, with the series pooled."""
+) -> tuple[dict[str, tuple[PooledWindows, list[LSTMForecaster]]], dict[str, Any]]:
+    """The chosen network refitted (``growlstm.refit``, the series pooled) on every series' data
+    before its first validation origin (``val``: the evidence the recommendation compares with
+    the baselines, fitted there too), before its first test origin (``test``: the test scores)
+    and on all of it (``future``: forecast.csv)."""
     from growlstm.refit import growth_path, recut, refit
 
     path = growth_path(stages, chosen)
@@ -416,18 +419,21 @@ def refit_global(
         cut = [recut(w, o) for w, o in zip(pooled.series, origins)]
         return PooledWindows.build(pool_feature_scaling(cut), series_id=pooled.series_id)
 
-    at_test = pooled_at([int(w.test_origins[0]) if len(w.test_origins) else len(w.y) for w in pooled.series])
-    at_end = pooled_at([len(w.y) for w in pooled.series])
-    info = {"path": [r.index for r in path], "test_windows": len(at_test.train_pos), "windows": len(at_end.train_pos)}
-    log.info("refit: the chosen network retrained on %d windows (before each test span) and on %d (all the data)",
-             info["test_windows"], info["windows"])
-    return (at_test, refit(at_test, path, config)), (at_end, refit(at_end, path, config)), info
+    cuts = {
+        "val": pooled_at([int(w.val_origins[0]) for w in pooled.series]),
+        "test": pooled_at([int(w.test_origins[0]) if len(w.test_origins) else len(w.y) for w in pooled.series]),
+        "future": pooled_at([len(w.y) for w in pooled.series]),
+    }
+    info = {"path": [r.index for r in path], **{f"{k}_windows": len(c.train_pos) for k, c in cuts.items()}}
+    log.info("refit: the chosen network retrained on %d windows (before each validation span), %d (before each "
+             "test span) and %d (all the data)", *(len(c.train_pos) for c in cuts.values()))
+    return {k: (c, refit(c, path, config)) for k, c in cuts.items()}, info
 
 
 def global_advice(
-    pooled: PooledWindows, modules: Sequence[LSTMForecaster], tested: tuple[PooledWindows, Sequence[LSTMForecaster]],
-    future: tuple[PooledWindows, Sequence[LSTMForecaster]], per_series: list[dict[str, BaselineResult]], goal: Goal,
-    config: Config,
+    pooled: PooledWindows, modules: Sequence[LSTMForecaster],
+    refits: dict[str, tuple[PooledWindows, Sequence[LSTMForecaster]]], per_series: list[dict[str, BaselineResult]],
+    goal: Goal, config: Config,
 ) -> Optional[tuple[Any, list[Any], dict[str, np.ndarray]]]:
     """The recommendation for every series, decided once on all series' validation errors
     (``growlstm.advice``): (recommendation, each series' advice, conformal quantiles per candidate)."""
@@ -440,9 +446,10 @@ def global_advice(
 
     lstm: list[Any] = [None] * len(pooled.series)
     if modules:
-        val = seed_mean(pooled, modules, [w.val_origins for w in pooled.series])
-        test = seed_mean(tested[0], tested[1], [w.test_origins for w in tested[0].series])
-        ahead = seed_mean(future[0], future[1], [np.array([w.future_origin]) for w in future[0].series])
+        (at_val, val_nets), (at_test, test_nets), (at_end, end_nets) = refits["val"], refits["test"], refits["future"]
+        val = seed_mean(at_val, val_nets, [w.val_origins for w in at_val.series])
+        test = seed_mean(at_test, test_nets, [w.test_origins for w in at_test.series])
+        ahead = seed_mean(at_end, end_nets, [np.array([w.future_origin]) for w in at_end.series])
         lstm = [Candidate("lstm", list(v), list(t), a[0]) for v, t, a in zip(val, test, ahead)]
     advice = [series_advice(w, bases, cand, goal.metric, best=goal.baseline)
               for w, bases, cand in zip(pooled.series, per_series, lstm)]

@@ -8,8 +8,10 @@ baseline that validates best).
 
 The rule. The classical candidate (a baseline or ``comb``) with the lowest validation error is the
 reference. A candidate with the LSTM in it replaces the reference only when its advantage survives
-the noise: a one-sided Diebold-Mariano test on the validation errors (absolute errors scaled per
-series, so that many series pool into one test) must give ``p < significance``. Otherwise the
+the noise: a one-sided test on the validation errors (absolute errors scaled per series) must give
+``p < significance``: Diebold-Mariano on one series' errors (Newey-West variance), or, from
+``PANEL`` series on, a paired t-test of the series' mean errors (series are independent units;
+the errors within one are not). Otherwise the
 simpler, classical forecast is recommended: an LSTM win that may be luck does not earn the
 complexity. Why a significance test rather than the lowest validation score: on short series a
 handful of validation origins decide, and the candidate with the lowest score is then often
@@ -117,6 +119,23 @@ def dm_pvalue(reference: np.ndarray, challenger: np.ndarray) -> float:
     return float(stats.t.sf(mean / math.sqrt(var / n), df=n - 1))
 
 
+# From this many series on, the test compares per-series mean errors (independent units), which
+# accounts for any correlation within a series; fewer series pool their errors into one DM test.
+PANEL = 10
+
+
+def panel_pvalue(reference: list[np.ndarray], challenger: list[np.ndarray]) -> float:
+    """One-sided p-value that ``challenger`` has the smaller mean error: a paired t-test over
+    series of each series' mean error difference (the Diebold-Mariano idea, series as units)."""
+    from scipy import stats
+
+    d = np.array([r.mean() - c.mean() for r, c in zip(reference, challenger)])
+    sd = float(d.std(ddof=1))
+    if sd == 0:
+        return 0.0 if d.mean() > 0 else 1.0
+    return float(stats.t.sf(d.mean() / (sd / math.sqrt(d.size)), df=d.size - 1))
+
+
 def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candidate], significance: float = 0.05
               ) -> Recommendation:
     """Choose among ``candidates`` from their scaled validation ``errors`` (per series, arrays of
@@ -133,8 +152,11 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
     if not challengers:
         return Recommendation(reference, f"{reference} validates best of the classical forecasts", scores, reference)
     challenger = min(challengers, key=scores.__getitem__)
-    pvalue = dm_pvalue(np.concatenate([e.ravel() for e in errors[reference]]),
-                       np.concatenate([e.ravel() for e in errors[challenger]])) if scores[challenger] < scores[reference] else 1.0
+    pvalue = 1.0
+    if scores[challenger] < scores[reference]:
+        pvalue = (panel_pvalue(errors[reference], errors[challenger]) if len(errors[reference]) >= PANEL
+                  else dm_pvalue(np.concatenate([e.ravel() for e in errors[reference]]),
+                                 np.concatenate([e.ravel() for e in errors[challenger]])))
     rec = Recommendation(reference, "", scores, reference, challenger, pvalue, significance)
     gap = 1 - scores[challenger] / scores[reference] if scores[reference] else 0.0
     if pvalue < significance:
@@ -168,8 +190,10 @@ def conformal_quantiles(scores: np.ndarray, levels: Sequence[float]) -> np.ndarr
         else:
             rank = min(math.ceil((pooled.size + 1) * level), pooled.size)
             out[i] = pooled[rank - 1] * np.sqrt(steps)
-    # Nested by construction for a common n; a wider level never comes out narrower.
-    return np.maximum.accumulate(out, axis=0)
+    # A higher level never comes out narrower (the per-step and pooled quantiles could cross).
+    order = np.argsort(levels)
+    out[order] = np.maximum.accumulate(out[order], axis=0)
+    return out
 
 
 def interval_columns(name: str, point: np.ndarray, scale: float, quantiles: np.ndarray,

@@ -315,9 +315,10 @@ def grow(
         run_baseline(name, win, baseline, "test")
     lstm = None
     if chosen is not None and modules.get(chosen):
-        final_win, final_modules = finish_chosen(result, win, modules[chosen], config)
-        lstm = Candidate("lstm", seed_mean(modules[chosen], win, win.val_origins), result.lstm_test,
-                         seed_mean(final_modules, final_win, [final_win.future_origin])[0])
+        nets = finish_chosen(result, win, modules[chosen], config)
+        (at_val, val_nets), (at_end, end_nets) = nets["val"], nets["future"]
+        lstm = Candidate("lstm", seed_mean(val_nets, at_val, win.val_origins), result.lstm_test,
+                         seed_mean(end_nets, at_end, [at_end.future_origin])[0])
     advise(result, win, lstm, config)
     result.seconds = spent * 60 + time.perf_counter() - start
     if recorder:
@@ -423,37 +424,39 @@ def layout_of(win: SeriesWindows, config: Config) -> dict[str, Any]:
 
 
 def finish_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[Any], config: Config
-                  ) -> tuple[SeriesWindows, Sequence[Any]]:
-    """Test the chosen stage (refitted on the data before the test origin with
-    ``forecast.refit``) and return the windows and networks that forecast the future."""
+                  ) -> dict[str, tuple[SeriesWindows, Sequence[Any]]]:
+    """Test the chosen stage and return, for the validation origins (the recommendation's
+    evidence), the test origins and the future, the windows and networks that forecast them:
+    with ``forecast.refit``, the chosen stage refitted on all the data before each (as the
+    baselines are fitted there); otherwise the searched networks throughout."""
     from growlstm.refit import RefitFailure, growth_path, recut, refit
 
+    searched = {part: (win, modules) for part in ("val", "test", "future")}
     if len(win.test_origins):
         test_chosen(result, win, modules)
     if not config.forecast.refit:
-        return win, modules
+        return searched
     path = growth_path(result.stages, result.chosen)  # type: ignore[arg-type]
     lengths = {f"stage_{r.index:02d}": stage_epochs_of(r, config) for r in path}
     result.refit = {"path": [r.index for r in path], "epochs": lengths}
+    cuts = {"val": int(win.val_origins[0]), "future": len(win.y)}
+    if len(win.test_origins):
+        cuts["test"] = int(win.test_origins[0])
     try:
-        if len(win.test_origins):
-            first = int(win.test_origins[0])
-            at_test = recut(win, first)
-            tested = refit(at_test, path, config)
-            result.search_test = result.chosen_test
-            test_chosen(result, at_test, tested)
-            result.refit["test_origin"] = first
-            log.info("refit on the %d points before the test span: test %s %s (without refit %s)", first,
-                     result.goal.metric.upper(), fmt(result.chosen_test.get(result.goal.metric, math.nan)),
-                     fmt(result.search_test.get(result.goal.metric, math.nan)))
-        final = recut(win, len(win.y))
-        networks = refit(final, path, config)
+        refits = {part: (recut(win, origin), None) for part, origin in cuts.items()}
+        refits = {part: (cut, refit(cut, path, config)) for part, (cut, _) in refits.items()}
     except RefitFailure as err:  # the searched networks still forecast; say why they do
         log.warning("refit failed (%s): the forecast comes from the searched networks", err)
         result.refit["error"] = str(err)
-        return win, modules
-    result.refit["future_origin"] = len(win.y)
-    return final, networks
+        return searched
+    result.refit |= {f"{part}_origin": origin for part, origin in cuts.items()}
+    if "test" in refits:
+        result.search_test = result.chosen_test
+        test_chosen(result, *refits["test"])  # type: ignore[arg-type]
+        log.info("refit on the %d points before the test span: test %s %s (without refit %s)", cuts["test"],
+                 result.goal.metric.upper(), fmt(result.chosen_test.get(result.goal.metric, math.nan)),
+                 fmt(result.search_test.get(result.goal.metric, math.nan)))
+    return {part: refits.get(part, searched[part]) for part in searched}  # type: ignore[misc]
 
 
 def stage_epochs_of(record: StageRecord, config: Config) -> list[int]:

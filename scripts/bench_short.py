@@ -79,12 +79,14 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     block = result.extra.get("global") or {}
     ok = table[table.status == "ok"] if "status" in table else table
     by_lstm = int(ok.widths.fillna("").astype(str).str.len().gt(0).sum()) if "widths" in ok else 0
-    cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual") or c.endswith(("_test_smape", "_test_mase"))]
+    cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual", "recommended")
+            or c.startswith(("coverage_", "msis_")) or c.endswith(("_test_smape", "_test_mase"))]
     return {
         "scope": result.scope, "series": int(len(table)), "forecast": int(len(ok)), "by_lstm": by_lstm,
         "sizes": json.dumps(result.sizes), "widths": json.dumps(block.get("widths")),
         "stages": "; ".join(f"{st['widths']} {st['val'].get('mase', float('nan')):.3f}" for st in block.get("stages", []))
         + (f"; stop: {block['stop_reason']}" if block else ""),
+        "recommended": json.dumps(table.recommended.value_counts().to_dict()) if "recommended" in table else "{}",
         "seconds": seconds, "per_series": table[cols].to_dict(orient="records"),
     }
 
@@ -129,7 +131,19 @@ def references(uids: list[str]) -> dict[str, float]:
     return out
 
 
-MODELS = ("lstm", "lstm_norefit", "naive", "seasonal_naive", "naive2", "arima", "ets", "theta")
+MODELS = ("recommended", "lstm", "lstm_norefit", "lstm+best", "comb", "naive", "seasonal_naive", "naive2", "arima",
+          "ets", "theta")
+HEADERS = ("recommended", "LSTM", "LSTM no refit", "LSTM+best", "comb", "naive", "snaive", "naive2", "ARIMA", "ETS",
+           "Theta")
+
+
+def with_pair(rows: pd.DataFrame) -> pd.DataFrame:
+    """``lstm+best_*``: each row's own LSTM+<baseline> combination, under one name."""
+    rows = rows.copy()
+    for key in ("smape", "mase"):
+        cols = [c for c in rows.columns if c.startswith("lstm+") and c.endswith(f"_test_{key}")]
+        rows[f"lstm+best_test_{key}"] = rows[cols].bfill(axis=1).iloc[:, 0] if cols else float("nan")
+    return rows
 
 
 def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
@@ -144,19 +158,22 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
         if done.empty:
             continue
         lines += [f"## {subset}", "",
-                  "| run | scope | series | forecast | by LSTM | chosen | LSTM | LSTM no refit | naive | snaive | naive2 "
-                  "| ARIMA | ETS | Theta | sf AutoETS | sf AutoARIMA | sf AutoTheta | wall s | peak GiB |",
-                  "|" + "---|" * 19]
+                  "| run | scope | series | forecast | by LSTM | chosen | " + " | ".join(HEADERS)
+                  + " | sf AutoETS | sf AutoARIMA | sf AutoTheta | cover 80 | cover 95 | MSIS 95 | recommended | wall s | peak GiB |",
+                  "|" + "---|" * (len(HEADERS) + 15)]
         for run in done.itertuples():
-            rows = series[series.label == run.label]
+            rows = with_pair(series[series.label == run.label].dropna(axis=1, how="all"))
             lstm_rows = rows[rows.lstm_test_mase.notna()] if "lstm_test_mase" in rows else rows.iloc[0:0]
             scored = {m: owa(lstm_rows, m)[0] for m in MODELS}
             refs = references(lstm_rows.uid.tolist()) if len(lstm_rows) else {m: float("nan") for m in REFERENCES}
             chosen = run.widths if run.widths not in ("null", None) else run.sizes
+            cover = [rows[c].mean() if c in rows else float("nan") for c in ("coverage_80", "coverage_95", "msis_95")]
             lines.append(
                 f"| {run.label} | {run.scope} | {run.series} | {run.forecast} | {run.by_lstm} | {chosen} | "
                 + " | ".join(f"{scored[m]:.3f}" for m in MODELS) + " | "
-                + " | ".join(f"{refs[m]:.3f}" for m in REFERENCES) + f" | {run.seconds:.0f} | {run.peak_gib:.2f} |")
+                + " | ".join(f"{refs[m]:.3f}" for m in REFERENCES) + " | "
+                + " | ".join(f"{c:.3f}" for c in cover)
+                + f" | {getattr(run, 'recommended', '')} | {run.seconds:.0f} | {run.peak_gib:.2f} |")
         for run in done.itertuples():
             if isinstance(run.stages, str) and run.stages:
                 lines.append(f"- {run.label}: stages (widths, validation MASE): {run.stages}")

@@ -116,7 +116,8 @@ def test_global_run_forecasts_every_series_and_refits_on_all_data(tmp_path: Path
     forecast = pd.read_csv(tmp_path / "forecast.csv")
     assert sorted(forecast.unique_id.unique()) == list("abcde") and len(forecast) == 5 * H
     block = json.loads((tmp_path / "summary.json").read_text())["global"]
-    assert block["padded"] and block["refit"]["windows"] > block["refit"]["test_windows"] > block["training_windows"]
+    refit = block["refit"]
+    assert block["padded"] and refit["future_windows"] > refit["test_windows"] > refit["val_windows"] > block["training_windows"]
     assert "lstm_norefit_test_mase" in result.table  # the searched networks' scores, beside the refit's
 
 

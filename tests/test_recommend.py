@@ -1,0 +1,111 @@
+"""The recommendation on scripted validation errors, combinations, and conformal intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from growlstm.recommend import Candidate, conformal_quantiles, interval_columns, mean_of, recommend, with_combinations
+
+H = 4
+
+
+def _errors(level: float, noise: float, series: int = 1, origins: int = 3, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [np.abs(level + noise * rng.standard_normal((origins, H))) for _ in range(series)]
+
+
+def _cands(*names: str) -> dict[str, Candidate]:
+    return {n: Candidate(n, [], members=("lstm", "ets") if "+" in n else ()) for n in names}
+
+
+def test_an_lstm_win_inside_the_noise_loses_to_the_classical_forecast() -> None:
+    errors = {"ets": _errors(1.00, 0.5, seed=1), "lstm": _errors(0.97, 0.5, seed=2)}
+    rec = recommend(errors, _cands("ets", "lstm"))
+    assert rec.val_scores["lstm"] < rec.val_scores["ets"]  # the LSTM validates better ...
+    assert rec.model == "ets" and rec.pvalue >= 0.05  # ... but not beyond the noise
+    assert "within the noise" in rec.reason
+
+
+def test_a_clear_lstm_win_is_taken() -> None:
+    errors = {"ets": _errors(1.0, 0.05, origins=10, seed=1), "lstm": _errors(0.6, 0.05, origins=10, seed=2)}
+    rec = recommend(errors, _cands("ets", "lstm"))
+    assert rec.model == "lstm" and rec.pvalue < 0.05 and "significant" in rec.reason
+
+
+def test_many_series_pool_their_evidence_series_by_series() -> None:
+    # Each series alone is too noisy to tell; 200 series with the same small edge are not.
+    ref, new = _errors(1.0, 0.3, series=200, seed=1), _errors(0.95, 0.3, series=200, seed=2)
+    assert recommend({"ets": ref[:1], "lstm+ets": new[:1]}, _cands("ets", "lstm+ets")).model == "ets"
+    rec = recommend({"ets": ref, "lstm+ets": new}, _cands("ets", "lstm+ets"))
+    assert rec.model == "lstm+ets" and rec.pvalue < 0.05
+
+
+def test_the_reference_is_the_best_classical_candidate_combinations_included() -> None:
+    errors = {"ets": _errors(1.0, 0.01), "theta": _errors(1.1, 0.01), "comb": _errors(0.9, 0.01),
+              "lstm": _errors(2.0, 0.01)}
+    rec = recommend(errors, _cands("ets", "theta", "comb", "lstm"))
+    assert rec.model == "comb" and rec.reference == "comb" and rec.challenger == "lstm" and rec.pvalue == 1.0
+
+
+def test_combinations_average_their_members_origin_by_origin() -> None:
+    f = {n: Candidate(n, [np.full(H, v), np.full(H, v + 1)], [np.full(H, v)], np.full(H, v))
+         for n, v in (("ets", 1.0), ("arima", 2.0), ("theta", 6.0), ("lstm", 10.0))}
+    out = with_combinations(f, "ets")
+    np.testing.assert_allclose(out["comb"].val[1], np.full(H, 4.0))  # (2 + 3 + 7) / 3
+    np.testing.assert_allclose(out["lstm+ets"].future, np.full(H, 5.5))
+    assert out["lstm+ets"].has_lstm and not out["comb"].has_lstm
+    assert "comb" not in with_combinations({n: f[n] for n in ("ets", "lstm")}, "ets")  # needs all three
+    assert mean_of("x", [f["ets"]]).members == ("ets",)
+
+
+def test_conformal_quantiles_by_hand() -> None:
+    # 9 origins, one step: the 80% quantile is the ceil(10 * 0.8) = 8th smallest score.
+    scores = np.arange(1.0, 10.0)[:, None]
+    assert conformal_quantiles(scores, [0.8, 0.5]).tolist() == [[8.0], [5.0]]  # and ceil(10 * 0.5) = 5th
+    assert conformal_quantiles(scores, [0.9]).tolist() == [[9.0]]
+
+
+def test_too_few_origins_borrow_from_every_step_by_sqrt_k() -> None:
+    scores = np.array([[1.0, 2.0, 3.0, 4.0]])  # one origin: no per-step quantile at 95%
+    q = conformal_quantiles(scores, [0.95])
+    pooled = np.sort(scores[0] / np.sqrt([1, 2, 3, 4]))
+    np.testing.assert_allclose(q[0], pooled[-1] * np.sqrt([1, 2, 3, 4]))
+
+
+def test_intervals_are_nested_and_contain_the_point() -> None:
+    rng = np.random.default_rng(0)
+    q = conformal_quantiles(np.abs(rng.standard_normal((30, H))), [0.8, 0.95])
+    point = np.array([10.0, 11.0, 12.0, 13.0])
+    cols = pd.DataFrame(interval_columns("recommended", point, 2.0, q, [80, 95]))
+    assert list(cols.columns) == ["recommended-lo-80", "recommended-hi-80", "recommended-lo-95", "recommended-hi-95"]
+    assert (cols["recommended-lo-95"] <= cols["recommended-lo-80"]).all()
+    assert (cols["recommended-lo-80"] <= point).all() and (point <= cols["recommended-hi-80"]).all()
+    assert (cols["recommended-hi-80"] <= cols["recommended-hi-95"]).all()
+
+
+@pytest.mark.parametrize("levels", [[80, 95], [50, 80, 99]])
+def test_a_forecast_csv_holds_recommended_and_every_candidate_with_intervals(levels: list[int], tmp_path) -> None:
+    import json
+
+    from growlstm import grow, load
+    from growlstm.config import Config, DataConfig, ForecastConfig, GrowthConfig, TrainerConfig
+
+    config = Config(data=DataConfig(name="nile"), trainer=TrainerConfig(max_epochs=3, early_stopping_patience=2),
+                    growth=GrowthConfig(seeds=2, max_stages=2), baselines=["naive", "ets", "arima", "theta"],
+                    forecast=ForecastConfig(levels=levels))
+    grow(load(config.data), config, run_dir=tmp_path)
+    frame = pd.read_csv(tmp_path / "forecast.csv")
+    rec = json.loads((tmp_path / "summary.json").read_text())["recommendation"]
+    assert frame.columns[:3].tolist() == ["ds", "step", "recommended"]
+    pair = next(c for c in frame.columns if c.startswith("lstm+") and "-" not in c)
+    for name in ["recommended", "lstm", "naive", "ets", "arima", "theta", "comb", pair]:
+        for level in levels:
+            lo, hi = frame[f"{name}-lo-{level}"], frame[f"{name}-hi-{level}"]
+            assert (lo <= frame[name]).all() and (frame[name] <= hi).all()
+        for narrow, wide in zip(levels, levels[1:]):
+            assert (frame[f"{name}-lo-{wide}"] <= frame[f"{name}-lo-{narrow}"]).all()
+            assert (frame[f"{name}-hi-{narrow}"] <= frame[f"{name}-hi-{wide}"]).all()
+    np.testing.assert_allclose(frame["recommended"], frame[rec["model"]])
+    assert rec["reason"] and set(rec["val_scores"]) >= {"lstm", "ets", "comb", pair}
