@@ -6,15 +6,16 @@ each classical baseline, ``comb`` (the mean of ETS, ARIMA and Theta, the combina
 have trusted since the M competitions) and ``lstm+<best>`` (the LSTM averaged with the classical
 baseline that validates best).
 
-The rule. The classical candidate (a baseline or ``comb``) with the lowest validation error is the
-reference. A candidate with the LSTM in it replaces the reference only when its advantage survives
-the noise: a one-sided test on the validation errors (absolute errors scaled per series) must give
+The rule: a path of significance gates from the most robust forecast to the most specialised.
+``comb`` is the classical choice unless the best single classical model validates significantly
+better; ``lstm+<best>`` replaces the classical choice only if it validates significantly better;
+the LSTM alone replaces ``lstm+<best>`` only if it validates significantly better still. A test
+is one-sided on the validation errors (absolute errors scaled per series) and must give
 ``p < significance``: Diebold-Mariano on one series' errors (Newey-West variance), or, from
 ``PANEL`` series on, a paired t-test of the series' mean errors (series are independent units;
-the errors within one are not). Otherwise the
-simpler, classical forecast is recommended: an LSTM win that may be luck does not earn the
-complexity. Why a significance test rather than the lowest validation score: on short series a
-handful of validation origins decide, and the candidate with the lowest score is then often
+the errors within one are not). A win that may be luck does not earn the complexity. Why a
+significance test rather than the lowest validation score: on short series a handful of
+validation origins decide, and the candidate with the lowest score is then often
 the luckiest, not the best (issue 15: the validation-chosen baseline scored OWA 1.004 on 38
 held-out series, about Naive2).
 
@@ -139,36 +140,60 @@ def panel_pvalue(reference: list[np.ndarray], challenger: list[np.ndarray]) -> f
 def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candidate], significance: float = 0.05
               ) -> Recommendation:
     """Choose among ``candidates`` from their scaled validation ``errors`` (per series, arrays of
-    shape (origins, h); one list entry per series, in the same order for every candidate)."""
+    shape (origins, h); one list entry per series, in the same order for every candidate).
+
+    A path of significance gates, from the most robust forecast to the most specialised: the
+    classical combination ``comb``, replaced by the best single classical model only if that one
+    validates significantly better; then ``lstm+<best>`` if it beats the classical choice
+    significantly; then the LSTM alone if it beats ``lstm+<best>`` significantly. Combinations
+    first because averaging hedges against the model that validated best by luck, the rule
+    forecasters learned in the M competitions."""
     scores = {name: float(np.mean([e.mean() for e in errs])) for name, errs in errors.items() if errs}
-    classical = [n for n in scores if not candidates[n].has_lstm]
-    challengers = [n for n in scores if candidates[n].has_lstm]
-    if not classical and not challengers:
+    if not scores:
         raise ValueError("no candidate forecast the validation origins")
-    if not classical:
-        best = min(challengers, key=scores.__getitem__)
-        return Recommendation(best, "no classical forecast fitted: the LSTM", scores, best)
-    reference = min(classical, key=scores.__getitem__)
-    if not challengers:
-        return Recommendation(reference, f"{reference} validates best of the classical forecasts", scores, reference)
-    challenger = min(challengers, key=scores.__getitem__)
-    pvalue = 1.0
-    if scores[challenger] < scores[reference]:
-        pvalue = (panel_pvalue(errors[reference], errors[challenger]) if len(errors[reference]) >= PANEL
-                  else dm_pvalue(np.concatenate([e.ravel() for e in errors[reference]]),
-                                 np.concatenate([e.ravel() for e in errors[challenger]])))
-    rec = Recommendation(reference, "", scores, reference, challenger, pvalue, significance)
-    gap = 1 - scores[challenger] / scores[reference] if scores[reference] else 0.0
-    if pvalue < significance:
-        rec.model = challenger
-        rec.reason = (f"{challenger} validates {gap:.1%} better than {reference} (MASE {scores[challenger]:.3f} vs "
-                      f"{scores[reference]:.3f}), significant: Diebold-Mariano p = {pvalue:.3g} < {significance:g}")
-    elif gap > 0:
-        rec.reason = (f"{challenger} validates {gap:.1%} better than {reference}, but within the noise "
-                      f"(Diebold-Mariano p = {pvalue:.2f} >= {significance:g}): the simpler, classical forecast")
+
+    def beats(challenger: str, incumbent: str) -> float:
+        """One-sided p-value that ``challenger`` validates better than ``incumbent``."""
+        if scores[challenger] >= scores[incumbent]:
+            return 1.0
+        a, b = errors[incumbent], errors[challenger]
+        if len(a) >= PANEL:
+            return panel_pvalue(a, b)
+        return dm_pvalue(np.concatenate([e.ravel() for e in a]), np.concatenate([e.ravel() for e in b]))
+
+    singles = [n for n in scores if not candidates[n].has_lstm and not candidates[n].members]
+    pair = next((n for n in scores if candidates[n].has_lstm and candidates[n].members), None)
+    lstm = "lstm" if "lstm" in scores else None
+    steps: list[str] = []
+    if "comb" in scores:
+        choice = "comb"
+        best = min(singles, key=scores.__getitem__) if singles else None
+        if best is not None and beats(best, "comb") < significance:
+            steps.append(f"{best} beats comb significantly (p = {beats(best, 'comb'):.3g})")
+            choice = best
+    elif singles:
+        choice = min(singles, key=scores.__getitem__)
     else:
-        rec.reason = (f"{reference} validates best (MASE {scores[reference]:.3f}; {challenger} "
-                      f"{scores[challenger]:.3f})")
+        choice = min(scores, key=scores.__getitem__)
+    reference = choice
+    rec = Recommendation(choice, "", scores, reference, significance=significance)
+    for challenger in [c for c in (pair, lstm) if c is not None and c != choice]:
+        p = beats(challenger, choice)
+        rec.challenger, rec.pvalue = challenger, p
+        gap = 1 - scores[challenger] / scores[choice] if scores[choice] else 0.0
+        if p < significance:
+            steps.append(f"{challenger} validates {gap:.1%} better than {choice} (MASE {scores[challenger]:.3f} vs "
+                         f"{scores[choice]:.3f}), significant: p = {p:.3g} < {significance:g}")
+            choice = challenger
+        else:
+            verdict = "within the noise" if gap > 0 else "no better"
+            steps.append(f"{challenger} {'validates ' + format(gap, '.1%') + ' better than' if gap > 0 else 'does not beat'} "
+                         f"{choice}, {verdict} (p = {p:.2f} >= {significance:g})")
+            break
+    rec.model = choice
+    rec.reason = "; ".join(steps) if steps else f"{choice} validates best (MASE {scores[choice]:.3f})"
+    if not candidates[choice].has_lstm and any(candidates[n].has_lstm for n in scores):
+        rec.reason += ": the simpler, classical forecast"
     return rec
 
 

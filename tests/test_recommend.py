@@ -109,3 +109,18 @@ def test_a_forecast_csv_holds_recommended_and_every_candidate_with_intervals(lev
             assert (frame[f"{name}-hi-{narrow}"] <= frame[f"{name}-hi-{wide}"]).all()
     np.testing.assert_allclose(frame["recommended"], frame[rec["model"]])
     assert rec["reason"] and set(rec["val_scores"]) >= {"lstm", "ets", "comb", pair}
+
+
+def test_the_path_goes_from_the_combination_to_the_lstm_one_significant_gate_at_a_time() -> None:
+    names = ("ets", "arima", "theta", "comb", "lstm+ets", "lstm")
+    cands = {n: Candidate(n, [], members=("lstm", "ets") if n == "lstm+ets" else ("ets", "arima", "theta") if n == "comb" else ())
+             for n in names}
+    e = {"ets": _errors(0.99, 0.3, 50, seed=1), "arima": _errors(1.2, 0.3, 50, seed=2),
+         "theta": _errors(1.1, 0.3, 50, seed=3), "comb": _errors(1.0, 0.3, 50, seed=4),
+         "lstm+ets": _errors(0.8, 0.3, 50, seed=5), "lstm": _errors(0.79, 0.3, 50, seed=6)}
+    rec = recommend(e, cands)
+    # ets validates a little better than comb, not significantly: comb stays; the pair beats it
+    # clearly; the LSTM alone edges the pair within the noise: the pair is recommended.
+    assert rec.reference == "comb" and rec.model == "lstm+ets" and rec.challenger == "lstm" and rec.pvalue >= 0.05
+    e["ets"] = _errors(0.7, 0.3, 50, seed=1)  # now a single model clearly beats the combination
+    assert recommend(e, cands).reference == "ets"
