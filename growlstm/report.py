@@ -58,14 +58,27 @@ def format_report(result: "GrowthResult") -> str:
         )
     if result.stages:
         lines.append(f"stop: {result.stop_reason}" + (f" ({result.stop_note})" if result.stop_note else ""))
+    lines.append(recommendation_line(result.recommendation))
     return "\n".join(lines)
+
+
+def recommendation_line(rec: dict) -> str:
+    """The last line of a run: what to use and why (summary.json's ``recommendation``)."""
+    if not rec:
+        return "recommended: nothing (no model forecast the validation origins)"
+    test = rec.get("test") or {}
+    scored = f"; on test MASE {fmt(test['mase'])}" if "mase" in test else ""
+    cover = rec.get("intervals") or {}
+    levels = ", ".join(f"{k.split('_')[1]}%: {v:.0%}" for k, v in cover.items() if k.startswith("coverage_"))
+    return (f"recommended: {rec['model']} ({rec['reason']}){scored}"
+            + (f"; test points inside its intervals: {levels}" if levels else ""))
 
 
 def verdict(result: "GrowthResult") -> str:
     """Whether the goal was met, on validation and on test, and the gap when it was not."""
     goal = result.goal
     if not result.stages:
-        return f"goal: {goal.describe()}; no LSTM was trained: {result.stop_note}"
+        return f"goal: {goal.describe()}; no LSTM was trained ({result.stop_note.split(';')[0]})"
     if goal.threshold("val") is None:
         return f"goal: {goal.describe()}"
     chosen = result.chosen_stage
@@ -91,9 +104,14 @@ def format_many(result: "ManyResult") -> str:
     verdicts = result.verdicts
     lines = [f"{'model':<16s} {'series':>6s} {'sMAPE':>8s} {'MASE':>8s} {'OWA':>7s}", "-" * 49]
     for model, row in scores.iterrows():
-        label = "LSTM" if model == "lstm" else str(model)
+        label = {"lstm": "LSTM", "lstm_norefit": "LSTM (no refit)"}.get(str(model), str(model))
         lines.append(f"{label:<16s} {int(row.series):>6d} {fmt(row.smape, 2):>8s} {fmt(row.mase):>8s} {fmt(row.owa):>7s}")
     lines.append("(test; means over the series the LSTM ran on; OWA vs Naive2 on the same series, as in M4)")
+    rec = result.extra.get("recommendation")
+    if rec:
+        lines.append(f"recommended for every series: {rec['model']} ({rec['reason']})")
+    elif "recommended" in result.table:
+        lines.append("recommended: " + ", ".join(f"{m} x{k}" for m, k in result.table.recommended.value_counts().items()))
     lines.append(
         f"series: {verdicts['series']} grown, {verdicts['ran']} ran; goal met on validation {verdicts['met_val']}, "
         f"on test {verdicts['met_test']} (held from validation: {verdicts['held_on_test']})"
