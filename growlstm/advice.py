@@ -20,9 +20,6 @@ from growlstm.evaluate import BaselineResult, mean_scores, score_at
 from growlstm.recommend import Candidate, Recommendation, conformal_quantiles, interval_columns, recommend, scaled_errors, with_combinations
 from growlstm.windows import SeriesWindows
 
-LOWER_IS_BETTER = ("mase", "smape")
-
-
 @dataclass
 class SeriesAdvice:
     """One series' candidates and what became of them."""
@@ -132,10 +129,6 @@ def coverage(win: SeriesWindows, cand: Candidate, scale: float, q: np.ndarray, l
     insample = metrics.mase_scale(win.history(int(win.test_origins[0])), win.season_length)
     out[f"msis_{level}"] = float(np.mean(penalty) / insample) if insample else math.nan
     return out
-
-
-def lstm_candidate(val: list[np.ndarray], test: list[np.ndarray], future: Optional[np.ndarray]) -> Candidate:
-    return Candidate("lstm", val, test, future)
 
 
 def summary_block(rec: Recommendation, advice: SeriesAdvice, q: dict[str, np.ndarray], levels: Sequence[int],

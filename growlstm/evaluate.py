@@ -69,15 +69,6 @@ class BaselineResult:
         return not self.error
 
 
-def fit_forecast(name: str, history: np.ndarray, h: int, season_length: int) -> tuple[np.ndarray, str]:
-    """Fit baseline ``name`` on ``history`` and forecast h steps; returns (forecast, spec)."""
-    model = make_baseline(name, season_length).fit(history)
-    forecast = np.asarray(model.predict(h), dtype=float)
-    if forecast.shape != (h,) or not np.all(np.isfinite(forecast)):
-        raise RuntimeError(f"{name} produced a non-finite or mis-shaped forecast")
-    return forecast, model.spec
-
-
 # A forecast further than this many times the history's range outside that range is absurd for
 # the series (an exploding fit), not a forecast to win or lose comparisons with.
 PLAUSIBLE_RANGES = 10.0

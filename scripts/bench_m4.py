@@ -67,21 +67,21 @@ def config_for(s: M4Series, treatment: str, seed: int) -> Config:
     )
 
 
-_FORECASTS: dict[tuple[str, bytes, int, int], tuple[np.ndarray, str]] = {}
+_FORECASTS: dict[tuple[str, bytes, int, int, tuple[int, ...]], tuple[list[np.ndarray], str]] = {}
 
 
-def cached_fit_forecast(name: str, history: np.ndarray, h: int, season_length: int) -> tuple[np.ndarray, str]:
-    """growlstm's fit_forecast, memoised: the treatments of a series share their origins, so
-    each baseline is fitted once per origin (ETS and ARIMA take seconds on hourly series)."""
-    key = (name, np.asarray(history, dtype=float).tobytes(), h, season_length)
+def cached_backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Any) -> tuple[list[np.ndarray], str]:
+    """growlstm's backtest, memoised: the treatments of a series share their origins, so each
+    baseline is fitted once per span (ETS and ARIMA take seconds on hourly series)."""
+    key = (name, np.asarray(y, dtype=float).tobytes(), h, season_length, tuple(int(o) for o in origins))
     if key not in _FORECASTS:
-        _FORECASTS[key] = _fit_forecast(name, history, h, season_length)
-    forecast, spec = _FORECASTS[key]
-    return forecast.copy(), spec
+        _FORECASTS[key] = _backtest(name, y, h, season_length, origins)
+    forecasts, spec = _FORECASTS[key]
+    return [f.copy() for f in forecasts], spec
 
 
-_fit_forecast = evaluate.fit_forecast
-evaluate.fit_forecast = cached_fit_forecast  # run_baseline looks it up at call time
+_backtest = evaluate.backtest
+evaluate.backtest = cached_backtest  # run_baseline looks it up at call time
 
 
 def run_series(s: M4Series, treatments: list[str], seed: int) -> list[dict[str, Any]]:

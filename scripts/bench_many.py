@@ -140,8 +140,10 @@ def job_key(spec: dict[str, Any]) -> str:
     return json.dumps({k: spec[k] for k in sorted(spec) if k != "label"}, sort_keys=True)
 
 
-def run_in_process(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, "--job", json.dumps(spec)], capture_output=True, text=True,
+def run_in_process(spec: dict[str, Any], timeout: float, script: str = __file__) -> dict[str, Any]:
+    """Run ``script --job <spec>`` in a fresh process (its wall time and memory its own); the
+    job's last ``RESULT {...}`` line, or why it failed."""
+    proc = subprocess.run([sys.executable, script, "--job", json.dumps(spec)], capture_output=True, text=True,
                           timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:

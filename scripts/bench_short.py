@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_many.py: overrides, run_in_process
+from bench_many import overrides, run_in_process  # noqa: E402
 
 M1_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "m1"
 SUBSETS = {"m1_monthly": ("M1-M*", 18, 12), "m1_quarterly": ("M1-Q*", 8, 4), "m1_yearly": ("M1-Y*", 6, 1)}
@@ -50,9 +52,6 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
 
     import growlstm
     from growlstm.config import Config, DataConfig
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_many import overrides
 
     logging.getLogger("growlstm").setLevel(logging.WARNING)
     pattern, h, season = SUBSETS[spec["subset"]]
@@ -97,15 +96,6 @@ def run_job(spec: dict[str, Any]) -> None:
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     out["peak_gib"] = peak / 2**20
     print("RESULT " + json.dumps(out), flush=True)
-
-
-def run_in_process(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, "--job", json.dumps(spec)], capture_output=True, text=True,
-                          timeout=timeout)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        return {"status": "failed", "reason": (proc.stderr.strip().splitlines() or ["?"])[-1][:300]}
-    return {"status": "ok", **json.loads(lines[-1][len("RESULT "):])}
 
 
 def owa(rows: pd.DataFrame, model: str) -> tuple[float, int]:
@@ -211,7 +201,7 @@ def main() -> None:
                 continue
             spec = {"subset": subset, "scope": scope, "settings": settings, "every": 10 if args.quick else 1}
             print(f"{label}: running ...", flush=True)
-            out = run_in_process(spec, args.timeout)
+            out = run_in_process(spec, args.timeout, script=__file__)
             if out["status"] != "ok":
                 print(f"{label}: failed: {out['reason']}")
                 continue
