@@ -54,8 +54,10 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     from growlstm.config import Config, DataConfig
 
     logging.getLogger("growlstm").setLevel(logging.WARNING)
-    pattern, h, season = SUBSETS[spec["subset"]]
-    data = DataConfig(name="csv", path=str(M1_DIR / "train.csv"), test_path=str(M1_DIR / "test.csv"), id_col="uid",
+    # Another collection in the same uid,t,value layout (bench_recommend.py: the M4 subset).
+    folder = Path(spec.get("data_dir", M1_DIR))
+    pattern, h, season = spec.get("layout") or SUBSETS[spec["subset"]]
+    data = DataConfig(name="csv", path=str(folder / "train.csv"), test_path=str(folder / "test.csv"), id_col="uid",
                       time_col="t", target="value", series=pattern, season_length=season)
     panel = growlstm.load(data)
     if spec.get("every", 1) > 1:
@@ -78,7 +80,8 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     block = result.extra.get("global") or {}
     ok = table[table.status == "ok"] if "status" in table else table
     by_lstm = int(ok.widths.fillna("").astype(str).str.len().gt(0).sum()) if "widths" in ok else 0
-    cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual", "recommended")
+    cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual", "recommended", "goal_met_val",
+                                               "goal_met_test")
             or c.startswith(("coverage_", "msis_")) or c.endswith(("_test_smape", "_test_mase"))]
     return {
         "scope": result.scope, "series": int(len(table)), "forecast": int(len(ok)), "by_lstm": by_lstm,

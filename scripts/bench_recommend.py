@@ -1,0 +1,142 @@
+"""What to use: the recommended forecast against the LSTM alone, every baseline, the
+combinations and statsforecast, with interval coverage, on the M4 subset and the M1 series.
+
+    python scripts/bench_recommend.py                 # runs the three M4 subsets (defaults), then the tables
+    python scripts/bench_recommend.py --tables-only   # the tables from what is recorded
+
+M4: each subset of ../shared/data/m4 is run as a user would (`data=m4 ... data.series='M4-M*'`,
+the default config, M4's horizon and season, the held-out test.csv as each series' test span), in
+a fresh process (scripts/bench_short.py's job). M1: the runs of scripts/bench_short.py with the
+defaults (its bench_short_series.csv; run that first). For every subset and all together:
+
+- OWA vs Naive2 of the recommended forecast, the LSTM alone, `lstm+<best>`, `comb` and every
+  baseline, and statsforecast's AutoETS / AutoARIMA / AutoTheta on the same series (M1: the
+  shared statsforecast_per_series.csv; M4: bench_baselines.csv, run by scripts/bench_baselines.py);
+- how often the recommended forecast was the best candidate on test (lowest MASE), and how often
+  "goal met on validation" held on test;
+- coverage of the 80% and 95% intervals of the recommended forecast (share of test points
+  inside), and its MSIS at 95% beside the official M4 figures (m4_official_interval_scores.csv).
+
+Writes <out>/bench_recommend.csv (per series) and <out>/bench_recommend.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_many import run_in_process  # noqa: E402
+from bench_short import M1_DIR, owa, with_pair  # noqa: E402
+from m4 import M4_DIR  # noqa: E402
+
+M4_SUBSETS = {"m4_monthly": ("M4-M*", 18, 12), "m4_weekly": ("M4-W*", 13, 1), "m4_hourly": ("M4-H*", 48, 24)}
+CANDIDATES = ("lstm", "lstm+best", "comb", "naive", "seasonal_naive", "naive2", "arima", "ets", "theta")
+REFS = ("AutoETS", "AutoARIMA", "AutoTheta")
+OFFICIAL = {"m4_monthly": "Monthly", "m4_weekly": "Weekly", "m4_hourly": "Hourly"}
+
+
+def run_m4(subset: str, out: Path, timeout: float) -> pd.DataFrame:
+    """One M4 subset with the defaults, in its own process; its per-series rows."""
+    spec = {"subset": subset, "scope": "auto", "settings": {}, "data_dir": str(M4_DIR), "layout": M4_SUBSETS[subset]}
+    result = run_in_process(spec, timeout, script=str(Path(__file__).resolve().parent / "bench_short.py"))
+    if result["status"] != "ok":
+        raise SystemExit(f"{subset}: {result['reason']}")
+    print(f"{subset}: {result['forecast']}/{result['series']} forecast, scope {result['scope']}, "
+          f"{result['seconds']:.0f} s", flush=True)
+    return pd.DataFrame(result["per_series"]).assign(subset=subset, seconds=result["seconds"])
+
+
+def references(rows: pd.DataFrame, subset: str) -> dict[str, float]:
+    """statsforecast's OWA vs Naive2 on ``rows``' series (M1: shared file; M4: bench_baselines.csv)."""
+    if subset.startswith("m1"):
+        per = pd.read_csv(M1_DIR / "statsforecast_per_series.csv")
+        names = {"AutoETS": "AutoETS", "AutoARIMA": "AutoARIMA", "AutoTheta": "AutoTheta", "Naive2": "Naive2"}
+    else:
+        path = Path(__file__).resolve().parent / "results" / "bench_baselines.csv"
+        if not path.exists():
+            return {r: float("nan") for r in REFS}
+        per = pd.read_csv(path)
+        names = {"AutoETS": "sf_ets", "AutoARIMA": "sf_arima", "AutoTheta": "sf_theta", "Naive2": "naive2"}
+    per = per[per.uid.isin(rows.uid)].pivot_table(index="uid", columns="method", values=["smape", "mase"])
+    naive2 = names["Naive2"]
+    return {r: float(0.5 * (per["smape", names[r]].mean() / per["smape", naive2].mean()
+                            + per["mase", names[r]].mean() / per["mase", naive2].mean())) for r in REFS}
+
+
+def best_share(rows: pd.DataFrame) -> float:
+    """Share of series whose recommended forecast had the lowest test MASE of its candidates."""
+    cols = [f"{c}_test_mase" for c in CANDIDATES if f"{c}_test_mase" in rows]
+    best = rows[cols].min(axis=1)
+    return float((rows["recommended_test_mase"] <= best + 1e-12).mean())
+
+
+def held(rows: pd.DataFrame) -> tuple[int, int]:
+    """(claims of "goal met on validation", how many of them held on test)."""
+    val = rows.get("goal_met_val", pd.Series(dtype=object)).astype(str).str.lower() == "true"
+    test = rows.get("goal_met_test", pd.Series(dtype=object)).astype(str).str.lower() == "true"
+    return int(val.sum()), int((val & test).sum())
+
+
+def tables(per: pd.DataFrame) -> str:
+    msis = pd.read_csv(M4_DIR / "m4_official_interval_scores.csv").set_index("method_id")
+    lines = ["# What to use: the recommended forecast", "",
+             "`python scripts/bench_recommend.py` (M4: run here, defaults; M1: scripts/bench_short.py's default runs). "
+             "OWA vs Naive2 on the official test horizons, set-level as in M4, over the series every model "
+             "forecast; statsforecast on the same series. `best on test`: share of series whose recommended "
+             "forecast had the lowest test MASE among its candidates. Coverage: share of test points inside "
+             "the recommended forecast's intervals; MSIS at 95% (M4's interval score), official M4 figures "
+             "for the whole frequency beside it.", "",
+             "| subset | series | recommended | LSTM | LSTM+best | comb | naive2 | ARIMA | ETS | Theta | sf AutoETS "
+             "| sf AutoARIMA | sf AutoTheta | best sf | best on test | goal held / claimed | cover 80 | cover 95 "
+             "| MSIS 95 | M4 ETS MSIS | M4 ARIMA MSIS |", "|" + "---|" * 21]
+    groups = [(s, per[per.subset == s]) for s in per.subset.unique()] + [("all", per)]
+    for subset, rows in groups:
+        rows = with_pair(rows.dropna(axis=1, how="all"))
+        rows = rows[rows.recommended_test_mase.notna()] if "recommended_test_mase" in rows else rows.iloc[0:0]
+        if rows.empty:
+            continue
+        scores = {m: owa(rows, m)[0] for m in ("recommended", "lstm", "lstm+best", "comb", "naive2", "arima", "ets", "theta")}
+        refs = ({r: np.nan for r in REFS} if subset == "all" else references(rows, subset))
+        claimed, kept = held(rows)
+        freq = OFFICIAL.get(subset)
+        official = [f"{msis.loc[m, f'MSIS_{freq}']:.2f}" if freq else "-" for m in ("ETS", "ARIMA")]
+        lines.append(
+            f"| {subset} | {len(rows)} | " + " | ".join(f"{scores[m]:.3f}" for m in scores) + " | "
+            + " | ".join(f"{refs[r]:.3f}" for r in REFS) + f" | {min(refs.values()):.3f} | {best_share(rows):.0%} | "
+            f"{kept} / {claimed} | {rows.coverage_80.mean():.3f} | {rows.coverage_95.mean():.3f} | "
+            f"{rows.msis_95.mean():.2f} | " + " | ".join(official) + " |")
+    lines += ["", "Recommended models (series): " + "; ".join(
+        f"{s}: " + ", ".join(f"{m} x{k}" for m, k in rows.recommended.value_counts().items())
+        for s, rows in per.groupby("subset") if "recommended" in rows)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subsets", nargs="+", default=list(M4_SUBSETS), choices=list(M4_SUBSETS))
+    parser.add_argument("--tables-only", action="store_true")
+    parser.add_argument("--timeout", type=float, default=7200)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = parser.parse_args()
+    path = args.out / "bench_recommend.csv"
+    per = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["subset", "uid"])
+    if not args.tables_only:
+        for subset in args.subsets:
+            per = pd.concat([per[per.subset != subset], run_m4(subset, args.out, args.timeout)], ignore_index=True)
+            per.to_csv(path, index=False)
+    m1_path = args.out / "bench_short_series.csv"
+    m1 = pd.read_csv(m1_path) if m1_path.exists() else pd.DataFrame(columns=["label"])
+    m1 = m1[m1.label.isin([f"{s} auto" for s in ("m1_monthly", "m1_quarterly", "m1_yearly")])]
+    m1 = m1.assign(subset=m1.label.str.split().str[0])
+    text = tables(pd.concat([per, m1], ignore_index=True))
+    (args.out / "bench_recommend.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
