@@ -641,7 +641,7 @@ def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], 
     q = {name: quantiles([advice], name, levels) for name in advice.candidates}
     result.recommendation = summary_block(rec, advice, q, levels, win)
     result.forecast = pd.concat([frame, pd.DataFrame(forecast_columns(advice, rec, levels, q))], axis=1)
-    log.info("recommended: %s (%s)", rec.model, rec.reason)
+    log.debug("recommended: %s (%s)", rec.model, rec.reason)
 
 
 def future_dates(ds: pd.Index, h: int) -> Optional[list[Any]]:

@@ -241,6 +241,10 @@ def test_parallel_sweep_isolates_a_failed_job(tmp_path: Path) -> None:
     assert not (sweep.parent / "sweep2" / "2_csv_seed0" / "summary.json").exists()
     assert "data.path" in (sweep.parent / "sweep2" / "2_csv_seed0" / "error.txt").read_text()
     assert proc.returncode == 1
+    # Jobs running at once interleave their lines: each says which job it belongs to (issue 16, 11).
+    ours = [line for line in proc.stdout.splitlines() if line.strip() and "[HYDRA]" not in line]
+    assert ours and all(line.startswith(("[0_nile_seed0] ", "[1_sunspots_seed0] ")) for line in ours)
+    assert "Warning" not in proc.stderr and "Traceback" not in proc.stderr
 
 
 def _m4_args(shared_m4: Path) -> list[str]:
