@@ -14,7 +14,7 @@ import logging
 import math
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -31,6 +31,7 @@ from growlstm.goal import Goal, make_goal
 from growlstm.many import ManyResult, _quiet_worker, mark_many, report_skipped, series_config, split_panel, worker_count, write_many
 from growlstm.module import LSTMForecaster
 from growlstm.policy import CapFn
+from growlstm.progress import progress
 from growlstm.setlevel import series_row
 from growlstm.train import EVAL_CHUNK, FitResult
 from growlstm.layout import plan as plan_layout
@@ -245,13 +246,21 @@ def _fit_chunk(wins: list[SeriesWindows], names: list[str]) -> list[dict[str, Ba
 
 def all_baselines(wins: list[SeriesWindows], names: list[str], workers: int) -> list[dict[str, BaselineResult]]:
     """Baselines of every series, ``workers`` processes at a time, in chunks (few round trips)."""
-    if workers == 1 or len(wins) < 2 * workers:
-        return [fit_baselines(w, names) for w in wins]
-    size = max(1, math.ceil(len(wins) / (workers * 4)))
-    chunks = [wins[i : i + size] for i in range(0, len(wins), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_quiet_worker) as pool:
-        done = list(pool.map(_fit_chunk, chunks, [list(names)] * len(chunks)))
+    with progress(len(wins), "baselines") as bar:
+        if workers == 1 or len(wins) < 2 * workers:
+            out = []
+            for w in wins:
+                out.append(fit_baselines(w, names))
+                bar.update(1)
+            return out
+        size = max(1, math.ceil(len(wins) / (workers * 4)))
+        chunks = [wins[i : i + size] for i in range(0, len(wins), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_quiet_worker) as pool:
+            futures = [pool.submit(_fit_chunk, chunk, list(names)) for chunk in chunks]
+            for future in as_completed(futures):
+                bar.update(len(future.result()))
+            done = [future.result() for future in futures]  # in series order
     return [r for chunk in done for r in chunk]
 
 
