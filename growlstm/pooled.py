@@ -368,6 +368,8 @@ def grow_global(
         perturb=config.growth.perturb,
     )
     searched = run_stages(pooled, config, goal, cap_fn, evaluator, recorder, first, resume, start)
+    if recorder is not None:
+        recorder.close_growth(searched.stages, baselines, goal)
     chosen = choose(searched.stages, searched.history, goal, config.growth)
     modules = searched.modules.get(chosen, []) if chosen is not None else []
     refits = {part: (pooled, modules) for part in ("val", "test", "future")}

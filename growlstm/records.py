@@ -219,20 +219,23 @@ class Recorder:
             self.writer.add_scalar("reference/goal", threshold, record.index)
         self.writer.flush()
 
-    def reference_lines(self, result: "GrowthResult") -> None:
-        """Baselines as constant series over the stage axis, so they draw as horizontal lines."""
-        for name, b in result.baselines.items():
-            value = b.val.get(result.goal.metric)
-            if b.ok and value is not None:
-                for stage in result.stages:
+    def close_growth(self, stages: list["StageRecord"], baselines: dict[str, Any], goal: Goal) -> None:
+        """End the cross-stage TensorBoard run: the baselines' validation metric (set-level
+        means, many series) as constant series over the stage axis, so they draw as horizontal
+        lines beside the goal's (one series or many)."""
+        for name, b in baselines.items():
+            value = b.val.get(goal.metric)
+            if b.ok and value is not None and math.isfinite(value):
+                for stage in stages:
                     self.writer.add_scalar(f"reference/{name}", value, stage.index)
+        if self._writer is not None:
+            self._writer.close()
 
     def finish(self, result: "GrowthResult") -> None:
         """Write the run-level files; summary.json last, as the mark of a finished run."""
         from growlstm.plots import growth_plot
 
-        self.reference_lines(result)
-        self.writer.close()
+        self.close_growth(result.stages, result.baselines, result.goal)
         atomic_write(self.run_dir / "stages.csv", lambda tmp: stages_frame(result).to_csv(tmp, index=False))
         if result.forecast is not None:
             atomic_write(self.run_dir / "forecast.csv", lambda tmp: result.forecast.to_csv(tmp, index=False))
