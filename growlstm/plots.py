@@ -1,48 +1,140 @@
-"""growth.png: validation metric against parameters per stage, baselines and goal as lines."""
+"""growth.png: the stages in search order, their validation metric with the seeds' spread, the
+chosen model's test score, and the baselines and goal as labelled lines."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from growlstm.search import GrowthResult
 
 
-def growth_plot(result: "GrowthResult", path: Path) -> None:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display needed
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def metric_label(metric: str) -> str:
+    return "sMAPE" if metric == "smape" else metric.upper()
+
+
+def spread_labels(positions: Sequence[float], gap: float, low: float = 0.0, high: float = 1.0) -> list[float]:
+    """Label positions near ``positions`` (in the input order), at least ``gap`` apart and
+    within [low, high] where they fit: each overlapping run is pushed apart around its centre."""
+    order = sorted(range(len(positions)), key=lambda i: positions[i])
+    placed = [float(positions[i]) for i in order]
+    for _ in range(len(placed)):  # a pass can only merge runs: len(placed) passes settle them
+        moved = False
+        start = 0
+        while start < len(placed):
+            end = start
+            while end + 1 < len(placed) and placed[end + 1] - placed[end] < gap - 1e-12:
+                end += 1
+            if end > start:  # a run of crowded labels: spread it evenly about its mean
+                n = end - start + 1
+                centre = sum(placed[start:end + 1]) / n
+                first = min(max(centre - gap * (n - 1) / 2, low), max(low, high - gap * (n - 1)))
+                placed[start:end + 1] = [first + k * gap for k in range(n)]
+                moved = True
+            start = end + 1
+        if not moved:
+            break
+    out = [0.0] * len(positions)
+    for rank, i in enumerate(order):
+        out[i] = placed[rank]
+    return out
+
+
+def reference_lines(result: "GrowthResult") -> list[tuple[str, float, str]]:
+    """(label, value, style) of the baselines' validation metric and the goal; baselines with
+    the same value share one line and one label."""
     metric = result.goal.metric
-    label = "sMAPE" if metric == "smape" else metric.upper()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ok = [s for s in result.stages if s.ok]
-    xs = [s.params for s in ok]
-    ys = [s.val[metric] for s in ok]
-    errs = [s.val_std for s in ok]
-    ax.errorbar(xs, ys, yerr=errs, fmt="o-", color="C0", capsize=3, label="LSTM stages (mean ± sd over seeds)")
-    for s in ok:
-        ax.annotate(str(s.widths), (s.params, s.val[metric]), textcoords="offset points", xytext=(4, 6), fontsize=8)
-    chosen = result.chosen_stage
-    if chosen is not None and chosen.ok:
-        ax.scatter([chosen.params], [chosen.val[metric]], s=160, facecolors="none", edgecolors="C3", zorder=5,
-                   label=f"chosen {chosen.widths}")
-    for i, (name, b) in enumerate(result.baselines.items()):
+    by_value: dict[float, list[str]] = {}
+    for name, b in result.baselines.items():
         value = b.val.get(metric)
         if b.ok and value is not None and math.isfinite(value):
-            ax.axhline(value, color=f"C{i + 1}", linestyle="--", linewidth=1, label=f"{name} ({value:.3f})")
+            by_value.setdefault(round(value, 6), []).append(name)
+    lines = [(f"{' = '.join(names)} {value:.3f}", value, "baseline") for value, names in by_value.items()]
     threshold = result.goal.threshold("val")
-    if threshold is not None:
-        ax.axhline(threshold, color="black", linewidth=1.5, label=f"goal ({threshold:.3f})")
-    if ok:  # a run without a trained stage (too short, or every stage failed) has no x range
-        ax.set_xscale("log")
-    ax.set_xlabel("parameters")
+    if threshold is not None and math.isfinite(threshold):
+        lines.append((f"goal {threshold:.3f}", threshold, "goal"))
+    return lines
+
+
+def growth_figure(result: "GrowthResult") -> "Figure":
+    """The growth plot as a matplotlib Figure (``growth_plot`` saves it)."""
+    plt = pyplot()
+    metric = result.goal.metric
+    label = metric_label(metric)
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    stages = result.stages
+    xs = list(range(len(stages)))
+    ok = [s for s in stages if s.ok]
+    # Each seed as a faint dot, the mean over seeds with +/- one sd: is a gain beyond the noise?
+    for s in ok:
+        seeds = [v.get(metric) for v in s.seed_val if v.get(metric) is not None]
+        ax.scatter([s.index] * len(seeds), seeds, s=12, color="C0", alpha=0.35, linewidths=0, zorder=3)
+    ax.errorbar([s.index for s in ok], [s.val[metric] for s in ok],
+                yerr=[0.0 if not math.isfinite(s.val_std) else s.val_std for s in ok],
+                fmt="o-", color="C0", capsize=4, zorder=4, label="LSTM stage: validation mean ± sd over seeds (dots: seeds)")
+    for s in stages:
+        if not s.ok:
+            ax.axvline(s.index, color="0.6", linestyle=":", linewidth=1)
+    chosen = result.chosen_stage
+    if chosen is not None and chosen.ok:
+        ax.scatter([chosen.index], [chosen.val[metric]], s=220, facecolors="none", edgecolors="C3", linewidths=2,
+                   zorder=5, label=f"chosen: stage {chosen.index} {chosen.widths}")
+        test = result.chosen_test.get(metric)
+        if test is not None and math.isfinite(test):
+            ax.scatter([chosen.index], [test], marker="*", s=200, color="C3", zorder=6,
+                       label=f"chosen on test: {test:.3f}")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([f"{s.index}: {s.action}\n{' '.join(map(str, s.widths))}\n{s.params} p"
+                        + ("" if s.ok else "\nfailed") for s in stages], fontsize=8)
+    ax.set_xlim(-0.5, max(len(stages), 1) - 0.5)
+    lines = reference_lines(result)
+    for text, value, style in lines:
+        ax.axhline(value, color="black" if style == "goal" else "0.45", linestyle="-" if style == "goal" else "--",
+                   linewidth=1.4 if style == "goal" else 1.0, zorder=2)
+    ax.set_xlabel("stage in search order: action, widths per layer, parameters")
     ax.set_ylabel(f"validation {label}")
-    ax.set_title(f"growlstm on {result.series}: stop = {result.stop_reason}")
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
+    if not stages:
+        ax.text(0, 0.5, "no LSTM stage (see the run's stop reason)", transform=ax.get_xaxis_transform(),
+                ha="center", color="0.4")
+    ax.set_title(f"growlstm on {result.series}: stop = {result.stop_reason}", fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.27), ncol=2, frameon=False)
+    fig.subplots_adjust(left=0.09, right=0.74, top=0.93, bottom=0.3)
+    label_lines(fig, ax, lines)
+    return fig
+
+
+def label_lines(fig: "Figure", ax: Any, lines: list[tuple[str, float, str]]) -> None:
+    """Each reference line's label in the right margin, at its height where room allows, moved
+    apart where lines lie close (a thin leader joins a moved label to its line)."""
+    if not lines:
+        return
+    fig.canvas.draw()  # fixes the y range
+    low, high = ax.get_ylim()
+    frac = [(value - low) / (high - low) for _, value, _ in lines]
+    text_height = 7.5 * 1.35 / 72 * fig.dpi  # points to pixels, with line spacing
+    gap = text_height / ax.get_window_extent().height
+    placed = spread_labels(frac, gap, low=-0.05, high=1.05)
+    for (text, value, style), y in zip(lines, placed):
+        ax.annotate(text, xy=(1.0, (value - low) / (high - low)), xycoords="axes fraction", xytext=(1.03, y),
+                    textcoords="axes fraction", va="center", fontsize=7.5,
+                    fontweight="bold" if style == "goal" else "normal",
+                    arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.6}, annotation_clip=False)
+
+
+def growth_plot(result: "GrowthResult", path: Path) -> None:
+    fig = growth_figure(result)
     fig.savefig(path, format="png", dpi=110)
-    plt.close(fig)
+    pyplot().close(fig)
