@@ -338,9 +338,11 @@ def progress_line(k: int, n: int, row: dict[str, Any], note: str = "") -> str:
 
 def write_many(root: Path, result: ManyResult) -> None:
     """series.csv and the set-level summary.json (written last: the mark of a finished run)."""
-    from growlstm.records import atomic_write, clean, config_dict, versions, write_text
+    from growlstm.htmlreport import set_page
+    from growlstm.records import atomic_write, clean, config_dict, versions, write_report, write_text
 
     atomic_write(root / "series.csv", lambda tmp: result.table.to_csv(tmp, index=False))
+    write_report(root, lambda: set_page(result, links=result.scope == "local"))
     summary = {
         "scope": result.scope,
         "series": result.verdicts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -138,3 +138,123 @@ def growth_plot(result: "GrowthResult", path: Path) -> None:
     fig = growth_figure(result)
     fig.savefig(path, format="png", dpi=110)
     pyplot().close(fig)
+
+
+def model_label(name: str) -> str:
+    return {"lstm": "LSTM", "comb": "comb (mean of ETS, ARIMA, Theta)"}.get(name, name.replace("lstm", "LSTM"))
+
+
+def test_forecasts(result: "GrowthResult", name: str) -> list[Any]:
+    """A model's forecasts at the test origins (a combination: the mean of its members'), or []."""
+    import numpy as np
+
+    from growlstm.recommend import CLASSICAL_COMB
+
+    if name == "lstm":
+        return list(result.lstm_test)
+    if name in result.baselines:
+        return list(result.baselines[name].test_forecasts) if result.baselines[name].ok else []
+    members = list(CLASSICAL_COMB) if name == "comb" else name.split("+") if "+" in name else []
+    parts = [test_forecasts(result, m) for m in members]
+    if not parts or not all(parts) or len({len(p) for p in parts}) != 1:
+        return []
+    return [np.mean(group, axis=0) for group in zip(*parts)]
+
+
+def best_baseline_of(result: "GrowthResult") -> Optional[str]:
+    """The baseline that validates best (the goal's reference when it beats a baseline)."""
+    from growlstm.advice import best_classical
+
+    return result.goal.baseline or best_classical(result.baselines, result.goal.metric)
+
+
+def forecast_models(result: "GrowthResult") -> list[str]:
+    """The forecasts a reader compares: the recommended one, the LSTM, the best baseline (each
+    once, those in forecast.csv)."""
+    names = [result.recommendation.get("model"), "lstm", best_baseline_of(result)]
+    columns = set(result.forecast.columns) if result.forecast is not None else set()
+    out: list[str] = []
+    for name in names:
+        if name and name not in out and name in columns:
+            out.append(name)
+    return out
+
+
+def forecast_figure(result: "GrowthResult", win: Any) -> "Figure":
+    """The history with the test span, and the forecast past its end with prediction intervals:
+    on top the whole series with the recommended forecast; below, zoomed on the end, the
+    recommended, the LSTM and the best baseline each with its test-span forecasts and intervals."""
+    import numpy as np
+    import pandas as pd
+
+    plt = pyplot()
+    frame = result.forecast if result.forecast is not None else pd.DataFrame()
+    models = forecast_models(result)
+    best = best_baseline_of(result)
+    y, n, h = np.asarray(win.y, dtype=float), len(win.y), win.h
+    dated = "ds" in frame and isinstance(win.ds, pd.DatetimeIndex)
+    x_hist = np.asarray(win.ds) if dated else np.arange(n)
+    x_future = pd.to_datetime(frame["ds"]).to_numpy() if dated else np.arange(n, n + len(frame))
+    test = [int(o) for o in win.test_origins]
+    levels = sorted(result.recommendation.get("levels") or [], reverse=True)  # widest band first
+
+    def draw(ax: Any, name: Optional[str], color: str, span: slice, with_test: bool) -> None:
+        ax.plot(x_hist[span], y[span], color="black", linewidth=1, label="observed")
+        if test:
+            ax.axvspan(x_hist[test[0]], x_hist[min(n - 1, test[-1] + h - 1)], color="0.9", zorder=0,
+                       label="test span (held out)")
+        if name is None:
+            return
+        if with_test:
+            for k, (o, f) in enumerate(zip(test, test_forecasts(result, name))):
+                m = min(len(f), n - o)
+                ax.plot(x_hist[o:o + m], np.asarray(f)[:m], color=color, linestyle="--", linewidth=1.2,
+                        label="its forecast of the test span" if k == 0 else None)
+        for alpha, level in zip((0.18, 0.35), levels):
+            lo, hi = f"{name}-lo-{level}", f"{name}-hi-{level}"
+            if lo in frame and hi in frame:
+                ax.fill_between(x_future, frame[lo], frame[hi], color=color, alpha=alpha, linewidth=0,
+                                label=f"{level}% interval")
+        if name in frame:
+            ax.plot(x_future, frame[name], color=color, linewidth=1.6, label="forecast")
+
+    rows = 2 if models else 1
+    fig = plt.figure(figsize=(10, 6.4 if rows == 2 else 3.4))
+    grid = fig.add_gridspec(rows, max(1, len(models)), height_ratios=[1, 1.15][:rows], hspace=0.45, wspace=0.25)
+    top = fig.add_subplot(grid[0, :])
+    first = models[0] if models else None
+    draw(top, first, "C3", slice(0, n), with_test=False)
+    top.set_title(f"{result.series}: the whole series" + (f" and the recommended forecast ({model_label(first)})"
+                                                         if first else ""), fontsize=10)
+    handles, labels = top.get_legend_handles_labels()
+    if models and test:  # the zoomed panels draw each model's test-span forecast dashed
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="0.3", linestyle="--"))
+        labels.append("below: each model's forecast of the test span")
+    top.legend(handles, labels, fontsize=7, loc="upper left", ncol=3, frameon=False)
+    start = max(0, (test[0] if test else n) - 3 * h)
+    colors = {0: "C3", 1: "C0", 2: "C2"}
+    for k, name in enumerate(models):
+        ax = fig.add_subplot(grid[1, k], sharey=None)
+        draw(ax, name, colors[k], slice(start, n), with_test=True)
+        roles = [role for role, is_it in (("recommended", name == first), ("LSTM", name == "lstm"),
+                                          ("best baseline", name == best)) if is_it]
+        ax.set_title(" = ".join(roles) + ("" if name == "lstm" else f": {model_label(name)}"), fontsize=9)
+        ax.tick_params(labelsize=7)
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
+    top.tick_params(labelsize=8)
+    fig.subplots_adjust(left=0.06, right=0.98, top=0.94, bottom=0.12)
+    return fig
+
+
+def png_bytes(fig: "Figure", dpi: int = 100) -> bytes:
+    """The figure as PNG bytes (closes it)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    pyplot().close(fig)
+    return buffer.getvalue()

@@ -233,6 +233,7 @@ class Recorder:
 
     def finish(self, result: "GrowthResult") -> None:
         """Write the run-level files; summary.json last, as the mark of a finished run."""
+        from growlstm.htmlreport import run_page
         from growlstm.plots import growth_plot
 
         self.close_growth(result.stages, result.baselines, result.goal)
@@ -240,7 +241,21 @@ class Recorder:
         if result.forecast is not None:
             atomic_write(self.run_dir / "forecast.csv", lambda tmp: result.forecast.to_csv(tmp, index=False))
         atomic_write(self.run_dir / "growth.png", lambda tmp: growth_plot(result, tmp))
+        write_report(self.run_dir, lambda: run_page(result, self.win, (self.run_dir / "growth.png").read_bytes()))
         write_text(self.run_dir / "summary.json", json.dumps(clean(summary(result)), indent=2))
+
+
+def write_report(run_dir: Path, render: Any) -> None:
+    """report.html from ``render()``; a page that fails to render costs the page, not the run
+    (its records are complete without it), and says so."""
+    import logging
+
+    try:
+        text = render()
+    except Exception as err:  # noqa: BLE001 - any rendering fault: the run's results still stand
+        logging.getLogger("growlstm").warning("report.html not written (%s: %s)", type(err).__name__, err)
+        return
+    atomic_write(run_dir / "report.html", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def status(ok: bool) -> str:
