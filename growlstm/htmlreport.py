@@ -286,7 +286,7 @@ def set_page(result: "ManyResult", links: bool) -> str:
                            highlight={k for k, s in enumerate(block["stages"]) if s["stage"] == block["chosen_stage"]}))
     elif result.sizes:
         parts.append(table(["cells per layer", "series"], [[w, k] for w, k in result.sizes.items()]))
-    parts.append(f"<h2>The worst series</h2>")
+    parts.append("<h2>The worst series</h2>")
     worst = worst_series(t)
     if worst.empty:
         parts.append("<p>No series has a test score for the LSTM and a baseline.</p>")
@@ -302,8 +302,9 @@ def set_page(result: "ManyResult", links: bool) -> str:
                          num(r.ratio, 2), esc(getattr(r, "recommended", "") or "")])
         head = ["series", "cells per layer", "best baseline", "LSTM test MASE", "baseline test MASE", "ratio", "recommended"]
         parts.append(_raw_table(head, rows))
-        parts.append(f'<p class="muted">The {WORST} series where the LSTM does worst against the best baseline on '
-                     f"test (ratio of test MASE); series.csv holds every series.</p>")
+        parts.append(f'<p class="muted">The {len(worst)} series where the LSTM does worst against the best baseline '
+                     f"on test (ratio of test MASE, above 1: the baseline is better); series.csv holds every "
+                     f"series.</p>")
     problems = [(s, r) for s in ("refused", "failed") for r in t[t.status == s].itertuples()] if "status" in t else []
     if problems or result.skipped:
         parts.append("<h2>Series left out</h2>")
