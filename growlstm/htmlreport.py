@@ -239,10 +239,10 @@ def models_table(result: "GrowthResult", best: Optional[str]) -> str:
 WORST = 10  # series listed as the worst
 
 
-def set_page(result: "ManyResult", links: bool) -> str:
-    """The set-level page of a many-series run. ``links``: each series has its own folder with
-    a report.html (local scope) to link to."""
-    from growlstm.many import SERIES_DIR, series_folder
+def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> str:
+    """The set-level page of a many-series run. ``pages``: each series' own report.html, as a
+    path relative to this page (local scope), to link to."""
+    from growlstm.plots import metric_label
     from growlstm.report import format_many
 
     t = result.table
@@ -279,9 +279,11 @@ def set_page(result: "ManyResult", links: bool) -> str:
         parts.append(f"<p>One network for every series: cells per layer {esc(block['widths'])}, {block['params']} "
                      f"parameters (stage {block['chosen_stage']}); goal at set level: {esc(block['goal'])}; stopped: "
                      f"{esc(block['stop_reason'])}.</p>")
-        parts.append(table(["stage", "cells per layer", "parameters", "validation", "decision"],
+        metric = result.config.goal.metric
+        parts.append(table(["stage", "cells per layer", "parameters", f"validation {metric_label(metric)} (mean over series)",
+                            "decision"],
                            [[s["stage"], " ".join(map(str, s["widths"])), s["params"],
-                             num((s.get("val") or {}).get("mase")), s.get("decision") or s.get("error")]
+                             num((s.get("val") or {}).get(metric)), s.get("decision") or s.get("error")]
                             for s in block["stages"]], left=2,
                            highlight={k for k, s in enumerate(block["stages"]) if s["stage"] == block["chosen_stage"]}))
     elif result.sizes:
@@ -294,10 +296,8 @@ def set_page(result: "ManyResult", links: bool) -> str:
         rows = []
         for r in worst.itertuples():
             uid = esc(r.uid)
-            if links:
-                folder = series_folder(result.run_dir, r.uid) if result.run_dir else None
-                href = f"{SERIES_DIR}/{folder.name}/report.html" if folder is not None else ""
-                uid = f'<a href="{esc(href)}">{uid}</a>'
+            if pages and r.uid in pages:
+                uid = f'<a href="{esc(pages[r.uid])}">{uid}</a>'
             rows.append([uid, esc(r.widths if isinstance(r.widths, str) else ""), esc(r.best), num(r.lstm), num(r.base),
                          num(r.ratio, 2), esc(getattr(r, "recommended", "") or "")])
         head = ["series", "cells per layer", "best baseline", "LSTM test MASE", "baseline test MASE", "ratio", "recommended"]

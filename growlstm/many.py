@@ -342,7 +342,9 @@ def write_many(root: Path, result: ManyResult) -> None:
     from growlstm.records import atomic_write, clean, config_dict, versions, write_report, write_text
 
     atomic_write(root / "series.csv", lambda tmp: result.table.to_csv(tmp, index=False))
-    write_report(root, lambda: set_page(result, links=result.scope == "local"))
+    pages = ({uid: f"{SERIES_DIR}/{series_folder(root, uid).name}/report.html" for uid in result.table.uid}
+             if result.scope == "local" else None)
+    write_report(root, lambda: set_page(result, pages))
     summary = {
         "scope": result.scope,
         "series": result.verdicts,
