@@ -74,8 +74,9 @@ def growth_figure(result: "GrowthResult") -> "Figure":
     plt = pyplot()
     metric = result.goal.metric
     label = metric_label(metric)
-    fig, ax = plt.subplots(figsize=(8, 4.2))
     stages = result.stages
+    # Room for each stage's three-line label: wider with many stages (up to 20 by default).
+    fig, ax = plt.subplots(figsize=(min(18.0, max(8.0, 3.2 + 0.75 * len(stages))), 4.2))
     xs = list(range(len(stages)))
     ok = [s for s in stages if s.ok]
     # Each seed as a faint dot, the mean over seeds with +/- one sd: is a gain beyond the noise?
@@ -111,7 +112,8 @@ def growth_figure(result: "GrowthResult") -> "Figure":
                 ha="center", color="0.4")
     ax.set_title(f"growlstm on {result.series}: stop = {result.stop_reason}", fontsize=10)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.27), ncol=2, frameon=False)
-    fig.subplots_adjust(left=0.09, right=0.74, top=0.93, bottom=0.3)
+    width = fig.get_figwidth()
+    fig.subplots_adjust(left=0.75 / width, right=1 - 2.1 / width, top=0.93, bottom=0.3)  # margins in inches
     label_lines(fig, ax, lines)
     return fig
 

@@ -75,3 +75,17 @@ def test_a_run_without_stages_still_plots(tmp_path) -> None:
     out.stages, out.chosen = [], None
     growth_plot(out, tmp_path / "g.png")
     assert (tmp_path / "g.png").stat().st_size > 1000
+
+
+def test_many_stages_keep_their_labels_apart() -> None:
+    widths = [(2,), (3,), (4,), (6,), (8,), (12,), (16,), (24,), (32,), (48,), (64,)]
+    fake = scripted({w: 1.0 - 0.021 * k for k, w in enumerate(widths)} | {(64, 2): 0.5})
+    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"),
+                    growth=GrowthConfig(max_stages=12, alpha=0.01, alpha_max=0.01))
+    out = growlstm.grow(CO2, config, evaluator=fake)
+    assert len(out.stages) >= 10
+    fig = growth_figure(out)
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in fig.axes[0].get_xticklabels()]
+    assert not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:]))
+    pyplot().close(fig)
