@@ -9,6 +9,7 @@ A span's metrics are the mean over its origins; the per-origin values are kept.
 from __future__ import annotations
 
 import math
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field, replace
@@ -229,6 +230,8 @@ class LSTMEvaluator:
                 return self.fit_together(index, widths, inits)
             except Exception as err:  # e.g. a NaN in one seed: train them one by one, with retries
                 note = f"seeds trained one by one after the packed run failed ({type(err).__name__}: {err})"
+                if self.log_dir is not None:  # its partial curves would mix with the seeds' own runs
+                    shutil.rmtree(self.log_dir / f"stage_{index:02d}", ignore_errors=True)
         outcomes: list[SeedOutcome] = []
         for k, seed in enumerate(self.seeds):
             try:

@@ -124,3 +124,17 @@ def test_global_scope_gets_the_same_growth_run(tmp_path: Path) -> None:
     assert "reference/goal" in scalars
     _, hparams = read_run(tmp_path / "tb" / "stage_00" / "seeds")
     assert session_hparams(hparams)["residual"] == "theta"
+
+
+def test_a_failed_packed_run_leaves_no_curves_beside_the_seeds_own(monkeypatch: pytest.MonkeyPatch,
+                                                                   tiny_config: Config, tmp_path: Path) -> None:
+    from .test_resume import inject_nan, nile
+
+    lr = tiny_config.trainer.lr
+    inject_nan(monkeypatch, lambda widths, rate: rate >= lr)  # packed fails, each seed then retries at lr / 10
+    grow(nile(), replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1)), run_dir=tmp_path)
+    runs = {p.name for p in (tmp_path / "tb" / "stage_00").iterdir()}
+    assert "seeds" not in runs and {"seed_0_retry", "seed_1_retry"} <= runs
+    for seed in (0, 1):
+        scalars, hparams = read_run(tmp_path / "tb" / "stage_00" / f"seed_{seed}_retry")
+        assert session_hparams(hparams)["seeds"] == 1 and "hp/val_mase" in scalars and "hp/val_mase_std" not in scalars
