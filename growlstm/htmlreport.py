@@ -275,6 +275,9 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
         parts.append(image(scatter, "LSTM against the best baseline, series by series"))
     parts.append("<h2>LSTM sizes chosen</h2>")
     block = result.extra.get("global")
+    growth = result.run_dir / "growth.png" if result.run_dir is not None else None
+    if block and growth is not None and growth.is_file():
+        parts.append(image(growth.read_bytes(), "validation score of each stage of the global network"))
     if block:
         parts.append(f"<p>One network for every series: cells per layer {esc(block['widths'])}, {block['params']} "
                      f"parameters (stage {block['chosen_stage']}); goal at set level: {esc(block['goal'])}; stopped: "

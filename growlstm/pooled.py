@@ -389,6 +389,8 @@ def grow_global(
                              searched.stages[chosen].widths if chosen is not None else [], goal, config, advice)
     rows |= {r["uid"]: r for r in table_rows}
     table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
+    if root is not None:
+        write_growth_plot(root, config, pooled, goal, baselines, searched, chosen, table, season)
     stage_table = [
         {"stage": s.index, "widths": s.widths, "params": s.params, "val": s.val, "val_std": s.val_std,
          "decision": s.decision, "seconds": s.seconds, "error": s.error}
@@ -413,6 +415,27 @@ def grow_global(
         write_forecasts(root, refits["future"][0], advice, config)
         write_many(root, result)
     return result
+
+
+def write_growth_plot(root: Path, config: Config, pooled: PooledWindows, goal: Goal, baselines: dict[str, BaselineResult],
+                      searched: Any, chosen: Optional[int], table: pd.DataFrame, season: int) -> None:
+    """growth.png of the one network, as for one series: set-level validation means per stage,
+    the baselines' and the goal's, and the chosen network's set-level test score."""
+    from growlstm.plots import growth_plot
+    from growlstm.records import atomic_write
+    from growlstm.search import GrowthResult
+    from growlstm.setlevel import set_scores
+
+    scores = set_scores(table, "test")
+    test = {k: float(scores.loc["lstm", k]) for k in ("smape", "mase")} if "lstm" in scores.index else {}
+    result = GrowthResult(
+        config=config, series=f"{len(pooled.series)} series (one global LSTM; means over series)",
+        n_points=int(sum(len(w.y) for w in pooled.series)), h=pooled.h, input_size=pooled.input_size,
+        season_length=season, n_samples=pooled.n_samples, n_inputs=pooled.n_inputs, goal=goal,
+        stages=searched.stages, baselines=baselines, stop_reason=searched.stop.reason, stop_note=searched.stop.note,
+        chosen=chosen, chosen_test=test,
+    )
+    atomic_write(root / "growth.png", lambda tmp: growth_plot(result, tmp))
 
 
 def refit_global(

@@ -93,6 +93,8 @@ def test_global_run_gets_a_set_level_page(tmp_path: Path) -> None:
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert_self_contained(text)
     assert "One network for every series" in text and "for every series.</b>" in text
+    images = embedded_images(text)
+    assert (tmp_path / "growth.png").read_bytes() in images  # the global network's growth plot
     assert "<a href" not in text  # no per-series folders to link to
 
 
