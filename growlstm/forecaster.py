@@ -339,7 +339,13 @@ def as_panel(series: Any, config: Config, uid: Optional[str]) -> "Panel":
     from growlstm.search import to_panel
 
     if series is None:
-        return data_mod.load(config.data)
+        panel = data_mod.load(config.data)
+        d = config.data
+        if uid is not None and d.name == "csv" and d.path and panel.ids() == [Path(d.path).stem]:
+            # A file of one series without an id column names it after the file: a newer file of
+            # the same series has another name, and is still the run's series.
+            panel = replace(panel, df=panel.df.assign(unique_id=uid))
+        return panel
     if isinstance(series, (data_mod.Panel, pd.DataFrame)) or uid is None:
         return to_panel(series, config)
     d = config.data
@@ -433,3 +439,17 @@ def write(out_dir: Path, result: Prediction) -> None:
     record = {"run": str(result.run_dir.resolve()), "scope": result.scope, "recommended": result.recommended,
               "data": result.data, "notes": result.notes}
     write_text(out_dir / PREDICTION, json.dumps(clean(record), indent=2))
+
+
+def describe(result: Prediction) -> str:
+    """The console's account of a prediction: what forecast, from where, what to use."""
+    ends = sorted({d["last_ds"] for d in result.data.values()})
+    after = ends[0] if len(ends) == 1 else f"each series' end ({ends[0]} .. {ends[-1]})"
+    counts: dict[str, int] = {}
+    for model in result.recommended.values():
+        counts[model] = counts.get(model, 0) + 1
+    used = ", ".join(f"{m} ({k} series)" if len(result.recommended) > 1 else m for m, k in counts.items())
+    lines = [f"predict: {len(result.data)} series with the {result.scope}-scope run {result.run_dir}, "
+             f"{len(result.forecast) // max(1, len(result.data))} steps after {after}; no training",
+             f"recommended: {used or 'none'}; forecast.csv holds it first, then every candidate, with intervals"]
+    return "\n".join(lines + [f"note: {n}" for n in result.notes])
