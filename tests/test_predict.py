@@ -66,19 +66,27 @@ def series_rows(table: pd.DataFrame, uid: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(rows.to_csv(index=False)))
 
 
-@pytest.mark.parametrize("refit", [True, False])
-def test_predict_reproduces_forecast_csv_of_one_series(tmp_path: Path, refit: bool, csv_run: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("case", ["refit", "searched", "classical"])
+def test_predict_reproduces_forecast_csv_of_one_series(tmp_path: Path, case: str, csv_run: tuple[Path, Path]) -> None:
+    """``refit``: the default, networks refitted on all the data; ``searched``: forecast.refit=false;
+    ``classical``: a series too short for an LSTM, forecast by its baselines alone."""
     run = csv_run[0]
-    if not refit:  # the searched networks forecast instead of refitted ones
+    if case != "refit":
         run = tmp_path / "run"
         config = Config(data=DataConfig(name="nile"), forecast=ForecastConfig(refit=False), **TINY)  # type: ignore[arg-type]
-        growlstm.grow(growlstm.load(config.data), config, run_dir=run)
+        panel = growlstm.load(config.data)
+        if case == "classical":
+            panel.df = panel.df.iloc[:30].reset_index(drop=True)
+        growlstm.grow(panel, config, run_dir=run)
     saved = load(run / MODEL_FILE)
-    assert saved.network is not None and len(saved.network["state_dicts"]) == 2  # every seed is kept
-    assert "lstm" in saved.series[0].candidates and saved.series[0].base_name == "theta"
-    assert (saved.series[0].base_from_end == 0) is refit  # a refit's base is fitted on all the data
+    if case == "classical":
+        assert saved.network is None and saved.series[0].candidates == ["naive", "theta"]
+    else:
+        assert saved.network is not None and len(saved.network["state_dicts"]) == 2  # every seed is kept
+        assert "lstm" in saved.series[0].candidates and saved.series[0].base_name == "theta"
+        assert (saved.series[0].base_from_end == 0) is (case == "refit")  # a refit's base is fitted on all the data
     with no_training():
-        result = growlstm.predict(run, out_dir=tmp_path / "out")
+        result = growlstm.predict(run, panel if case == "classical" else None, out_dir=tmp_path / "out")
     assert (tmp_path / "out" / "forecast.csv").read_bytes() == (run / "forecast.csv").read_bytes()
     record = json.loads((tmp_path / "out" / "predict.json").read_text())
     assert record["recommended"] == result.recommended and record["notes"] == []
