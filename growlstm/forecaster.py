@@ -152,7 +152,8 @@ def save(path: Path, forecaster: Forecaster) -> None:
 
 
 def load(path: Path) -> Forecaster:
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    """A saved forecaster (plain data and tensors only: ``weights_only`` unpickles nothing else)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
     if payload.get("format") != FORMAT:
         raise InputError(f"{path} was written by another growlstm version (format {payload.get('format')})",
                          "run the growth again with this version")
