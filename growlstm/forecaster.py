@@ -103,13 +103,21 @@ class Forecaster:
 # ----------------------------------------------------------------------------- capture (end of a run)
 
 
+def stamp(value: Any) -> str:
+    """A time as people write it: the date alone at midnight, the step number for integer steps."""
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        value = pd.Timestamp(value)
+        return str(value.date()) if value == value.normalize() else value.isoformat()
+    return str(value)
+
+
 def series_state(win: SeriesWindows, advice: "SeriesAdvice", rec: "Recommendation",
                  lstm_win: Optional[SeriesWindows]) -> SeriesState:
     """What ``predict`` needs of one series: ``win`` as the run cut it, ``lstm_win`` the windows
     its LSTM forecast the future on (None: no LSTM)."""
     n = len(win.y)
     state = SeriesState(
-        uid=win.uid, n_points=n, last_ds=str(win.ds[-1]), candidates=list(advice.candidates),
+        uid=win.uid, n_points=n, last_ds=stamp(win.ds[-1]), candidates=list(advice.candidates),
         choice=series_choice(advice, rec) if advice.candidates else "",
         val_scores={name: float(err.mean()) for name, err in advice.errors.items()},
         scale_from_end=n - int(win.val_origins[0]), baseline_from_end=[n - int(o) for o in win.test_origins],
@@ -420,7 +428,7 @@ def predict(run_dir: str | Path, series: Any = None, *, data: Optional[DataConfi
     if scope == "local":
         notes += [f"{uid}: not forecast, as in the run ({others[uid]})" for uid in panel.ids() if uid in others]
     states = [s for fc, _ in parts for s in fc.series]
-    ends = {uid: (len(rows), str(rows["ds"].iloc[-1])) for uid, rows in panel.df.groupby("unique_id", sort=False)}
+    ends = {uid: (len(rows), stamp(rows["ds"].iloc[-1])) for uid, rows in panel.df.groupby("unique_id", sort=False)}
     result = Prediction(
         tables[0] if len(tables) == 1 and scope != "local" else pd.concat(tables, ignore_index=True),
         run_dir, scope, recommended, notes,

@@ -115,11 +115,19 @@ def test_predict_reproduces_forecast_csv_of_many_series(tmp_path: Path, scope: s
     if scope == "global":  # one forecast.csv for all series
         assert load(run / MODEL_FILE).network["series_id"] is True  # type: ignore[index]
         assert (tmp_path / "out" / "forecast.csv").read_bytes() == (run / "forecast.csv").read_bytes()
-        return
-    for uid in "abc":  # local: each series' own folder holds its forecast.csv
-        assert "lstm" in load(series_folder(run, uid) / MODEL_FILE).series[0].candidates
-        pd.testing.assert_frame_equal(series_rows(written, uid), pd.read_csv(series_folder(run, uid) / "forecast.csv"),
-                                      check_exact=True)
+    else:  # local: each series' own folder holds its forecast.csv
+        for uid in "abc":
+            assert "lstm" in load(series_folder(run, uid) / MODEL_FILE).series[0].candidates
+            pd.testing.assert_frame_equal(series_rows(written, uid), pd.read_csv(series_folder(run, uid) / "forecast.csv"),
+                                          check_exact=True)
+    # Ten more points of each series: every series forecast after its new end, baselines refitted.
+    newer = three_series(90)
+    with no_training():
+        table = growlstm.predict(run, from_long(newer, season_length=1)).forecast
+    assert sorted(table["unique_id"].unique()) == ["a", "b", "c"]
+    for uid, rows in table.groupby("unique_id"):
+        assert rows["ds"].tolist() == list(range(90, 96)) and rows["lstm"].notna().all()
+        assert (rows["naive"] == newer.loc[newer.unique_id == uid, "y"].iloc[-1]).all()
 
 
 def test_predict_after_the_end_of_newer_data(csv_run: tuple[Path, Path], tmp_path: Path,
@@ -142,8 +150,7 @@ def test_predict_after_the_end_of_newer_data(csv_run: tuple[Path, Path], tmp_pat
     with torch.no_grad():
         expected = np.mean([(m(x)[0].numpy() + base) * std + mean for m in networks(net)], axis=0)
     np.testing.assert_allclose(table["lstm"], expected, rtol=1e-6)
-    assert result.data["old"] == {"points": 100, "last_ds": "1970-01-01 00:00:00", "run_points": 80,
-                                   "run_last_ds": "1950-01-01 00:00:00"}
+    assert result.data["old"] == {"points": 100, "last_ds": "1970-01-01", "run_points": 80, "run_last_ds": "1950-01-01"}
     # The command does the same with data.path=<newer csv> (the run's other data settings kept).
     out = tmp_path / "cli"
     assert run_cli([f"predict={run}", f"data.path={new}", f"hydra.run.dir={out}"], monkeypatch) == 0
