@@ -176,8 +176,7 @@ def predict_into(config: Config, out_dir: Path) -> object:
     apply (the model is the run's); one line names them."""
     from dataclasses import replace
 
-    from growlstm.forecaster import predict
-    from growlstm.records import load_run_config
+    from growlstm.forecaster import predict, run_config
 
     keys = [o.partition("=")[0].lstrip("+~") for o in HydraConfig.get().overrides.task]
     ignored = [o for o, k in zip(HydraConfig.get().overrides.task, keys)
@@ -186,7 +185,7 @@ def predict_into(config: Config, out_dir: Path) -> object:
         echo(f"growlstm: note: predict uses the run's saved model and settings; ignored: {' '.join(ignored)}", sys.stderr)
     data = config.data
     if "data" not in keys:
-        saved = load_run_config(Path(config.predict or ""))
+        saved = run_config(Path(config.predict or ""))
         data = replace(saved.data, **{k[5:]: getattr(config.data, k[5:]) for k in keys if k.startswith("data.")})
     return predict(config.predict or "", data=data, out_dir=out_dir)
 

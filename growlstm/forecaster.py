@@ -376,6 +376,19 @@ def local_forecasters(run_dir: Path) -> tuple[dict[str, Path], dict[str, str]]:
     return files, others
 
 
+def run_config(run_dir: Path) -> Config:
+    """The config of the finished run in ``run_dir`` (InputError when it is none)."""
+    from growlstm.records import RUN_CONFIG, load_run_config
+
+    if not (Path(run_dir) / RUN_CONFIG).is_file():
+        raise InputError(f"{run_dir} holds no growlstm run ({RUN_CONFIG} is missing)",
+                         "give predict= a finished run's directory, printed as 'records:' by the run")
+    if not (Path(run_dir) / "summary.json").is_file():
+        raise InputError(f"{run_dir} is not a finished run (it has no summary.json)",
+                         f"finish it first: growlstm resume={run_dir}")
+    return load_run_config(Path(run_dir))
+
+
 def predict(run_dir: str | Path, series: Any = None, *, data: Optional[DataConfig] = None,
             out_dir: Optional[str | Path] = None) -> Prediction:
     """Forecast the h steps after the data ends with the run's recommended model (and every
@@ -388,13 +401,9 @@ def predict(run_dir: str | Path, series: Any = None, *, data: Optional[DataConfi
     points) raises ``InputError``.
     """
     from growlstm.many import MANY
-    from growlstm.records import load_run_config
 
     run_dir = Path(run_dir)
-    config = load_run_config(run_dir)
-    if not (run_dir / "summary.json").is_file():
-        raise InputError(f"{run_dir} is not a finished run (it has no summary.json)",
-                         f"finish it first: growlstm resume={run_dir}")
+    config = run_config(run_dir)
     if data is not None:
         config = replace(config, data=data)
     top = run_dir / MODEL_FILE
