@@ -371,6 +371,8 @@ def local_forecasters(run_dir: Path) -> tuple[dict[str, Path], dict[str, str]]:
         path = series_folder(run_dir, row.uid) / MODEL_FILE
         if row.status == "ok" and path.is_file():
             files[row.uid] = path
+        elif row.status == "ok":
+            others[row.uid] = f"its folder has no {MODEL_FILE} (grown by a growlstm without predict)"
         else:
             others[row.uid] = f"{row.status}: {row.reason}" if row.reason else str(row.status)
     return files, others
