@@ -415,7 +415,7 @@ def predict(run_dir: str | Path, series: Any = None, *, data: Optional[DataConfi
         scope = fc.scope
         panel = as_panel(series, config, fc.series[0].uid if scope == "single" else None)
         parts = [(fc, panel)]
-    elif many.get("scope") == "local" and (run_dir / "series.csv").is_file():
+    elif many.get("scope") == "local" and (run_dir / "series.csv").is_file() and local_forecasters(run_dir)[0]:
         from growlstm.many import split_panel
 
         scope = "local"
