@@ -35,8 +35,13 @@ class SeriesAdvice:
 def series_scale(win: SeriesWindows) -> float:
     """The series' error unit: MASE's in-sample naive error before the first validation origin
     (mean absolute value, or 1, when that is zero)."""
-    history = win.history(int(win.val_origins[0]))
-    scale = metrics.mase_scale(history, win.season_length) if history.size >= 2 else 0.0
+    return history_scale(win.history(int(win.val_origins[0])), win.season_length)
+
+
+def history_scale(history: np.ndarray, season_length: int) -> float:
+    """``series_scale`` of the data before an origin (``growlstm.forecaster`` takes it again
+    on newer data)."""
+    scale = metrics.mase_scale(history, season_length) if history.size >= 2 else 0.0
     if not scale or not math.isfinite(scale):
         scale = float(np.mean(np.abs(history))) or 1.0
     return scale
@@ -73,12 +78,34 @@ def series_advice(
     return advice
 
 
+# Share of the series a many-series decision must rest on (see ``shared_candidates``).
+DECISION_SHARE = 0.9
+
+
+def shared_candidates(advice: Sequence[SeriesAdvice], share: float = DECISION_SHARE) -> tuple[list[str], list[SeriesAdvice]]:
+    """The candidates a many-series decision compares, and the series it rests on (those that
+    have all of them): every candidate, less the ones fewest series have, until at least
+    ``share`` of the series have all that remain. Why: a baseline that failed on a few series
+    (ARIMA on 4 of 181 M1 yearly ones) must not drop out of the decision for all of them."""
+    counts = {n: sum(n in a.candidates for a in advice) for n in set().union(*(a.candidates for a in advice))}
+    names = sorted(counts, key=lambda n: (-counts[n], n))
+    while True:
+        usable = [a for a in advice if all(n in a.candidates for n in names)]
+        if len(names) == 1 or len(usable) >= share * len(advice):
+            return sorted(names), usable
+        names.pop()
+
+
 def decide(advice: Sequence[SeriesAdvice], significance: float) -> Recommendation:
     """One recommendation from the pooled validation errors of ``advice`` (one or many series),
-    among the candidates every series has (many series share one ``lstm+<best>`` partner)."""
-    names = sorted(set.intersection(*(set(a.candidates) for a in advice)))
-    errors = {n: [a.errors[n] for a in advice] for n in names}
-    return recommend(errors, {n: advice[0].candidates[n] for n in names}, significance)
+    among the candidates nearly every series has (``shared_candidates``; many series share one
+    ``lstm+<best>`` partner). A series that lacks the chosen model follows ``series_choice``."""
+    names, usable = shared_candidates(advice)
+    errors = {n: [a.errors[n] for a in usable] for n in names}
+    rec = recommend(errors, {n: usable[0].candidates[n] for n in names}, significance)
+    if len(usable) < len(advice):
+        rec.reason += f"; decided on the {len(usable)} of {len(advice)} series that have every candidate compared"
+    return rec
 
 
 def quantiles(advice: Sequence[SeriesAdvice], model: str, levels: Sequence[int]) -> np.ndarray:
@@ -101,13 +128,20 @@ def forecast_columns(
 ) -> dict[str, np.ndarray]:
     """forecast.csv's columns for one series: recommended first, then every candidate, each with
     its intervals (``<name>-lo-<L>``, ``<name>-hi-<L>``)."""
+    futures = {n: c.future for n, c in advice.candidates.items()}
+    return future_columns(series_choice(advice, rec), futures, advice.scale, q, levels)
+
+
+def future_columns(choice: str, futures: dict[str, Optional[np.ndarray]], scale: float, q: dict[str, np.ndarray],
+                   levels: Sequence[int]) -> dict[str, np.ndarray]:
+    """``forecast_columns`` from the recommended model's name and every candidate's future."""
     cols: dict[str, np.ndarray] = {}
-    for label, name in [("recommended", series_choice(advice, rec)), *((n, n) for n in advice.candidates)]:
-        cand = advice.candidates.get(name)
-        if cand is None or cand.future is None or name not in q:
+    for label, name in [("recommended", choice), *((n, n) for n in futures)]:
+        future = futures.get(name)
+        if future is None or name not in q:
             continue
-        cols[label] = cand.future
-        cols |= interval_columns(label, cand.future, advice.scale, q[name], levels)
+        cols[label] = future
+        cols |= interval_columns(label, future, scale, q[name], levels)
     return cols
 
 

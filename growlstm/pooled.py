@@ -413,6 +413,13 @@ def grow_global(
         log.info("recommended for every series: %s (%s)", advice[0].model, advice[0].reason)
     if root is not None:
         write_forecasts(root, refits["future"][0], advice, config)
+        if advice is not None:  # what forecast.csv was made from, for growlstm.predict
+            from growlstm.forecaster import MODEL_FILE, capture, save
+
+            others = {uid: f"{r['status']}: {r['reason']}" for uid, r in rows.items() if r["status"] == "refused"}
+            at_end, end_nets = refits["future"]
+            save(root / MODEL_FILE, capture("global", at_end.series, advice[1], advice[0], advice[2], list(end_nets),
+                                            panel, config, others))
         write_many(root, result)
     return result
 

@@ -241,6 +241,10 @@ class Recorder:
         if result.forecast is not None:
             atomic_write(self.run_dir / "forecast.csv", lambda tmp: result.forecast.to_csv(tmp, index=False))
         atomic_write(self.run_dir / "growth.png", lambda tmp: growth_plot(result, tmp))
+        if result.forecaster is not None:
+            from growlstm.forecaster import MODEL_FILE, save
+
+            save(self.run_dir / MODEL_FILE, result.forecaster)
         write_report(self.run_dir, lambda: run_page(result, self.win, (self.run_dir / "growth.png").read_bytes()))
         write_text(self.run_dir / "summary.json", json.dumps(clean(summary(result)), indent=2))
 

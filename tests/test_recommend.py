@@ -124,3 +124,23 @@ def test_the_path_goes_from_the_combination_to_the_lstm_one_significant_gate_at_
     assert rec.reference == "comb" and rec.model == "lstm+ets" and rec.challenger == "lstm" and rec.pvalue >= 0.05
     e["ets"] = _errors(0.7, 0.3, 50, seed=1)  # now a single model clearly beats the combination
     assert recommend(e, cands).reference == "ets"
+
+
+def test_a_baseline_that_failed_on_a_few_series_still_takes_part_in_the_decision() -> None:
+    from growlstm.advice import SeriesAdvice, decide, shared_candidates
+
+    # 20 series: ARIMA validates far better than the LSTM but failed on 2 of them.
+    arima, lstm, naive = _errors(0.5, 0.05, 20, seed=1), _errors(0.8, 0.05, 20, seed=2), _errors(1.0, 0.05, 20, seed=3)
+    advice = []
+    for k in range(20):
+        errors = {"lstm": lstm[k], "naive": naive[k], **({"arima": arima[k]} if k >= 2 else {})}
+        advice.append(SeriesAdvice(f"s{k}", {n: Candidate(n, []) for n in errors}, errors, 1.0))
+    names, usable = shared_candidates(advice)
+    assert names == ["arima", "lstm", "naive"] and [a.uid for a in usable] == [f"s{k}" for k in range(2, 20)]
+    rec = decide(advice, 0.05)
+    assert rec.model == "arima" and rec.reference == "arima"  # not "lstm beats naive" on all 20
+    # A candidate most series lack is left out rather than the series.
+    for a in advice[:5]:
+        a.candidates.pop("naive"), a.errors.pop("naive")
+    names, usable = shared_candidates(advice)
+    assert names == ["arima", "lstm"] and len(usable) == 18

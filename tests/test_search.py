@@ -227,3 +227,21 @@ def test_summary_counts_the_features_of_a_python_panel(tiny_config: Config, tmp_
     growlstm.grow(panel, replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1)), run_dir=tmp_path)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["capacity"]["n_inputs"] == 2  # the target and one feature per time step
+
+
+def test_a_run_whose_every_stage_fails_still_finishes_its_records(tmp_path: Path) -> None:
+    # Issue 16 (3): this crashed while drawing growth.png, leaving no summary.
+    calls: list[list[int]] = []
+
+    def failing(index: int, widths: list[int], parents=None) -> StageOutcome:
+        calls.append(list(widths))
+        return StageOutcome([], error="RuntimeError: loss is nan")
+
+    config = Config(baselines=["naive", "theta"], growth=GrowthConfig(max_stages=3))
+    result = growlstm.grow(CO2, config, evaluator=failing, run_dir=tmp_path)
+    assert calls and result.chosen is None and not any(s.ok for s in result.stages)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["chosen"] is None and all(s["error"] for s in summary["stages"])
+    assert (tmp_path / "growth.png").stat().st_size > 0 and (tmp_path / "forecast.csv").is_file()
+    assert "recommended" in pd.read_csv(tmp_path / "forecast.csv").columns  # the classical forecast
+    assert "lstm" not in growlstm.format_report(result).split("recommended:")[-1]
