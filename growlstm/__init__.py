@@ -6,6 +6,7 @@ From Python, without Hydra::
     from growlstm.config import Config
     result = growlstm.grow(series, Config())   # pandas Series, numpy array or Panel
     print(growlstm.format_report(result))
+    growlstm.predict("run_dir", newer_series)  # forecast again from the saved model, no training
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from growlstm.errors import InputError
 
 if TYPE_CHECKING:
     from growlstm.data import Panel, from_long, from_values, load
+    from growlstm.forecaster import Prediction, predict
     from growlstm.report import format_report
     from growlstm.search import GrowthResult, grow, resume
 
@@ -27,12 +29,13 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "Panel": "growlstm.data", "from_long": "growlstm.data", "from_values": "growlstm.data", "load": "growlstm.data",
     "format_report": "growlstm.report", "GrowthResult": "growlstm.search", "grow": "growlstm.search",
-    "resume": "growlstm.search",
+    "resume": "growlstm.search", "predict": "growlstm.forecaster", "Prediction": "growlstm.forecaster",
 }
 
 __all__ = [
     "Config", "DataConfig", "EvalConfig", "ForecastConfig", "GoalConfig", "GrowthConfig", "ModelConfig", "TrainerConfig",
     "Panel", "from_long", "from_values", "load", "InputError", "format_report", "GrowthResult", "grow", "resume",
+    "predict", "Prediction",
 ]
 
 

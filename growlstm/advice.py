@@ -35,8 +35,13 @@ class SeriesAdvice:
 def series_scale(win: SeriesWindows) -> float:
     """The series' error unit: MASE's in-sample naive error before the first validation origin
     (mean absolute value, or 1, when that is zero)."""
-    history = win.history(int(win.val_origins[0]))
-    scale = metrics.mase_scale(history, win.season_length) if history.size >= 2 else 0.0
+    return history_scale(win.history(int(win.val_origins[0])), win.season_length)
+
+
+def history_scale(history: np.ndarray, season_length: int) -> float:
+    """``series_scale`` of the data before an origin (``growlstm.forecaster`` takes it again
+    on newer data)."""
+    scale = metrics.mase_scale(history, season_length) if history.size >= 2 else 0.0
     if not scale or not math.isfinite(scale):
         scale = float(np.mean(np.abs(history))) or 1.0
     return scale
@@ -123,13 +128,20 @@ def forecast_columns(
 ) -> dict[str, np.ndarray]:
     """forecast.csv's columns for one series: recommended first, then every candidate, each with
     its intervals (``<name>-lo-<L>``, ``<name>-hi-<L>``)."""
+    futures = {n: c.future for n, c in advice.candidates.items()}
+    return future_columns(series_choice(advice, rec), futures, advice.scale, q, levels)
+
+
+def future_columns(choice: str, futures: dict[str, Optional[np.ndarray]], scale: float, q: dict[str, np.ndarray],
+                   levels: Sequence[int]) -> dict[str, np.ndarray]:
+    """``forecast_columns`` from the recommended model's name and every candidate's future."""
     cols: dict[str, np.ndarray] = {}
-    for label, name in [("recommended", series_choice(advice, rec)), *((n, n) for n in advice.candidates)]:
-        cand = advice.candidates.get(name)
-        if cand is None or cand.future is None or name not in q:
+    for label, name in [("recommended", choice), *((n, n) for n in futures)]:
+        future = futures.get(name)
+        if future is None or name not in q:
             continue
-        cols[label] = cand.future
-        cols |= interval_columns(label, cand.future, advice.scale, q[name], levels)
+        cols[label] = future
+        cols |= interval_columns(label, future, scale, q[name], levels)
     return cols
 
 

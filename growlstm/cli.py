@@ -126,6 +126,7 @@ def run(cfg: DictConfig) -> None:
     run_dir = Path(config.resume) if config.resume else job_dir
     if config.resume and resume_notes(config, run_dir):
         return
+    result: object = None
     with ctrl_c() as pressed:
         try:
             setup_console(run_dir, config.verbose)
@@ -134,7 +135,9 @@ def run(cfg: DictConfig) -> None:
             from growlstm.report import format_many, format_report
             from growlstm.search import resume
 
-            if config.resume:
+            if config.predict:
+                result = predict_into(config, job_dir)
+            elif config.resume:
                 result = resume(run_dir)
             else:
                 # Several series (a long table, data.series unset or a pattern): local or global scope.
@@ -156,8 +159,35 @@ def run(cfg: DictConfig) -> None:
                 return  # one failed job must not stop the sweep; its folder says why (SweepReport)
             sys.exit(2)
     echo("")
+    if config.predict:
+        from growlstm.forecaster import describe
+
+        echo(describe(result))  # type: ignore[arg-type]
+        echo(f"records: {run_dir}")
+        return
     echo(format_many(result) if isinstance(result, ManyResult) else format_report(result))
-    echo(f"records: {run_dir}  ({result.seconds:.1f}s)")
+    echo(f"records: {run_dir}  ({result.seconds:.1f}s)")  # type: ignore[attr-defined]
+
+
+def predict_into(config: Config, out_dir: Path) -> object:
+    """`predict=<run dir>`: the finished run's forecaster on its own data, or on the data that
+    data.* overrides give (the run's data config, those keys replaced; `data=<name>` replaces it
+    all); forecast.csv and predict.json go to this invocation's folder. Other overrides do not
+    apply (the model is the run's); one line names them."""
+    from dataclasses import replace
+
+    from growlstm.forecaster import predict, run_config
+
+    keys = [o.partition("=")[0].lstrip("+~") for o in HydraConfig.get().overrides.task]
+    ignored = [o for o, k in zip(HydraConfig.get().overrides.task, keys)
+               if k not in ("predict", "data", "verbose") and not k.startswith(("data.", "hydra."))]
+    if ignored:
+        echo(f"growlstm: note: predict uses the run's saved model and settings; ignored: {' '.join(ignored)}", sys.stderr)
+    data = config.data
+    if "data" not in keys:
+        saved = run_config(Path(config.predict or ""))
+        data = replace(saved.data, **{k[5:]: getattr(config.data, k[5:]) for k in keys if k.startswith("data.")})
+    return predict(config.predict or "", data=data, out_dir=out_dir)
 
 
 class SweepReport(Callback):
@@ -231,6 +261,12 @@ def launcher_problem(launcher: DictConfig) -> str | None:
 def job_problem(config: Config, sweep: list[str]) -> str | None:
     """What the library would refuse in this job's settings (`sweep`: its swept values), before
     any job runs."""
+    if config.predict:
+        if config.resume:
+            return "predict= and resume= together. Fix: resume the run first, then predict with it"
+        if not Path(config.predict).is_dir():
+            return f"predict={config.predict} is not a directory. Fix: give a finished run's directory (printed as 'records:')"
+        return None  # the run's saved model is used; its data config, with data.* overrides
     if config.resume:
         if not Path(config.resume).is_dir():
             return f"resume={config.resume} is not a directory. Fix: give the run directory printed as 'records:'"

@@ -211,6 +211,9 @@ class Config:
     verbose: bool = False
     # A run directory to continue (CLI: `growlstm resume=<run dir>`): its saved config is used.
     resume: Optional[str] = None
+    # A finished run directory whose saved forecaster (forecaster.pt) forecasts the h steps after
+    # the data ends, without training (CLI: `growlstm predict=<run dir>`); data.* gives newer data.
+    predict: Optional[str] = None
 
 
 def check_config(cfg: Config) -> None:

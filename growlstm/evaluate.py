@@ -9,11 +9,12 @@ A span's metrics are the mean over its origins; the per-origin values are kept.
 from __future__ import annotations
 
 import math
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -229,6 +230,8 @@ class LSTMEvaluator:
                 return self.fit_together(index, widths, inits)
             except Exception as err:  # e.g. a NaN in one seed: train them one by one, with retries
                 note = f"seeds trained one by one after the packed run failed ({type(err).__name__}: {err})"
+                if self.log_dir is not None:  # its partial curves would mix with the seeds' own runs
+                    shutil.rmtree(self.log_dir / f"stage_{index:02d}", ignore_errors=True)
         outcomes: list[SeedOutcome] = []
         for k, seed in enumerate(self.seeds):
             try:
@@ -246,7 +249,7 @@ class LSTMEvaluator:
             log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose, init_states=inits,
         )
         outcomes = [self.outcome(fit) for fit in fits]
-        log_stage_metrics(fits[0], mean_scores([o.val for o in outcomes]), seeds=len(fits))
+        log_stage_metrics(fits[0], stage_hparams(fits[0], self.win, index, inits is not None, len(fits)), outcomes)
         return StageOutcome(outcomes)
 
     def fit_seed(
@@ -260,7 +263,7 @@ class LSTMEvaluator:
                 log_name=f"stage_{index:02d}", verbose=self.verbose, log_version=version, init_state=init,
             )
             outcome = self.outcome(fit, note)
-            log_stage_metrics(fit, outcome.val)
+            log_stage_metrics(fit, stage_hparams(fit, self.win, index, init is not None, 1), [outcome])
             return outcome
 
         try:
@@ -285,11 +288,42 @@ class LSTMEvaluator:
         return text + "\n" + traceback.format_exc(limit=3) if self.verbose else text
 
 
-def log_stage_metrics(fit: FitResult, val: dict[str, float], **extra: int) -> None:
-    """The stage's validation metrics beside its hyperparameters in TensorBoard (if logging)."""
-    if fit.logger is not None:
-        fit.logger.log_hyperparams(dict(fit.module.hparams) | extra, {f"hp/val_{k}": v for k, v in val.items()})
-        fit.logger.finalize("success")
+def residual_of(win: Any) -> str:
+    """The classical base(s) the network corrects: one series, or each series of a pooled set."""
+    names = sorted({w.base_name for w in getattr(win, "series", [win])})
+    return "+".join(name or "none" for name in names)
+
+
+def stage_hparams(fit: FitResult, win: Any, index: int, warm: bool, seeds: int) -> dict[str, Any]:
+    """What sets a stage apart, as TensorBoard's HParams tab lists it: its size (widths as text,
+    layers, cells, parameters), the window layout the network reads, and the training settings."""
+    hp = dict(fit.module.hparams)
+    widths = list(hp.pop("widths"))
+    return {
+        "stage": index, "widths": " ".join(map(str, widths)), "layers": len(widths), "cells": sum(widths),
+        "params": sum(p.numel() for p in fit.module.net.parameters()),
+        "input_size": win.input_size, "residual": residual_of(win), "input_norm": win.norm,
+        "init": "warm" if warm else "cold", "seeds": seeds, **hp,
+    }
+
+
+def log_stage_metrics(fit: FitResult, hparams: dict[str, Any], outcomes: Sequence[SeedOutcome]) -> None:
+    """The stage's results beside its hyperparameters in TensorBoard (if logging), so that the
+    HParams tab compares stages: validation metrics (mean over seeds, and the goal metric's
+    spread), training and early-stopping losses, epochs."""
+    if fit.logger is None:
+        return
+    val = mean_scores([o.val for o in outcomes])
+    metrics = {f"hp/val_{k}": v for k, v in val.items()}
+    if len(outcomes) > 1:  # trained one by one, each seed is its own run: no spread to show
+        metrics |= {f"hp/val_{k}_std": StageOutcome(list(outcomes)).std(k) for k in val}
+    metrics |= {
+        "hp/train_loss": float(np.mean([o.train_loss for o in outcomes])),
+        "hp/stop_loss": float(np.mean([o.val_loss for o in outcomes])),
+        "hp/epochs": float(np.mean([o.epochs for o in outcomes])),
+    }
+    fit.logger.log_hyperparams(hparams, metrics)
+    fit.logger.finalize("success")
 
 
 class StageFailure(RuntimeError):

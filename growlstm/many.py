@@ -28,6 +28,7 @@ import pandas as pd
 from growlstm import data as data_mod
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
+from growlstm.progress import progress
 from growlstm.setlevel import series_row, set_scores, size_counts, verdict_counts
 
 if TYPE_CHECKING:
@@ -193,29 +194,32 @@ def grow_local(
             log.info("%s", progress_line(len(rows), len(ids), done, "(done before)"))
         else:
             jobs.append((uid, one, series_config(config, uid), folder))
-    if workers == 1 or len(jobs) <= 1:
-        for job in jobs:
-            rows[job[0]] = grow_series(*job)
-            log.info("%s", progress_line(len(rows), len(ids), rows[job[0]]))
-    else:
-        # spawn: a fresh interpreter per worker; forking a process that has run torch can hang.
-        context = multiprocessing.get_context("spawn")
-        # Longest series first: the last job to start is then a short one, which keeps the
-        # workers busy to the end (series cost grows with their length).
-        jobs.sort(key=lambda job: -len(job[1].df))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
-            futures: dict[Future[dict[str, Any]], str] = {pool.submit(grow_series, *job): job[0] for job in jobs}
-            try:
-                for future in as_completed(futures):
-                    uid = futures[future]
-                    try:
-                        rows[uid] = future.result()
-                    except Exception as err:  # a worker that died (killed, out of memory): report, go on
-                        rows[uid] = series_row(uid, "failed", reason=f"worker died: {err!r}")
-                    log.info("%s", progress_line(len(rows), len(ids), rows[uid]))
-            except KeyboardInterrupt:
-                stop_workers(pool)
-                raise
+    with progress(len(ids), "series", initial=len(rows)) as bar:
+        if workers == 1 or len(jobs) <= 1:
+            for job in jobs:
+                rows[job[0]] = grow_series(*job)
+                log.info("%s", progress_line(len(rows), len(ids), rows[job[0]]))
+                bar.update(1)
+        else:
+            # spawn: a fresh interpreter per worker; forking a process that has run torch can hang.
+            context = multiprocessing.get_context("spawn")
+            # Longest series first: the last job to start is then a short one, which keeps the
+            # workers busy to the end (series cost grows with their length).
+            jobs.sort(key=lambda job: -len(job[1].df))
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
+                futures: dict[Future[dict[str, Any]], str] = {pool.submit(grow_series, *job): job[0] for job in jobs}
+                try:
+                    for future in as_completed(futures):
+                        uid = futures[future]
+                        try:
+                            rows[uid] = future.result()
+                        except Exception as err:  # a worker that died (killed, out of memory): report, go on
+                            rows[uid] = series_row(uid, "failed", reason=f"worker died: {err!r}")
+                        log.info("%s", progress_line(len(rows), len(ids), rows[uid]))
+                        bar.update(1)
+                except KeyboardInterrupt:
+                    stop_workers(pool)
+                    raise
     table = pd.DataFrame([rows[uid] for uid in ids])
     if not (table.status == "ok").any():
         # Nothing to report: an input problem (every series refused), not a finished run.
@@ -334,9 +338,13 @@ def progress_line(k: int, n: int, row: dict[str, Any], note: str = "") -> str:
 
 def write_many(root: Path, result: ManyResult) -> None:
     """series.csv and the set-level summary.json (written last: the mark of a finished run)."""
-    from growlstm.records import atomic_write, clean, config_dict, versions, write_text
+    from growlstm.htmlreport import set_page
+    from growlstm.records import atomic_write, clean, config_dict, versions, write_report, write_text
 
     atomic_write(root / "series.csv", lambda tmp: result.table.to_csv(tmp, index=False))
+    pages = ({uid: f"{SERIES_DIR}/{series_folder(root, uid).name}/report.html" for uid in result.table.uid}
+             if result.scope == "local" else None)
+    write_report(root, lambda: set_page(result, pages))
     summary = {
         "scope": result.scope,
         "series": result.verdicts,

@@ -35,8 +35,12 @@ class EpochMean:
         self.total = self.total + loss.detach().double() * n
         self.count += n
 
+    def value(self) -> torch.Tensor:
+        """The mean so far (a vector when vectors are added: one mean per element)."""
+        return torch.as_tensor(self.total, dtype=torch.float64) / self.count if self.count else torch.tensor(float("nan"))
+
     def pop(self) -> float:
-        mean = float(self.total) / self.count if self.count else float("nan")
+        mean = float(self.value())
         self.total, self.count = 0.0, 0
         return mean
 

@@ -14,7 +14,7 @@ import logging
 import math
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -31,6 +31,7 @@ from growlstm.goal import Goal, make_goal
 from growlstm.many import ManyResult, _quiet_worker, mark_many, report_skipped, series_config, split_panel, worker_count, write_many
 from growlstm.module import LSTMForecaster
 from growlstm.policy import CapFn
+from growlstm.progress import progress
 from growlstm.setlevel import series_row
 from growlstm.train import EVAL_CHUNK, FitResult
 from growlstm.layout import plan as plan_layout
@@ -245,13 +246,21 @@ def _fit_chunk(wins: list[SeriesWindows], names: list[str]) -> list[dict[str, Ba
 
 def all_baselines(wins: list[SeriesWindows], names: list[str], workers: int) -> list[dict[str, BaselineResult]]:
     """Baselines of every series, ``workers`` processes at a time, in chunks (few round trips)."""
-    if workers == 1 or len(wins) < 2 * workers:
-        return [fit_baselines(w, names) for w in wins]
-    size = max(1, math.ceil(len(wins) / (workers * 4)))
-    chunks = [wins[i : i + size] for i in range(0, len(wins), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_quiet_worker) as pool:
-        done = list(pool.map(_fit_chunk, chunks, [list(names)] * len(chunks)))
+    with progress(len(wins), "baselines") as bar:
+        if workers == 1 or len(wins) < 2 * workers:
+            out = []
+            for w in wins:
+                out.append(fit_baselines(w, names))
+                bar.update(1)
+            return out
+        size = max(1, math.ceil(len(wins) / (workers * 4)))
+        chunks = [wins[i : i + size] for i in range(0, len(wins), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_quiet_worker) as pool:
+            futures = [pool.submit(_fit_chunk, chunk, list(names)) for chunk in chunks]
+            for future in as_completed(futures):
+                bar.update(len(future.result()))
+            done = [future.result() for future in futures]  # in series order
     return [r for chunk in done for r in chunk]
 
 
@@ -359,6 +368,8 @@ def grow_global(
         perturb=config.growth.perturb,
     )
     searched = run_stages(pooled, config, goal, cap_fn, evaluator, recorder, first, resume, start)
+    if recorder is not None:
+        recorder.close_growth(searched.stages, baselines, goal)
     chosen = choose(searched.stages, searched.history, goal, config.growth)
     modules = searched.modules.get(chosen, []) if chosen is not None else []
     refits = {part: (pooled, modules) for part in ("val", "test", "future")}
@@ -378,6 +389,8 @@ def grow_global(
                              searched.stages[chosen].widths if chosen is not None else [], goal, config, advice)
     rows |= {r["uid"]: r for r in table_rows}
     table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
+    if root is not None:
+        write_growth_plot(root, config, pooled, goal, baselines, searched, chosen, table, season)
     stage_table = [
         {"stage": s.index, "widths": s.widths, "params": s.params, "val": s.val, "val_std": s.val_std,
          "decision": s.decision, "seconds": s.seconds, "error": s.error}
@@ -400,8 +413,36 @@ def grow_global(
         log.info("recommended for every series: %s (%s)", advice[0].model, advice[0].reason)
     if root is not None:
         write_forecasts(root, refits["future"][0], advice, config)
+        if advice is not None:  # what forecast.csv was made from, for growlstm.predict
+            from growlstm.forecaster import MODEL_FILE, capture, save
+
+            others = {uid: f"{r['status']}: {r['reason']}" for uid, r in rows.items() if r["status"] == "refused"}
+            at_end, end_nets = refits["future"]
+            save(root / MODEL_FILE, capture("global", at_end.series, advice[1], advice[0], advice[2], list(end_nets),
+                                            panel, config, others))
         write_many(root, result)
     return result
+
+
+def write_growth_plot(root: Path, config: Config, pooled: PooledWindows, goal: Goal, baselines: dict[str, BaselineResult],
+                      searched: Any, chosen: Optional[int], table: pd.DataFrame, season: int) -> None:
+    """growth.png of the one network, as for one series: set-level validation means per stage,
+    the baselines' and the goal's, and the chosen network's set-level test score."""
+    from growlstm.plots import growth_plot
+    from growlstm.records import atomic_write
+    from growlstm.search import GrowthResult
+    from growlstm.setlevel import set_scores
+
+    scores = set_scores(table, "test")
+    test = {k: float(scores.loc["lstm", k]) for k in ("smape", "mase")} if "lstm" in scores.index else {}
+    result = GrowthResult(
+        config=config, series=f"{len(pooled.series)} series (one global LSTM; means over series)",
+        n_points=int(sum(len(w.y) for w in pooled.series)), h=pooled.h, input_size=pooled.input_size,
+        season_length=season, n_samples=pooled.n_samples, n_inputs=pooled.n_inputs, goal=goal,
+        stages=searched.stages, baselines=baselines, stop_reason=searched.stop.reason, stop_note=searched.stop.note,
+        chosen=chosen, chosen_test=test,
+    )
+    atomic_write(root / "growth.png", lambda tmp: growth_plot(result, tmp))
 
 
 def refit_global(

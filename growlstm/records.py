@@ -219,25 +219,47 @@ class Recorder:
             self.writer.add_scalar("reference/goal", threshold, record.index)
         self.writer.flush()
 
-    def reference_lines(self, result: "GrowthResult") -> None:
-        """Baselines as constant series over the stage axis, so they draw as horizontal lines."""
-        for name, b in result.baselines.items():
-            value = b.val.get(result.goal.metric)
-            if b.ok and value is not None:
-                for stage in result.stages:
+    def close_growth(self, stages: list["StageRecord"], baselines: dict[str, Any], goal: Goal) -> None:
+        """End the cross-stage TensorBoard run: the baselines' validation metric (set-level
+        means, many series) as constant series over the stage axis, so they draw as horizontal
+        lines beside the goal's (one series or many)."""
+        for name, b in baselines.items():
+            value = b.val.get(goal.metric)
+            if b.ok and value is not None and math.isfinite(value):
+                for stage in stages:
                     self.writer.add_scalar(f"reference/{name}", value, stage.index)
+        if self._writer is not None:
+            self._writer.close()
 
     def finish(self, result: "GrowthResult") -> None:
         """Write the run-level files; summary.json last, as the mark of a finished run."""
+        from growlstm.htmlreport import run_page
         from growlstm.plots import growth_plot
 
-        self.reference_lines(result)
-        self.writer.close()
+        self.close_growth(result.stages, result.baselines, result.goal)
         atomic_write(self.run_dir / "stages.csv", lambda tmp: stages_frame(result).to_csv(tmp, index=False))
         if result.forecast is not None:
             atomic_write(self.run_dir / "forecast.csv", lambda tmp: result.forecast.to_csv(tmp, index=False))
         atomic_write(self.run_dir / "growth.png", lambda tmp: growth_plot(result, tmp))
+        if result.forecaster is not None:
+            from growlstm.forecaster import MODEL_FILE, save
+
+            save(self.run_dir / MODEL_FILE, result.forecaster)
+        write_report(self.run_dir, lambda: run_page(result, self.win, (self.run_dir / "growth.png").read_bytes()))
         write_text(self.run_dir / "summary.json", json.dumps(clean(summary(result)), indent=2))
+
+
+def write_report(run_dir: Path, render: Any) -> None:
+    """report.html from ``render()``; a page that fails to render costs the page, not the run
+    (its records are complete without it), and says so."""
+    import logging
+
+    try:
+        text = render()
+    except Exception as err:  # noqa: BLE001 - any rendering fault: the run's results still stand
+        logging.getLogger("growlstm").warning("report.html not written (%s: %s)", type(err).__name__, err)
+        return
+    atomic_write(run_dir / "report.html", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def status(ok: bool) -> str:

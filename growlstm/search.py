@@ -21,6 +21,7 @@ import torch
 from growlstm import data as data_mod
 from growlstm.config import Config, GrowthConfig, check_config
 from growlstm.errors import InputError
+from growlstm.forecaster import Forecaster, capture
 from growlstm.evaluate import (
     BaselineResult,
     StageOutcome,
@@ -109,6 +110,7 @@ class GrowthResult:
     seconds: float = 0.0
     layout: dict[str, Any] = field(default_factory=dict)  # where training, early stopping, validation and test lie
     skipped: dict[str, str] = field(default_factory=dict)  # series of the table the loader left out, and why
+    forecaster: Optional[Forecaster] = None  # what forecast.csv was made from (forecaster.pt; ``predict``)
 
     @property
     def chosen_stage(self) -> Optional[StageRecord]:
@@ -293,7 +295,7 @@ def grow(
     goal = make_goal(config.goal, baselines)
     log.info("%s", baseline_line(baselines, goal))
     if no_room and not fixed:
-        return classical_only(uid, win, config, goal, baselines, cap_fn, no_room, recorder, start, skipped)
+        return classical_only(uid, win, config, goal, baselines, cap_fn, no_room, recorder, start, skipped, panel)
 
     seeds = [config.seed + k for k in range(config.growth.seeds)]
     evaluator = evaluator or LSTMEvaluator(
@@ -313,13 +315,14 @@ def grow(
     # The test block is read once, here, for the chosen model and the baselines.
     for name, baseline in baselines.items():
         run_baseline(name, win, baseline, "test")
-    lstm = None
+    lstm, end = None, None
     if chosen is not None and modules.get(chosen):
         nets = finish_chosen(result, win, modules[chosen], config)
         (at_val, val_nets), (at_end, end_nets) = nets["val"], nets["future"]
         lstm = Candidate("lstm", seed_mean(val_nets, at_val, win.val_origins), result.lstm_test,
                          seed_mean(end_nets, at_end, [at_end.future_origin])[0])
-    advise(result, win, lstm, config)
+        end = (at_end, list(end_nets))
+    advise(result, win, lstm, config, panel, end)
     result.seconds = spent * 60 + time.perf_counter() - start
     if recorder:
         recorder.finish(result)
@@ -333,7 +336,7 @@ def describe_layout(win: SeriesWindows) -> str:
 
 def classical_only(
     uid: str, win: SeriesWindows, config: Config, goal: Goal, baselines: dict[str, BaselineResult],
-    cap_fn: CapFn, why: str, recorder: Any, start: float, skipped: dict[str, str],
+    cap_fn: CapFn, why: str, recorder: Any, start: float, skipped: dict[str, str], panel: data_mod.Panel,
 ) -> GrowthResult:
     """A series too short for an LSTM of its own: its baselines, verdict and forecast, no stages."""
     best = goal.baseline or "none (every baseline failed)"
@@ -349,7 +352,7 @@ def classical_only(
     )
     for name, baseline in baselines.items():
         run_baseline(name, win, baseline, "test")
-    advise(result, win, None, config)
+    advise(result, win, None, config, panel)
     result.seconds = time.perf_counter() - start
     if recorder:
         recorder.finish(result)
@@ -622,9 +625,11 @@ def seed_mean(modules: Sequence[Any], win: SeriesWindows, origins: Any) -> list[
     return [np.mean([predict(m, win, int(o)) for m in modules], axis=0) for o in origins]
 
 
-def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], config: Config) -> None:
+def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], config: Config,
+           panel: data_mod.Panel, end: Optional[tuple[SeriesWindows, list[Any]]] = None) -> None:
     """The recommendation among the LSTM, the baselines and their combinations, and forecast.csv:
-    the recommended forecast and every candidate's, with conformal intervals."""
+    the recommended forecast and every candidate's, with conformal intervals; and what it was
+    made from (``end``: the windows and networks of the LSTM's future forecast), for ``predict``."""
     from growlstm.advice import decide, forecast_columns, quantiles, series_advice, summary_block
 
     levels = list(config.forecast.levels)
@@ -641,6 +646,9 @@ def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], 
     q = {name: quantiles([advice], name, levels) for name in advice.candidates}
     result.recommendation = summary_block(rec, advice, q, levels, win)
     result.forecast = pd.concat([frame, pd.DataFrame(forecast_columns(advice, rec, levels, q))], axis=1)
+    nets = end[1] if end is not None and lstm is not None else []
+    result.forecaster = capture("single", [end[0] if end is not None and nets else win], [advice], rec, q, nets,
+                                panel, config)
     log.debug("recommended: %s (%s)", rec.model, rec.reason)
 
 

@@ -205,6 +205,47 @@ def new_module(
     return module
 
 
+class StageLogger(TensorBoardLogger):
+    """TensorBoard with epochs on the x axis: Lightning logs training and validation metrics
+    in separate calls, each with an ``epoch`` scalar (two points per epoch of one redundant
+    curve); here the epoch becomes the step of every point instead."""
+
+    def log_metrics(self, metrics: dict[str, Any], step: Optional[int] = None) -> None:
+        metrics = dict(metrics)
+        epoch = metrics.pop("epoch", None)
+        if metrics:
+            super().log_metrics(metrics, int(epoch) if epoch is not None else step)
+
+
+class SeedCurves(Callback):
+    """Each packed seed's own training and early-stopping loss per epoch, as its own TensorBoard
+    run ``<stage>/seed_<k>`` (what training the seeds one by one writes), so TensorBoard overlays
+    the seeds of a stage in one chart per tag. A seed's curve ends where its early stopping
+    ended it (the pack trains on until every seed has stopped, without changing its result)."""
+
+    def __init__(self, log_dir: Path, log_name: str, seeds: list[int], stopper: "SeedStopper") -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.stopper = stopper
+        self.writers = [SummaryWriter(str(log_dir / log_name / f"seed_{seed}")) for seed in seeds]
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        # Callbacks run before the module's hook: the epoch's sums are still there, and this
+        # epoch's validation has run (Lightning validates before the epoch ends).
+        epoch = trainer.current_epoch
+        train, stop = module.seed_loss.value().tolist(), module.val_losses.tolist()
+        for writer, t, v, ended in zip(self.writers, train, stop, self.stopper.stop_epoch):
+            if ended is not None and epoch > ended:
+                continue
+            writer.add_scalar("train/loss", t, epoch)
+            if math.isfinite(v):
+                writer.add_scalar("val/loss", v, epoch)
+
+    def teardown(self, trainer: pl.Trainer, module: pl.LightningModule, stage: str) -> None:
+        for writer in self.writers:
+            writer.close()
+
+
 def run_lightning(
     module: pl.LightningModule, train: Any, val: DataLoader, trainer: TrainerConfig,
     callbacks: list[Callback], log_dir: Path | None, log_name: str, version: str,
@@ -220,7 +261,7 @@ def run_lightning(
         module.automatic_optimization = False
         train, grad_clip = EpochBatches(train, grad_clip or 0.0), None  # the module clips
     logger = (
-        TensorBoardLogger(str(log_dir), name=log_name, version=version, default_hp_metric=False)
+        StageLogger(str(log_dir), name=log_name, version=version, default_hp_metric=False)
         if log_dir is not None
         else None
     )
@@ -335,6 +376,7 @@ class SeedBatchModule(pl.LightningModule):
         self.lr, self.weight_decay, self.grad_clip, self.loss = lr, weight_decay, grad_clip, loss
         self.val_losses = torch.full((pack.seeds,), math.inf)
         self.epoch_loss = EpochMean()
+        self.seed_loss = EpochMean()  # each seed's own epoch mean (SeedCurves draws them)
         self._val_parts: list[tuple[torch.Tensor, int]] = []  # per batch: (per-seed MSE, windows)
 
     def per_seed_loss(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
@@ -361,10 +403,12 @@ class SeedBatchModule(pl.LightningModule):
         if not torch.all(torch.isfinite(losses)):
             raise FloatingPointError(f"training loss became {losses.tolist()} at epoch {self.current_epoch}")
         self.epoch_loss.add(losses.mean(), len(batch[0][0]))
+        self.seed_loss.add(losses, len(batch[0][0]))
         return losses.sum()  # seeds share no weights: the sum's gradient is each seed's own
 
     def on_train_epoch_end(self) -> None:
         self.log("train/loss", self.epoch_loss.pop())
+        self.seed_loss = EpochMean()
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
         return batch if device.type == "cpu" else super().transfer_batch_to_device(batch, device, dataloader_idx)
@@ -480,11 +524,12 @@ def fit_seeds(
         stop = torch.utils.data.Subset(train, [0])
     else:
         stopper = SeedStopper(pack, trainer.early_stopping_patience)
+    curves = [SeedCurves(log_dir, log_name, seeds, stopper)] if log_dir is not None and epochs is None else []
     pl_trainer, logger = run_lightning(
         SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip, trainer.loss),
         CombinedLoader(loaders, mode="min_size") if per_step else Zipped(loaders),
         set_loader(stop, min(len(stop), EVAL_CHUNK), None), trainer,
-        [stopper, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose, per_step,  # clipping is per seed
+        [stopper, *curves, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose, per_step,  # clipping is per seed
     )
     seconds = (time.perf_counter() - start) / len(seeds)
     results = []
