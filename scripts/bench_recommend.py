@@ -51,21 +51,28 @@ def run_m4(subset: str, out: Path, timeout: float) -> pd.DataFrame:
     return pd.DataFrame(result["per_series"]).assign(subset=subset, seconds=result["seconds"])
 
 
-def references(rows: pd.DataFrame, subset: str) -> dict[str, float]:
-    """statsforecast's OWA vs Naive2 on ``rows``' series (M1: shared file; M4: bench_baselines.csv)."""
-    if subset.startswith("m1"):
-        per = pd.read_csv(M1_DIR / "statsforecast_per_series.csv")
-        names = {"AutoETS": "AutoETS", "AutoARIMA": "AutoARIMA", "AutoTheta": "AutoTheta", "Naive2": "Naive2"}
-    else:
-        path = Path(__file__).resolve().parent / "results" / "bench_baselines.csv"
-        if not path.exists():
-            return {r: float("nan") for r in REFS}
-        per = pd.read_csv(path)
-        names = {"AutoETS": "sf_ets", "AutoARIMA": "sf_arima", "AutoTheta": "sf_theta", "Naive2": "naive2"}
-    per = per[per.uid.isin(rows.uid)].pivot_table(index="uid", columns="method", values=["smape", "mase"])
-    naive2 = names["Naive2"]
-    return {r: float(0.5 * (per["smape", names[r]].mean() / per["smape", naive2].mean()
-                            + per["mase", names[r]].mean() / per["mase", naive2].mean())) for r in REFS}
+def statsforecast_table() -> pd.DataFrame:
+    """statsforecast's sMAPE and MASE per series (columns (metric, method), methods AutoETS,
+    AutoARIMA, AutoTheta and Naive2): M1 from the shared file, M4 from bench_baselines.csv
+    (scripts/bench_baselines.py)."""
+    frames = [pd.read_csv(M1_DIR / "statsforecast_per_series.csv")]
+    path = Path(__file__).resolve().parent / "results" / "bench_baselines.csv"
+    if path.exists():
+        names = {"sf_ets": "AutoETS", "sf_arima": "AutoARIMA", "sf_theta": "AutoTheta", "naive2": "Naive2"}
+        m4 = pd.read_csv(path)
+        frames.append(m4[m4.method.isin(list(names))].assign(method=lambda f: f.method.map(names)))
+    per = pd.concat(frames, ignore_index=True)
+    per = per[per.method.isin([*REFS, "Naive2"])]
+    return per.pivot_table(index="uid", columns="method", values=["smape", "mase"])
+
+
+def references(rows: pd.DataFrame, table: pd.DataFrame) -> dict[str, float]:
+    """statsforecast's OWA vs Naive2 on ``rows``' series (nan when some series lack a reference)."""
+    if not rows.uid.isin(table.index).all():
+        return {r: float("nan") for r in REFS}
+    per = table.loc[rows.uid]
+    return {r: float(0.5 * (per["smape", r].mean() / per["smape", "Naive2"].mean()
+                            + per["mase", r].mean() / per["mase", "Naive2"].mean())) for r in REFS}
 
 
 def best_share(rows: pd.DataFrame) -> float:
@@ -94,14 +101,17 @@ def tables(per: pd.DataFrame) -> str:
              "| subset | series | recommended | LSTM | LSTM+best | comb | naive2 | ARIMA | ETS | Theta | sf AutoETS "
              "| sf AutoARIMA | sf AutoTheta | best sf | best on test | goal held / claimed | cover 80 | cover 95 "
              "| MSIS 95 | M4 ETS MSIS | M4 ARIMA MSIS |", "|" + "---|" * 21]
-    groups = [(s, per[per.subset == s]) for s in per.subset.unique()] + [("all", per)]
+    sf = statsforecast_table()
+    groups = [(s, per[per.subset == s]) for s in per.subset.unique()]
+    groups += [("m4 (all)", per[per.subset.str.startswith("m4")]), ("m1 (all)", per[per.subset.str.startswith("m1")]),
+               ("all", per)]
     for subset, rows in groups:
         rows = with_pair(rows.dropna(axis=1, how="all"))
         rows = rows[rows.recommended_test_mase.notna()] if "recommended_test_mase" in rows else rows.iloc[0:0]
         if rows.empty:
             continue
         scores = {m: owa(rows, m)[0] for m in ("recommended", "lstm", "lstm+best", "comb", "naive2", "arima", "ets", "theta")}
-        refs = ({r: np.nan for r in REFS} if subset == "all" else references(rows, subset))
+        refs = references(rows, sf)
         claimed, kept = held(rows)
         freq = OFFICIAL.get(subset)
         official = [f"{msis.loc[m, f'MSIS_{freq}']:.2f}" if freq else "-" for m in ("ETS", "ARIMA")]
