@@ -320,7 +320,9 @@ def summary(result: "GrowthResult") -> dict[str, Any]:
             "threshold_test": goal.threshold("test"),
             "baseline": goal.baseline,
             "met": result.goal_met("val"),
-            "met_val": result.goal_met("val"),
+            "met_val": result.goal_met("val"),  # on the mean and beyond the noise
+            "met_val_mean": goal.met(val_value, "val") if result.chosen_stage else False,
+            "met_val_p": result.val_claim_p,  # one-sided p that it meets the goal beyond the noise
             "met_test": result.goal_met("test"),
             "gap_val": goal.gap(val_value, "val"),
             "gap_test": goal.gap(test_value, "test"),

@@ -90,11 +90,19 @@ def verdict(result: "GrowthResult") -> str:
         threshold = goal.threshold(key)
         gap = goal.gap(value, key)
         text = f"met on {part}: {_yes(met)}"
-        if not met and threshold is not None and gap is not None and math.isfinite(gap):
+        claim = result.val_claim_p if key == "val" and chosen else None
+        if claim is not None and goal.met(value, key):
+            level = result.config.forecast.significance
+            text = (f"met on {part}: yes, beyond the noise (p = {claim:.2g})" if met else
+                    f"met on {part}: on the mean only ({fmt(value)} vs {fmt(threshold)}), within the noise "
+                    f"(p = {claim:.2g} >= {level:g})")
+        elif not met and threshold is not None and gap is not None and math.isfinite(gap):
             text += f" ({fmt(value)} vs {fmt(threshold)}, gap {gap:+.3f})"
         parts.append(text)
     if not result.goal_met("val"):
-        parts.append("no LSTM size met the goal; reported: the smallest size no other beats beyond min_gain and the seed spread")
+        within = chosen is not None and goal.met(chosen.val.get(goal.metric, math.nan), "val")
+        parts.append("the goal is not met beyond the noise; reported: the first size that meets it on the mean" if within else
+                     "no LSTM size met the goal; reported: the smallest size no other beats beyond min_gain and the seed spread")
     return "; ".join(parts)
 
 

@@ -106,6 +106,7 @@ class GrowthResult:
     lstm_test: list[np.ndarray] = field(default_factory=list)  # the seeds' mean forecast at each test origin
     recommendation: dict[str, Any] = field(default_factory=dict)  # what to use, why, on what evidence
     significance: Optional[Significance] = None  # DM test of the chosen LSTM vs the best baseline
+    val_claim_p: Optional[float] = None  # one-sided p that the chosen LSTM meets the goal on validation beyond the noise
     forecast: Optional[pd.DataFrame] = None
     seconds: float = 0.0
     layout: dict[str, Any] = field(default_factory=dict)  # where training, early stopping, validation and test lie
@@ -123,14 +124,17 @@ class GrowthResult:
     def goal_met(self, part: str) -> Optional[bool]:
         """Whether the chosen model meets the goal on ``part`` (val or test).
 
-        With ``goal.significance`` set, a test verdict against the best baseline also needs a
-        significant Diebold-Mariano win.
+        On validation, the mean must meet the goal and do so beyond the noise (``val_claim_p``
+        below ``forecast.significance``; ``Goal.claim_pvalue``). With ``goal.significance`` set,
+        a test verdict against the best baseline also needs a significant Diebold-Mariano win.
         """
         stage = self.chosen_stage
         if stage is None:
             return False
         values = stage.val if part == "val" else self.chosen_test
         met = self.goal.met(values.get(self.goal.metric, math.nan), part)
+        if met and part == "val" and self.val_claim_p is not None:
+            met = self.val_claim_p < self.config.forecast.significance  # claimed only beyond the noise
         level = self.config.goal.significance
         if met and part == "test" and level is not None and self.goal.beat and self.goal.target is None:
             sig = self.significance
@@ -184,6 +188,11 @@ def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False) -> tupl
     shorten = None if pad or config.input_size is not None else min(lookback, max(h, season))
     cut = plan_layout(len(frame), h, config.eval, lookback, min_windows=1 if pad else h, pad=pad,
                       shorten_to=shorten, test_span=held_out)
+    if cut is None and not pad:
+        # No lookback fits before the first validation origin: no LSTM of its own, but the
+        # classical forecasts need only MIN_HISTORY points; cut it as the global scope would
+        # (``lstm_room`` then says why it gets the classical result).
+        cut = plan_layout(len(frame), h, config.eval, shorten or lookback, min_windows=h, pad=True, test_span=held_out)
     if cut is None:
         least = h + MIN_HISTORY + (held_out or 0)
         raise InputError(
@@ -223,6 +232,9 @@ def lstm_room(win: SeriesWindows, cap_fn: CapFn, growth: GrowthConfig) -> str:
     capacity cap of at least ``growth.start_cells`` cells.
     """
     windows = len(win.train_origins)
+    if win.pad:  # (one series is padded only when no lookback fits before its validation origin)
+        return (f"no lookback of {win.input_size} steps fits before its first validation origin "
+                f"({len(win.y)} points, h={win.h})")
     cap = cap_fn(growth.alpha)
     figures = (f"N_s={cap_fn.n_samples} training targets, N_i={cap_fn.n_inputs}, N_o=h={cap_fn.n_outputs}, "
                f"alpha={growth.alpha:g}")
@@ -270,7 +282,7 @@ def grow(
     fixed = list(config.model.widths)
     first = fixed or [config.growth.start_cells]
     no_room = lstm_room(win, cap_fn, config.growth)
-    if fixed and not len(win.train_origins):
+    if fixed and (not len(win.train_origins) or win.pad):
         raise InputError(f"series '{uid}' ({len(win.y)} points) leaves no training window for model.widths={fixed}",
                          "use a smaller h or input_size, or a longer series")
     if fixed and sum(fixed) > cap_fn(config.growth.alpha):
@@ -317,6 +329,9 @@ def grow(
         run_baseline(name, win, baseline, "test")
     lstm, end = None, None
     if chosen is not None and modules.get(chosen):
+        result.val_claim_p = goal.claim_pvalue(
+            seed_mean(modules[chosen], win, win.val_origins), [win.actuals(int(o)) for o in win.val_origins],
+            [win.history(int(o)) for o in win.val_origins], win.season_length)
         nets = finish_chosen(result, win, modules[chosen], config)
         (at_val, val_nets), (at_end, end_nets) = nets["val"], nets["future"]
         lstm = Candidate("lstm", seed_mean(val_nets, at_val, win.val_origins), result.lstm_test,

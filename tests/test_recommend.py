@@ -144,3 +144,25 @@ def test_a_baseline_that_failed_on_a_few_series_still_takes_part_in_the_decision
         a.candidates.pop("naive"), a.errors.pop("naive")
     names, usable = shared_candidates(advice)
     assert names == ["arima", "lstm"] and len(usable) == 18
+
+
+def test_goal_met_on_validation_is_claimed_only_beyond_the_noise() -> None:
+    from growlstm.evaluate import BaselineResult
+    from growlstm.goal import Goal
+
+    rng = np.random.default_rng(0)
+    actuals = [rng.normal(100, 1, H) for _ in range(3)]
+    histories = [np.arange(50.0) for _ in range(3)]  # naive scale 1: MASE = mean absolute error
+    base = BaselineResult("ets", val_forecasts=[a + rng.choice([-1.0, 1.0], H) for a in actuals])  # MASE 1.0
+    goal = Goal("mase", None, 0.05, "ets", base, True)  # threshold 0.95
+    # Just under the threshold on the mean, with errors as noisy as the baseline's: not claimed.
+    close = [a + rng.choice([-1, 1], H) * rng.uniform(0.3, 1.5, H) for a in actuals]
+    assert np.mean(np.abs(np.stack(close) - np.stack(actuals))) < 0.95
+    assert goal.claim_pvalue(close, actuals, histories, 1) >= 0.05
+    # Clearly under it: claimed.
+    clear = [a + rng.choice([-0.3, 0.3], H) for a in actuals]
+    assert goal.claim_pvalue(clear, actuals, histories, 1) < 0.05
+    # An absolute target is tested against the target itself.
+    target = Goal("mase", 0.5, 0.05, None, None, False)
+    assert target.claim_pvalue(clear, actuals, histories, 1) < 0.05
+    assert target.claim_pvalue(close, actuals, histories, 1) > 0.5

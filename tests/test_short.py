@@ -89,6 +89,18 @@ def test_series_too_short_for_an_lstm_gets_a_classical_result(tmp_path: Path, mo
     assert "no LSTM" in (run_dir / "growlstm.log").read_text()
 
 
+@pytest.mark.parametrize("n", [20, 30, 35])
+def test_a_series_whose_lookback_fits_nowhere_still_gets_a_classical_result(n: int) -> None:
+    # Monthly, h=18: from 20 points one validation origin fits, but not a lookback of
+    # max(h, m) = 18 before it (M1: 32 of 617 monthly series were refused this way in local scope).
+    t = np.arange(n)
+    y = pd.Series(100 + t + 10 * np.sin(t * np.pi / 6), index=pd.date_range("2020-01-01", periods=n, freq="MS"))
+    result = grow(y, Config(h=18, baselines=["naive", "seasonal_naive"]))
+    assert result.stop_reason == "too_short" and not result.stages
+    assert "no lookback of 18 steps fits before its first validation origin" in result.stop_note
+    assert len(result.forecast) == 18 and result.forecast["recommended"].notna().all()
+
+
 def test_too_short_to_validate_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     pd.DataFrame({"ds": np.arange(7), "y": np.arange(7.0)}).to_csv(tmp_path / "tiny.csv", index=False)
