@@ -134,7 +134,7 @@ def decide(
     """What to do after the last stage of ``history``: train another stage, or stop."""
     last = history[-1]
     if goal_threshold is not None and last.score <= goal_threshold:
-        return Stop("goal_met", f"stage {len(history) - 1} meets the goal")
+        return Stop("goal_met", f"stage {len(history) - 1} meets the goal on the validation mean")
     if len(history) >= growth.max_stages:
         return Stop("max_stages", f"growth.max_stages={growth.max_stages} reached")
     state = replay(history, growth)

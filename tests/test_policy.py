@@ -78,7 +78,7 @@ def test_max_layers_ends_at_plateau() -> None:
 
 def test_goal_met_stops_at_once() -> None:
     h = hist(([2], "start", 1.0), ([3], "widen", 0.85))
-    assert decide(h, GROWTH, WIDE_CAP, 0.9) == Stop("goal_met", "stage 1 meets the goal")
+    assert decide(h, GROWTH, WIDE_CAP, 0.9) == Stop("goal_met", "stage 1 meets the goal on the validation mean")
     assert isinstance(decide(h[:1], GROWTH, WIDE_CAP, 0.9), Proposal)
 
 
