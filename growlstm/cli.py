@@ -167,6 +167,8 @@ def run(cfg: DictConfig) -> None:
         return
     echo(format_many(result) if isinstance(result, ManyResult) else format_report(result))
     echo(f"records: {run_dir}  ({result.seconds:.1f}s)")  # type: ignore[attr-defined]
+    if (run_dir / "report.html").is_file():
+        echo(f"report: {run_dir / 'report.html'}")
 
 
 def predict_into(config: Config, out_dir: Path) -> object:

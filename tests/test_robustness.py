@@ -52,7 +52,7 @@ def test_runs_started_together_get_folders_of_their_own(tmp_path: Path) -> None:
     procs = [cli([*QUICK, f"seed={seed}"], tmp_path) for seed in (0, 1)]
     outputs = [proc.communicate(timeout=300) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], [err[-2000:] for _, err in outputs]
-    records = [out.strip().splitlines()[-1].split()[1] for out, _ in outputs]
+    records = [next(line for line in out.splitlines() if line.startswith("records:")).split()[1] for out, _ in outputs]
     assert records[0] != records[1]
     assert {json.loads((Path(r) / "summary.json").read_text())["config"]["seed"] for r in records} == {0, 1}
     for proc, (_, err) in zip(procs, outputs):  # each folder is named after its process
