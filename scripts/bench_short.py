@@ -210,6 +210,9 @@ def main() -> None:
                 continue
             per = pd.DataFrame(out.pop("per_series")).assign(label=label)
             row = {"label": label, "subset": subset, "settings": json.dumps(settings), **out}
+            # Read again: another invocation may have written its runs meanwhile (keep them).
+            runs = pd.read_csv(runs_path) if runs_path.exists() else runs
+            series = pd.read_csv(series_path) if series_path.exists() else series
             runs = pd.concat([runs[runs.label != label], pd.DataFrame([row])], ignore_index=True)
             series = pd.concat([series[series.label != label], per], ignore_index=True)
             runs.to_csv(runs_path, index=False)  # rewritten whole: columns may grow between versions
