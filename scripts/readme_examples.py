@@ -6,7 +6,7 @@
 The README's placeholder files are made from real series first, under outputs/readme/:
 my.csv (statsmodels' elec_equip, monthly: columns date, sales), long.csv (ten M1 monthly series
 of twelve years or more as store_0..store_9: unique_id, ds, y), sales.parquet and sales.csv
-(twenty M1 monthly series, 48-150 points, as store_0..store_19). Commands run from the checkout
+(twenty M1 monthly series of 48-150 points, as store_0..store_19; M1's train and test parts joined). Commands run from the checkout
 (where the README's relative paths point), with the file names replaced by those paths; the
 TensorBoard command is left out (it starts a server). A command passes when it exits 0 and
 prints a final `recommended:` line (a sweep exits 1 when any job failed).
@@ -48,8 +48,10 @@ COMMANDS = [
 
 def m1_monthly(lo: int, hi: int, count: int) -> pd.DataFrame:
     """``count`` M1 monthly series with lo..hi points, as stores with monthly dates."""
-    m1 = pd.read_csv(M1)
-    m1 = m1[m1.uid.str.startswith("M1-M")]
+    train, test = pd.read_csv(M1), pd.read_csv(M1.with_name("test.csv"))  # joined: the whole series
+    test["t"] = test.uid.map(train.groupby("uid").t.max()) + test.step
+    m1 = pd.concat([train, test[["uid", "t", "value"]]], ignore_index=True)
+    m1 = m1[m1.uid.str.startswith("M1-M")].sort_values(["uid", "t"], kind="stable")
     sizes = m1.groupby("uid").size()
     picked = sizes[(sizes >= lo) & (sizes <= hi)].index[:count]
     frames = []
@@ -62,10 +64,10 @@ def m1_monthly(lo: int, hi: int, count: int) -> pd.DataFrame:
 
 def make_fixtures() -> dict[str, str]:
     """The README's placeholder files, from real series; their paths relative to the checkout."""
-    import statsmodels.api as sm
+    from statsmodels.datasets import elec_equip
 
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    elec = sm.datasets.elec_equip.load_pandas().data.iloc[:, 0]
+    elec = elec_equip.load_pandas().data.iloc[:, 0]
     pd.DataFrame({"date": elec.index.strftime("%Y-%m-%d"), "sales": elec.to_numpy()}).to_csv(FIXTURES / "my.csv", index=False)
     m1_monthly(144, 400, 10).to_csv(FIXTURES / "long.csv", index=False)
     sales = m1_monthly(48, 150, 20)
