@@ -11,7 +11,8 @@ of twelve years or more as store_0..store_9: unique_id, ds, y), sales.parquet an
 TensorBoard command is left out (it starts a server). A command passes when it exits 0 and
 prints a final `recommended:` line (a sweep exits 1 when any job failed).
 
-Writes scripts/results/readme_examples.md (command, exit code, wall time, last line).
+Writes scripts/results/readme_examples.md and .csv (command, exit code, wall time, its recommendation line);
+`--only` reruns some and keeps the other rows.
 """
 
 from __future__ import annotations
@@ -93,15 +94,24 @@ def main() -> None:
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
         seconds = time.perf_counter() - start
         lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-        recommended = [line for line in lines if line.startswith(("recommended:", "[")) and "recommended:" in line]
+        # One series: "recommended: ..."; a global run: "recommended for every series: ..."; a sweep: "[job] ...".
+        recommended = [line for line in lines if line.startswith(("recommended", "[")) and "recommended" in line]
         last = recommended[-1] if recommended else (lines[-1] if lines else "")
         ok = done.returncode == 0 and (bool(recommended) or "--help" in command)
         rows.append((number, command, done.returncode, seconds, "yes" if ok else "NO", last.strip()))
         print(f"{number:2d} {'ok ' if ok else 'BAD'} exit {done.returncode} {seconds:6.0f}s  {command}\n     {last.strip()}", flush=True)
+    # --only reruns some: the others keep their rows from the last run.
+    csv = args.out.with_suffix(".csv")
+    done = pd.DataFrame(rows, columns=["number", "command", "exit", "seconds", "passes", "last"])
+    if args.only and csv.exists():
+        done = pd.concat([pd.read_csv(csv, keep_default_na=False).query("number not in @done.number"), done])
+    done = done.sort_values("number")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    done.to_csv(csv, index=False)
+    rows = list(done.itertuples(index=False, name=None))
     table = ["| # | command | exit | seconds | passes | last line |", "|---|---|---|---|---|---|"]
     table += [f"| {n} | `{c}` | {rc} | {s:.0f} | {ok} | {last.replace('|', '/')} |" for n, c, rc, s, ok, last in rows]
     text = "# README examples, run as shown\n\n" + "\n".join(table) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)
     if any(ok != "yes" for *_, ok, _ in rows):
