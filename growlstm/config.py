@@ -186,8 +186,9 @@ class ForecastConfig:
     refit: bool = True
     # Prediction intervals (conformal, from the validation errors) at these levels, in percent.
     levels: list[int] = field(default_factory=lambda: [80, 95])
-    # An LSTM candidate is recommended over the best classical one only with a one-sided
-    # Diebold-Mariano p-value on the validation errors below this.
+    # A more specialised candidate (a single model over comb, the LSTM over the classical one)
+    # is recommended only with a one-sided p-value on the validation errors below this, and
+    # "goal met on validation" is claimed only with one below this (Goal.claim_pvalue).
     significance: float = 0.05
 
 
