@@ -174,7 +174,7 @@ class PooledWindows:
     def ensemble_scores(self, modules: Sequence[LSTMForecaster], part: str) -> list[dict[str, float]]:
         """Per series: the metrics of the seeds' mean forecast (what forecast.csv delivers),
         averaged over its ``part`` (val or test) origins."""
-        origins = [w.val_origins if part == "val" else w.test_origins for w in self.series]
+        origins = self.origins(part)
         per_seed = [self.forecasts(m, origins) for m in modules]
         return [
             mean_scores([score_at(w, int(o), np.mean([f[k][j] for f in per_seed], axis=0)) for j, o in enumerate(orig)])
@@ -183,11 +183,16 @@ class PooledWindows:
 
     def scores(self, module: LSTMForecaster, part: str) -> list[dict[str, float]]:
         """Per series: its metrics averaged over its ``part`` (val or test) origins."""
-        origins = [w.val_origins if part == "val" else w.test_origins for w in self.series]
-        per_series = self.forecasts(module, origins)
+        return self.scores_of(self.forecasts(module, self.origins(part)), part)
+
+    def origins(self, part: str) -> list[np.ndarray]:
+        return [w.val_origins if part == "val" else w.test_origins for w in self.series]
+
+    def scores_of(self, forecasts: list[np.ndarray], part: str) -> list[dict[str, float]]:
+        """``scores`` of forecasts already made at each series' ``part`` origins."""
         return [
             mean_scores([score_at(w, int(o), f) for o, f in zip(orig, fc)])
-            for w, orig, fc in zip(self.series, origins, per_series)
+            for w, orig, fc in zip(self.series, self.origins(part), forecasts)
         ]
 
 
@@ -514,8 +519,9 @@ def chosen_rows(
     them as ``search_test``). The per-series goal verdict compares with the series' own best
     baseline on validation.
     """
-    val = [pooled.scores(m, "val") for m in modules]
-    val_forecasts = [pooled.forecasts(m, [w.val_origins for w in pooled.series]) for m in modules]
+    # Each seed's validation forecasts, once: its scores, and (seed mean) the goal claim's evidence.
+    val_forecasts = [pooled.forecasts(m, pooled.origins("val")) for m in modules]
+    val = [pooled.scores_of(per, "val") for per in val_forecasts]
     test = tested[0].ensemble_scores(tested[1], "test") if modules else []
     searched = pooled.ensemble_scores(modules, "test") if modules and tested[1] is not modules else []
     rows = []
