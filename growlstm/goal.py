@@ -96,8 +96,7 @@ def step_losses(
     if metric == "rmse":
         return err**2
     if metric == "smape":
-        denom = np.abs(y) + np.abs(f)
-        return np.where(denom > 0, 200 * err / np.where(denom > 0, denom, 1), 0.0)
+        return metrics.smape_terms(y, f)
     return err
 
 

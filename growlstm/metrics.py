@@ -43,10 +43,14 @@ def smape(y: ArrayLike, f: ArrayLike) -> float:
     rather than making the whole mean NaN.
     """
     ya, fa = _pair(y, f)
-    num = 200.0 * np.abs(ya - fa)
-    den = np.abs(ya) + np.abs(fa)
-    terms = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-    return float(np.mean(terms))
+    return float(np.mean(smape_terms(ya, fa)))
+
+
+def smape_terms(y: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """The terms ``smape`` averages, elementwise (0 where ``y == f == 0``)."""
+    num = 200.0 * np.abs(y - f)
+    den = np.abs(y) + np.abs(f)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
 def mase_scale(insample: ArrayLike, m: int) -> float:
