@@ -153,11 +153,11 @@ def coverage(win: SeriesWindows, cand: Candidate, scale: float, q: np.ndarray, l
         return out
     actual = np.concatenate([win.actuals(int(o)) for o in win.test_origins])
     point = np.concatenate(cand.test)
-    for qi, level in zip(q, levels):
-        width = np.tile(qi, len(win.test_origins)) * scale
+    widths = {level: np.tile(qi, len(win.test_origins)) * scale for qi, level in zip(q, levels)}
+    for level, width in widths.items():
         out[f"coverage_{level}"] = float(np.mean(np.abs(actual - point) <= width))
     level = max(levels)
-    width = np.tile(q[list(levels).index(level)], len(win.test_origins)) * scale
+    width = widths[level]
     lo, hi, a = point - width, point + width, 1 - level / 100
     penalty = (hi - lo) + (2 / a) * ((lo - actual) * (actual < lo) + (actual - hi) * (actual > hi))
     insample = metrics.mase_scale(win.history(int(win.test_origins[0])), win.season_length)

@@ -168,8 +168,9 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
     if "comb" in scores:
         choice = "comb"
         best = min(singles, key=scores.__getitem__) if singles else None
-        if best is not None and beats(best, "comb") < significance:
-            steps.append(f"{best} beats comb significantly (p = {beats(best, 'comb'):.3g})")
+        p_best = beats(best, "comb") if best is not None else 1.0
+        if best is not None and p_best < significance:
+            steps.append(f"{best} beats comb significantly (p = {p_best:.3g})")
             choice = best
     elif singles:
         choice = min(singles, key=scores.__getitem__)
