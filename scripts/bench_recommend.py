@@ -120,6 +120,29 @@ def tables(per: pd.DataFrame) -> str:
             + " | ".join(f"{refs[r]:.3f}" for r in REFS) + f" | {min(refs.values()):.3f} | {best_share(rows):.0%} | "
             f"{kept} / {claimed} | {rows.coverage_80.mean():.3f} | {rows.coverage_95.mean():.3f} | "
             f"{rows.msis_95.mean():.2f} | " + " | ".join(official) + " |")
+    lines += ["", "## Spread over series", "",
+              "Per series, test MASE divided by that of the subset's best statsforecast model (the `best sf` "
+              "column) on the same series: the median hides the series where a forecast fails, so the 80th "
+              "and 95th percentiles, the worst, and the share of series more than 25% worse are beside it.", "",
+              "| subset | series | reference | forecast | median | p80 | p95 | worst | share > 1.25 |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for subset, rows in groups:
+        rows = rows[rows.recommended_test_mase.notna()] if "recommended_test_mase" in rows else rows.iloc[0:0]
+        if rows.empty or not rows.uid.isin(sf.index).all():
+            continue
+        refs = references(rows, sf)
+        best = min(refs, key=refs.__getitem__)
+        ref = sf.loc[rows.uid, ("mase", best)].to_numpy()
+        for model in ("recommended", "lstm", "comb"):
+            col = f"{model}_test_mase"
+            if col not in rows:
+                continue
+            ratio = pd.Series(rows[col].to_numpy() / ref).replace([np.inf, -np.inf], np.nan).dropna()
+            if ratio.empty:
+                continue
+            q = ratio.quantile([0.5, 0.8, 0.95])
+            lines.append(f"| {subset} | {len(ratio)} | {best} | {model} | {q[0.5]:.3f} | {q[0.8]:.3f} | {q[0.95]:.3f} | "
+                         f"{ratio.max():.2f} | {(ratio > 1.25).mean():.0%} |")
     lines += ["", "Recommended models (series): " + "; ".join(
         f"{s}: " + ", ".join(f"{m} x{k}" for m, k in rows.recommended.value_counts().items())
         for s, rows in per.groupby("subset") if "recommended" in rows)]
