@@ -77,6 +77,13 @@ class Panel:
             raise InputError(f"series '{uid}' is not in {self.name}; it holds {_list(ids)}",
                              "use one of those ids in data.series")
         rows = self.df if len(ids) == 1 else self.df[self.df["unique_id"] == uid]
+        return self._frame(rows)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Every series as ``series`` gives it, in one pass over the table (not one per series)."""
+        return {str(uid): self._frame(rows) for uid, rows in self.df.groupby("unique_id", sort=False)}
+
+    def _frame(self, rows: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: rows[c].to_numpy() for c in ("ds", "y", *self.features)})
 
     def __len__(self) -> int:

@@ -42,7 +42,7 @@ from growlstm.recommend import Candidate, with_combinations
 from growlstm.records import atomic_write, clean, config_dict, write_text
 from growlstm.residual import with_classical_base
 from growlstm.train import predict as net_forecast
-from growlstm.windows import Scaler, SeriesWindows
+from growlstm.windows import Scaler, SeriesWindows, future_frame
 
 if TYPE_CHECKING:
     from growlstm.advice import SeriesAdvice
@@ -234,8 +234,6 @@ def series_columns(state: SeriesState, frame: pd.DataFrame, lstm: Optional[np.nd
                    notes: list[str]) -> tuple[pd.DataFrame, str]:
     """One series' forecast.csv rows (ds, step, the recommended forecast and every candidate's)
     and the model recommended."""
-    from growlstm.search import future_dates
-
     y = frame["y"].to_numpy(dtype=float)
     singles = {n: Candidate(n, [], [], f) for n, f in baseline_futures(state, y, fc, notes).items()}
     if lstm is not None:
@@ -249,10 +247,7 @@ def series_columns(state: SeriesState, frame: pd.DataFrame, lstm: Optional[np.nd
         choice = min(futures, key=lambda n: state.val_scores.get(n, math.inf))
     if state.choice and choice != state.choice:
         notes.append(f"{state.uid}: the recommended {state.choice} could not forecast this data; recommended: {choice}")
-    out = pd.DataFrame({"step": np.arange(1, fc.h + 1)})
-    ds = future_dates(pd.Index(frame["ds"]), fc.h)
-    if ds is not None:
-        out.insert(0, "ds", ds)
+    out = future_frame(pd.Index(frame["ds"]), fc.h)
     if choice is None:
         return out, ""
     scale = history_scale(y[: len(y) - state.scale_from_end], fc.season_length)
@@ -268,7 +263,7 @@ def needed_points(state: SeriesState, fc: Forecaster) -> int:
     return need
 
 
-def check_data(fc: Forecaster, panel: "Panel", season_length: int, run_dir: Path) -> None:
+def check_data(fc: Forecaster, panel: "Panel", frames: dict[str, pd.DataFrame], season_length: int, run_dir: Path) -> None:
     """Refuse data that is not the run's: another frequency, season or feature set, other series,
     or too few points; one line each, with the fix."""
     where = f"the run {run_dir}"
@@ -284,7 +279,7 @@ def check_data(fc: Forecaster, panel: "Panel", season_length: int, run_dir: Path
                          "give the run's columns (data.features as the run had them)")
     check_series(panel, [s.uid for s in fc.series], fc.others, where)
     for state in fc.series:
-        n, need = len(panel.series(state.uid)), needed_points(state, fc)
+        n, need = len(frames[state.uid]), needed_points(state, fc)
         if n < need:
             raise InputError(f"series '{state.uid}' has {n} points, too few for {where}'s forecaster (it needs {need}; "
                              f"the run had {state.n_points})", "give the whole series, up to its most recent point")
@@ -292,8 +287,8 @@ def check_data(fc: Forecaster, panel: "Panel", season_length: int, run_dir: Path
 
 def check_series(panel: "Panel", known: Sequence[str], others: dict[str, str], where: str) -> None:
     """Refuse series the run did not have, and the lack of a series it forecast."""
-    ids = panel.ids()
-    unknown = [u for u in ids if u not in set(known) and u not in others]
+    ids, known_ids = panel.ids(), set(known)
+    unknown = [u for u in ids if u not in known_ids and u not in others]
     if unknown:
         listed = ", ".join(list(known)[:5]) + (", ..." if len(known) > 5 else "")
         raise InputError(f"series {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} "
@@ -312,9 +307,9 @@ def forecast(fc: Forecaster, panel: "Panel", season_length: int, run_dir: Path
              ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """forecast.csv of ``panel`` from ``fc`` (``unique_id`` first for a global model), the model
     recommended per series, and notes."""
-    check_data(fc, panel, season_length, run_dir)
+    frames = panel.frames()
+    check_data(fc, panel, frames, season_length, run_dir)
     notes: list[str] = []
-    frames = {s.uid: panel.series(s.uid) for s in fc.series}
     lstm = lstm_futures(fc, frames)
     tables, choices = [], {}
     for state in fc.series:
@@ -415,11 +410,11 @@ def predict(run_dir: str | Path, series: Any = None, *, data: Optional[DataConfi
         scope = fc.scope
         panel = as_panel(series, config, fc.series[0].uid if scope == "single" else None)
         parts = [(fc, panel)]
-    elif many.get("scope") == "local" and (run_dir / "series.csv").is_file() and local_forecasters(run_dir)[0]:
+    elif many.get("scope") == "local" and (run_dir / "series.csv").is_file() and (found := local_forecasters(run_dir))[0]:
         from growlstm.many import split_panel
 
         scope = "local"
-        files, others = local_forecasters(run_dir)
+        files, others = found
         panel = as_panel(series, config, None)
         check_series(panel, list(files), others, f"the run {run_dir}")
         split = dict(split_panel(panel))
