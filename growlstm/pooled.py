@@ -559,14 +559,12 @@ def write_forecasts(root: Path, pooled: PooledWindows, advice: Optional[tuple[An
     candidate's (the LSTM is the mean over the chosen network's seeds), with their intervals."""
     from growlstm.advice import forecast_columns
     from growlstm.records import atomic_write
-    from growlstm.search import future_dates
+    from growlstm.windows import future_frame
 
     frames = []
     for k, w in enumerate(pooled.series):
-        frame = pd.DataFrame({"unique_id": w.uid, "step": np.arange(1, w.h + 1)})
-        ds = future_dates(w.ds, w.h)
-        if ds is not None:
-            frame.insert(1, "ds", ds)
+        frame = future_frame(w.ds, w.h)
+        frame.insert(0, "unique_id", w.uid)
         if advice is not None:
             frame = pd.concat([frame, pd.DataFrame(forecast_columns(advice[1][k], advice[0], config.forecast.levels,
                                                                     advice[2]))], axis=1)

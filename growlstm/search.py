@@ -36,6 +36,7 @@ from growlstm.model import count_params
 from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
 from growlstm.recommend import Candidate
 from growlstm.train import predict
+from growlstm.windows import future_frame
 from growlstm.residual import RESIDUAL_BASES, with_best_base, with_classical_base
 from growlstm.significance import Significance, diebold_mariano
 from growlstm.layout import MIN_HISTORY, origin_step
@@ -649,10 +650,7 @@ def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], 
 
     levels = list(config.forecast.levels)
     advice = series_advice(win, result.baselines, lstm, result.goal.metric)
-    frame = pd.DataFrame({"step": np.arange(1, win.h + 1)})
-    ds = future_dates(win.ds, win.h)
-    if ds is not None:
-        frame.insert(0, "ds", ds)
+    frame = future_frame(win.ds, win.h)
     if not advice.candidates:
         log.warning("no model forecast the validation origins: no recommendation, no forecast")
         result.forecast = frame
@@ -665,20 +663,6 @@ def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], 
     result.forecaster = capture("single", [end[0] if end is not None and nets else win], [advice], rec, q, nets,
                                 panel, config)
     log.debug("recommended: %s (%s)", rec.model, rec.reason)
-
-
-def future_dates(ds: pd.Index, h: int) -> Optional[list[Any]]:
-    """Timestamps of the h steps after ``ds`` ends (None when the spacing is unknown)."""
-    if isinstance(ds, pd.DatetimeIndex) or pd.api.types.is_datetime64_any_dtype(ds):
-        idx = pd.DatetimeIndex(ds)
-        freq = idx.freq or pd.infer_freq(idx)
-        if freq is None:
-            return None
-        return list(pd.date_range(idx[-1], periods=h + 1, freq=freq)[1:])
-    if pd.api.types.is_integer_dtype(ds) and len(ds) > 1:
-        step = int(ds[-1] - ds[-2])
-        return [int(ds[-1]) + step * k for k in range(1, h + 1)]
-    return None
 
 
 def fmt(value: float, digits: int = 3) -> str:

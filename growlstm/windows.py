@@ -272,3 +272,26 @@ def make_windows(
         pad=cut.first_origin < cut.input_size,
         layout_steps=cut.steps,
     )
+
+
+def future_dates(ds: pd.Index, h: int) -> Optional[list[Any]]:
+    """Timestamps of the h steps after ``ds`` ends (None when the spacing is unknown)."""
+    if isinstance(ds, pd.DatetimeIndex) or pd.api.types.is_datetime64_any_dtype(ds):
+        idx = pd.DatetimeIndex(ds)
+        freq = idx.freq or pd.infer_freq(idx)
+        if freq is None:
+            return None
+        return list(pd.date_range(idx[-1], periods=h + 1, freq=freq)[1:])
+    if pd.api.types.is_integer_dtype(ds) and len(ds) > 1:
+        step = int(ds[-1] - ds[-2])
+        return [int(ds[-1]) + step * k for k in range(1, h + 1)]
+    return None
+
+
+def future_frame(ds: pd.Index, h: int) -> pd.DataFrame:
+    """forecast.csv's first columns: ``ds`` (the dates after ``ds``, when known) and ``step`` 1..h."""
+    frame = pd.DataFrame({"step": np.arange(1, h + 1)})
+    dates = future_dates(ds, h)
+    if dates is not None:
+        frame.insert(0, "ds", dates)
+    return frame
