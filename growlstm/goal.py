@@ -71,7 +71,7 @@ class Goal:
         return dm_pvalue(bar, ours)
 
     def describe(self) -> str:
-        name = self.metric.upper() if self.metric != "smape" else "sMAPE"
+        name = metrics.metric_label(self.metric)
         if self.target is not None:
             return f"{name} <= {self.target:g}"
         if not self.beat:

@@ -46,6 +46,11 @@ def smape(y: ArrayLike, f: ArrayLike) -> float:
     return float(np.mean(smape_terms(ya, fa)))
 
 
+def metric_label(metric: str) -> str:
+    """How a metric is written for the reader: sMAPE, MASE, MAE, RMSE."""
+    return "sMAPE" if metric == "smape" else metric.upper()
+
+
 def smape_terms(y: np.ndarray, f: np.ndarray) -> np.ndarray:
     """The terms ``smape`` averages, elementwise (0 where ``y == f == 0``)."""
     num = 200.0 * np.abs(y - f)

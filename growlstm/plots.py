@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
+from growlstm.metrics import metric_label
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -20,10 +22,6 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def metric_label(metric: str) -> str:
-    return "sMAPE" if metric == "smape" else metric.upper()
 
 
 def spread_labels(positions: Sequence[float], gap: float, low: float = 0.0, high: float = 1.0) -> list[float]:

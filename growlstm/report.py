@@ -5,15 +5,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Optional
 
+from growlstm.metrics import metric_label
 from growlstm.search import fmt
 
 if TYPE_CHECKING:
     from growlstm.many import ManyResult
     from growlstm.search import GrowthResult
-
-
-def _label(metric: str) -> str:
-    return "sMAPE" if metric == "smape" else metric.upper()
 
 
 def _yes(value: Optional[bool]) -> str:
@@ -27,8 +24,8 @@ def format_report(result: "GrowthResult") -> str:
     # The spec column fits the longest spec (e.g. "Theta(theta=2, deseasonalised multiplicative m=12)").
     w = min(56, max([26, *(len(b.spec) for b in result.baselines.values() if b.ok)]))
     header = (
-        f"{'model':<16s} {'spec':<{w}s} {'params':>7s} {'val ' + _label(metric):>10s} "
-        + " ".join(f"{'test ' + _label(c):>11s}" for c in cols)
+        f"{'model':<16s} {'spec':<{w}s} {'params':>7s} {'val ' + metric_label(metric):>10s} "
+        + " ".join(f"{'test ' + metric_label(c):>11s}" for c in cols)
     )
     lines = [header, "-" * len(header)]
     chosen = result.chosen_stage

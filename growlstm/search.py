@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from growlstm import data as data_mod
+from growlstm import metrics
 from growlstm.config import Config, GrowthConfig, check_config
 from growlstm.errors import InputError
 from growlstm.forecaster import Forecaster, capture
@@ -671,7 +672,7 @@ def fmt(value: float, digits: int = 3) -> str:
 
 def stage_line(record: StageRecord, goal: Goal) -> str:
     """The console line of one stage."""
-    metric = goal.metric.upper() if goal.metric != "smape" else "sMAPE"
+    metric = metrics.metric_label(goal.metric)
     if not record.ok:
         return (
             f"stage {record.index:2d}  {record.action:<6s} {str(record.widths):<11s} params {record.params:6d}  "
