@@ -117,10 +117,17 @@ def quantiles(advice: Sequence[SeriesAdvice], model: str, levels: Sequence[int])
 def series_choice(advice: SeriesAdvice, rec: Recommendation) -> str:
     """The recommended model where this series has it; else the reference (the best classical
     forecast of the decision); else what validates best on this series."""
-    for name in (rec.model, rec.reference):
-        if name in advice.candidates:
+    scores = {n: float(e.mean()) for n, e in advice.errors.items()}
+    return first_available(advice.candidates, (rec.model, rec.reference), scores)  # type: ignore[return-value]
+
+
+def first_available(available: Any, preferred: Sequence[Optional[str]], scores: dict[str, float]) -> Optional[str]:
+    """The first of ``preferred`` that is ``available``; else the available one with the lowest
+    validation score (None when nothing is available)."""
+    for name in preferred:
+        if name in available:
             return name
-    return min(advice.errors, key=lambda n: float(advice.errors[n].mean()))
+    return min(available, key=lambda n: scores.get(n, math.inf)) if available else None
 
 
 def forecast_columns(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
@@ -31,7 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from growlstm.advice import future_columns, history_scale, series_choice
+from growlstm.advice import first_available, future_columns, history_scale, series_choice
 from growlstm.baselines import BASELINES
 from growlstm.config import Config, DataConfig
 from growlstm.errors import InputError
@@ -242,9 +241,7 @@ def series_columns(state: SeriesState, frame: pd.DataFrame, lstm: Optional[np.nd
     made = with_combinations({n: singles[n] for n in state.candidates if n in singles}, best)
     futures = {n: made[n].future for n in state.candidates if n in made}
     rec = fc.recommendation
-    choice = next((c for c in (state.choice, rec["model"], rec["reference"]) if c in futures), None)
-    if choice is None and futures:
-        choice = min(futures, key=lambda n: state.val_scores.get(n, math.inf))
+    choice = first_available(futures, (state.choice, rec["model"], rec["reference"]), state.val_scores)
     if state.choice and choice != state.choice:
         notes.append(f"{state.uid}: the recommended {state.choice} could not forecast this data; recommended: {choice}")
     out = future_frame(pd.Index(frame["ds"]), fc.h)
