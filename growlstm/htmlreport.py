@@ -181,8 +181,10 @@ def future_table(frame: pd.DataFrame, models: list[str], levels: Sequence[int]) 
             header.append(f"{name} {level}% interval")
     rows = []
     for _, r in frame.iterrows():
+        # (iterrows makes integer steps floats beside float columns: written back as integers)
         row: list[Any] = [int(r["step"])] + ([_when(pd.Timestamp(r["ds"])) if not isinstance(r["ds"], (int, float))
-                                              else r["ds"]] if "ds" in frame else [])
+                                              else int(r["ds"]) if float(r["ds"]).is_integer() else r["ds"]]
+                                             if "ds" in frame else [])
         for name in models:
             row.append(num(r[name], 2))
             if level is not None and f"{name}-lo-{level}" in frame:
