@@ -31,12 +31,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_many import run_in_process  # noqa: E402
-from bench_short import M1_DIR, owa, with_pair  # noqa: E402
+from bench_short import M1_DIR, REFERENCES, owa, references, statsforecast_table, with_pair  # noqa: E402
 from m4 import M4_DIR  # noqa: E402
 
 M4_SUBSETS = {"m4_monthly": ("M4-M*", 18, 12), "m4_weekly": ("M4-W*", 13, 1), "m4_hourly": ("M4-H*", 48, 24)}
 CANDIDATES = ("lstm", "lstm+best", "comb", "naive", "seasonal_naive", "naive2", "arima", "ets", "theta")
-REFS = ("AutoETS", "AutoARIMA", "AutoTheta")
 OFFICIAL = {"m4_monthly": "Monthly", "m4_weekly": "Weekly", "m4_hourly": "Hourly"}
 
 
@@ -49,30 +48,6 @@ def run_m4(subset: str, out: Path, timeout: float) -> pd.DataFrame:
     print(f"{subset}: {result['forecast']}/{result['series']} forecast, scope {result['scope']}, "
           f"{result['seconds']:.0f} s", flush=True)
     return pd.DataFrame(result["per_series"]).assign(subset=subset, seconds=result["seconds"])
-
-
-def statsforecast_table() -> pd.DataFrame:
-    """statsforecast's sMAPE and MASE per series (columns (metric, method), methods AutoETS,
-    AutoARIMA, AutoTheta and Naive2): M1 from the shared file, M4 from bench_baselines.csv
-    (scripts/bench_baselines.py)."""
-    frames = [pd.read_csv(M1_DIR / "statsforecast_per_series.csv")]
-    path = Path(__file__).resolve().parent / "results" / "bench_baselines.csv"
-    if path.exists():
-        names = {"sf_ets": "AutoETS", "sf_arima": "AutoARIMA", "sf_theta": "AutoTheta", "naive2": "Naive2"}
-        m4 = pd.read_csv(path)
-        frames.append(m4[m4.method.isin(list(names))].assign(method=lambda f: f.method.map(names)))
-    per = pd.concat(frames, ignore_index=True)
-    per = per[per.method.isin([*REFS, "Naive2"])]
-    return per.pivot_table(index="uid", columns="method", values=["smape", "mase"])
-
-
-def references(rows: pd.DataFrame, table: pd.DataFrame) -> dict[str, float]:
-    """statsforecast's OWA vs Naive2 on ``rows``' series (nan when some series lack a reference)."""
-    if not rows.uid.isin(table.index).all():
-        return {r: float("nan") for r in REFS}
-    per = table.loc[rows.uid]
-    return {r: float(0.5 * (per["smape", r].mean() / per["smape", "Naive2"].mean()
-                            + per["mase", r].mean() / per["mase", "Naive2"].mean())) for r in REFS}
 
 
 def best_share(rows: pd.DataFrame) -> float:
@@ -117,7 +92,7 @@ def tables(per: pd.DataFrame) -> str:
         official = [f"{msis.loc[m, f'MSIS_{freq}']:.2f}" if freq else "-" for m in ("ETS", "ARIMA")]
         lines.append(
             f"| {subset} | {len(rows)} | " + " | ".join(f"{scores[m]:.3f}" for m in scores) + " | "
-            + " | ".join(f"{refs[r]:.3f}" for r in REFS) + f" | {min(refs.values()):.3f} | {best_share(rows):.0%} | "
+            + " | ".join(f"{refs[r]:.3f}" for r in REFERENCES) + f" | {min(refs.values()):.3f} | {best_share(rows):.0%} | "
             f"{kept} / {claimed} | {rows.coverage_80.mean():.3f} | {rows.coverage_95.mean():.3f} | "
             f"{rows.msis_95.mean():.2f} | " + " | ".join(official) + " |")
     lines += ["", "## Spread over series", "",

@@ -113,15 +113,28 @@ def owa(rows: pd.DataFrame, model: str) -> tuple[float, int]:
     return float(value), len(both)
 
 
-def references(uids: list[str]) -> dict[str, float]:
-    """statsforecast's OWA on the same series (M4 style, per-series sMAPE and MASE averaged)."""
-    per = pd.read_csv(M1_DIR / "statsforecast_per_series.csv")
-    per = per[per.uid.isin(uids)].pivot_table(index="uid", columns="method", values=["smape", "mase"])
-    out = {}
-    for method in REFERENCES:
-        out[method] = float(0.5 * (per["smape", method].mean() / per["smape", "Naive2"].mean()
-                                   + per["mase", method].mean() / per["mase", "Naive2"].mean()))
-    return out
+def statsforecast_table() -> pd.DataFrame:
+    """statsforecast's sMAPE and MASE per series (columns (metric, method), methods AutoETS,
+    AutoARIMA, AutoTheta and Naive2): M1 from the shared file, M4 from bench_baselines.csv
+    (scripts/bench_baselines.py)."""
+    frames = [pd.read_csv(M1_DIR / "statsforecast_per_series.csv")]
+    path = Path(__file__).resolve().parent / "results" / "bench_baselines.csv"
+    if path.exists():
+        names = {"sf_ets": "AutoETS", "sf_arima": "AutoARIMA", "sf_theta": "AutoTheta", "naive2": "Naive2"}
+        m4 = pd.read_csv(path)
+        frames.append(m4[m4.method.isin(list(names))].assign(method=lambda f: f.method.map(names)))
+    per = pd.concat(frames, ignore_index=True)
+    per = per[per.method.isin([*REFERENCES, "Naive2"])]
+    return per.pivot_table(index="uid", columns="method", values=["smape", "mase"])
+
+
+def references(rows: pd.DataFrame, table: pd.DataFrame) -> dict[str, float]:
+    """statsforecast's OWA vs Naive2 on ``rows``' series (nan when some series lack a reference)."""
+    if not rows.uid.isin(table.index).all():
+        return {r: float("nan") for r in REFERENCES}
+    per = table.loc[rows.uid]
+    return {r: float(0.5 * (per["smape", r].mean() / per["smape", "Naive2"].mean()
+                            + per["mase", r].mean() / per["mase", "Naive2"].mean())) for r in REFERENCES}
 
 
 MODELS = ("recommended", "lstm", "lstm_norefit", "lstm+best", "comb", "naive", "seasonal_naive", "naive2", "arima",
@@ -158,7 +171,7 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
             rows = with_pair(series[series.label == run.label].dropna(axis=1, how="all"))
             lstm_rows = rows[rows.lstm_test_mase.notna()] if "lstm_test_mase" in rows else rows.iloc[0:0]
             scored = {m: owa(lstm_rows, m)[0] for m in MODELS}
-            refs = references(lstm_rows.uid.tolist()) if len(lstm_rows) else {m: float("nan") for m in REFERENCES}
+            refs = references(lstm_rows, statsforecast_table()) if len(lstm_rows) else {m: float("nan") for m in REFERENCES}
             chosen = run.widths if run.widths not in ("null", None) else run.sizes
             cover = [rows[c].mean() if c in rows else float("nan") for c in ("coverage_80", "coverage_95", "msis_95")]
             lines.append(
