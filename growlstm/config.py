@@ -116,8 +116,7 @@ class GrowthConfig:
     max_minutes: float = 30.0
     alpha: float = 2.0  # rule-of-thumb alpha to start with (loosest)
     alpha_max: float = 10.0
-    alpha_step: float = 2.0  # added to alpha each time a stage over-fits
-    overfit_ratio: float = 2.0  # val loss > ratio * train loss counts as over-fitting
+    alpha_step: float = 2.0  # added to alpha each time more capacity hurts (fits training better, validates worse)
     # Noise-aware acceptance: a widening or a new layer counts only when its mean validation
     # improvement also exceeds spread_factor x the pooled seed spread (std over seeds) of the two
     # stages compared; 0 judges the mean gain alone.

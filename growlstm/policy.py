@@ -7,6 +7,7 @@ controller can be driven, tested and resumed from its records alone.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
@@ -23,17 +24,20 @@ class Stage:
     widths: list[int]
     action: Action
     score: float  # mean validation goal metric over seeds (lower is better); inf if failed
-    overfit: bool = False
     spread: float = 0.0  # std over seeds of the validation goal metric
+    seeds: tuple[float, ...] = ()  # each seed's validation goal metric (for paired comparisons)
+    train: float = math.nan  # mean training loss over seeds
+    parent: Optional[int] = None  # the stage it was grown from (warm growth), seed by seed
 
 
 @dataclass
 class Proposal:
-    """The next stage to train."""
+    """The next stage to train (``parent``: the stage to grow it from, warm)."""
 
     action: Action
     widths: list[int]
     note: str = ""
+    parent: Optional[int] = None
 
 
 @dataclass
@@ -48,13 +52,16 @@ class Stop:
 class State:
     """The search state after replaying a history."""
 
-    best: int = -1  # index of the best stage so far
+    alpha: float
+    best: int = -1  # index of the best-validating stage so far
     phase_start: int = 0  # index of the stage that opened the current layer's phase
-    phase_best: int = -1
+    phase_best: int = -1  # the layer's accepted width: moved only by a gain beyond noise
+    phase_lead: int = -1  # the layer's best-validating stage: what the next step grows from
+    phase_widest: int = 0  # the widest last layer tried in the phase
     before_phase_best: Optional[int] = None  # best stage before the phase (None in phase 0)
     strikes: int = 0
-    alpha: float = 2.0
     gains: list[float] = field(default_factory=list)  # relative gain of each stage vs its reference
+    overfit: list[bool] = field(default_factory=list)  # per stage: did it raise alpha
 
 
 def capacity_cap(n_samples: int, n_inputs: int, n_outputs: int, alpha: float) -> int:
@@ -75,46 +82,89 @@ def relative_gain(reference: float, score: float) -> float:
     return (reference - score) / abs(reference) if reference else 0.0
 
 
-def improves(reference: Stage, stage: Stage, growth: GrowthConfig) -> bool:
+def improves(reference: Stage, stage: Stage, growth: GrowthConfig, paired: bool = False) -> bool:
     """Noise-aware acceptance: ``stage`` beats ``reference`` by much, and by more than the noise.
 
     The mean gain must be at least ``growth.min_gain`` (relative) and the absolute improvement
-    larger than ``growth.spread_factor`` x the pooled seed spread sqrt((s_ref^2 + s_new^2) / 2).
-    Why the spread itself rather than the standard error of the means: a forecaster deploys one
-    trained network, not the mean of the seeds, so a size should help beyond what reseeding
-    changes; with 3 seeds, a difference of one pooled std is also about t = 1.2 for the means.
+    larger than ``growth.spread_factor`` x the seed noise. Unpaired, the noise is the pooled seed
+    spread sqrt((s_ref^2 + s_new^2) / 2): a forecaster deploys one trained network, not the mean of
+    the seeds, so a size should help beyond what reseeding changes. ``paired`` (one stage grew
+    from the other, seed by seed): the noise is the spread of the per-seed gains over sqrt(2),
+    which equals the pooled spread when the seeds are independent, and is smaller when each
+    seed's luck carries over from parent to child. That is the extra evidence warm growth has
+    for free: a gain every seed shares is real even when the seeds differ much from each other.
     """
     if relative_gain(reference.score, stage.score) < growth.min_gain:
         return False
+    pairs = [(r, s) for r, s in zip(reference.seeds, stage.seeds) if math.isfinite(r) and math.isfinite(s)]
+    if paired and len(pairs) >= 2 and len(pairs) == len(reference.seeds) == len(stage.seeds):
+        gains = [r - s for r, s in pairs]
+        return statistics.fmean(gains) > growth.spread_factor * statistics.stdev(gains) / math.sqrt(2)
     spreads = [s for s in (reference.spread, stage.spread) if math.isfinite(s)]
     pooled = math.sqrt(sum(s * s for s in spreads) / 2) if spreads else 0.0
     return reference.score - stage.score > growth.spread_factor * pooled
+
+
+def related(history: list[Stage], i: int, j: int) -> bool:
+    """Whether one of stages ``i`` and ``j`` grew (warm, through parents) from the other."""
+
+    def ancestors(k: int) -> set[int]:
+        seen: set[int] = set()
+        while (k := history[k].parent) is not None and k not in seen:  # type: ignore[assignment]
+            seen.add(k)
+        return seen
+
+    return i in ancestors(j) or j in ancestors(i)
+
+
+def beats(history: list[Stage], reference: int, challenger: int, growth: GrowthConfig) -> bool:
+    """``improves`` between two stages of a history, paired when one grew from the other."""
+    return improves(history[reference], history[challenger], growth, related(history, reference, challenger))
+
+
+def overfits(history: list[Stage], reference: int, i: int, growth: GrowthConfig) -> bool:
+    """More capacity that hurts: stage ``i`` (larger than ``reference``) fits the training data
+    better but validates worse, beyond the noise. Only this evidence tightens the rule of thumb;
+    a large validation/training loss ratio alone is not over-fitting (it differs between input
+    treatments and level shifts while validation still improves)."""
+    stage, ref = history[i], history[reference]
+    if not (math.isfinite(stage.score) and math.isfinite(stage.train) and math.isfinite(ref.train)):
+        return False
+    return stage.train < ref.train and beats(history, i, reference, growth)
 
 
 def replay(history: list[Stage], growth: GrowthConfig) -> State:
     """Rebuild the search state from the evaluated stages."""
     state = State(alpha=growth.alpha)
     for i, stage in enumerate(history):
+        reference = None
         if stage.action == "start" or state.best < 0:
-            state.best = state.phase_best = state.phase_start = i
+            state.best = state.phase_best = state.phase_lead = state.phase_start = i
+            state.phase_widest = stage.widths[-1]
             state.gains.append(math.nan)
         elif stage.action == "deepen":
+            reference = stage.parent if stage.parent is not None else state.best
             state.before_phase_best, state.phase_start = state.best, i
-            state.phase_best, state.strikes = i, 0
+            state.phase_best = state.phase_lead = i
+            state.phase_widest, state.strikes = stage.widths[-1], 0
             state.gains.append(relative_gain(history[state.best].score, stage.score))
-        else:  # widen: judged against the best width of the current layer
-            gain = relative_gain(history[state.phase_best].score, stage.score)
-            state.gains.append(gain)
-            # Only a gain "by much", beyond seed noise, moves the layer's best: marginal gains do
-            # not justify cells.
-            if improves(history[state.phase_best], stage, growth):
+        else:  # widen: judged against the accepted width of the current layer
+            reference = stage.parent if stage.parent is not None else state.phase_lead
+            state.phase_widest = max(state.phase_widest, stage.widths[-1])
+            state.gains.append(relative_gain(history[state.phase_best].score, stage.score))
+            # Only a gain "by much", beyond seed noise, moves the layer's accepted width: marginal
+            # gains do not justify cells. The next step still grows from the best-validating one.
+            if beats(history, state.phase_best, i, growth):
                 state.phase_best, state.strikes = i, 0
             else:
                 state.strikes += 1
+            if stage.score < history[state.phase_lead].score:
+                state.phase_lead = i
         if stage.score < history[state.best].score:
             state.best = i
-        if stage.overfit:
-            # Training loss clearly below validation loss: tighten the rule of thumb.
+        hurt = reference is not None and overfits(history, reference, i, growth)
+        state.overfit.append(hurt)
+        if hurt:
             state.alpha = min(growth.alpha_max, state.alpha + growth.alpha_step)
     return state
 
@@ -143,33 +193,32 @@ def decide(
         return Stop("capacity_cap", f"alpha rose to {state.alpha:g}: the cap is now {cap} cells")
 
     plateau_note = ""
+    lead = history[state.phase_lead]
     if state.strikes <= growth.patience:
-        width = next_width(last.widths[-1], growth.schedule)
+        # Wider than any width tried in this layer, grown from the best-validating one.
+        width = next_width(state.phase_widest, growth.schedule)
         if width is None:
             plateau_note = "end of growth.schedule"
-        elif sum(last.widths[:-1]) + width > cap:
+        elif sum(lead.widths[:-1]) + width > cap:
             plateau_note = f"widening to {width} would pass the capacity cap ({cap} cells)"
         else:
-            return Proposal("widen", [*last.widths[:-1], width])
+            return Proposal("widen", [*lead.widths[:-1], width], parent=state.phase_lead)
     else:
-        plateau_note = f"gain below {growth.min_gain:.0%} or within the seed spread for {state.strikes} widening(s)"
+        plateau_note = f"gain below {growth.min_gain:.0%} or within the seed noise for {state.strikes} widening(s)"
 
-    # Width plateau of the current layer.
-    phase_best = history[state.phase_best]
-    if state.before_phase_best is not None:
-        before = history[state.before_phase_best]
-        if not improves(before, phase_best, growth):
-            return Stop(
-                "plateau",
-                f"layer {len(phase_best.widths)} did not beat the best model by "
-                f"{growth.min_gain:.0%} and the seed spread: dropped ({plateau_note})",
-            )
-    if len(phase_best.widths) >= growth.max_layers:
+    # Width plateau of the current layer: its best-validating width carries on.
+    if state.before_phase_best is not None and not beats(history, state.before_phase_best, state.phase_lead, growth):
+        return Stop(
+            "plateau",
+            f"layer {len(lead.widths)} did not beat the best model by {growth.min_gain:.0%} and the seed "
+            f"noise: dropped ({plateau_note})",
+        )
+    if len(lead.widths) >= growth.max_layers:
         return Stop("plateau", f"width plateau at growth.max_layers={growth.max_layers} ({plateau_note})")
-    deeper = [*phase_best.widths, growth.new_layer_cells]
+    deeper = [*lead.widths, growth.new_layer_cells]
     if sum(deeper) > cap:
         return Stop("capacity_cap", f"{plateau_note}; a new layer would pass the cap ({cap} cells)")
-    return Proposal("deepen", deeper, plateau_note)
+    return Proposal("deepen", deeper, plateau_note, parent=state.phase_lead)
 
 
 class CapFn:

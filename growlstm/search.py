@@ -34,7 +34,7 @@ from growlstm.evaluate import (
 )
 from growlstm.goal import Goal, make_goal
 from growlstm.model import count_params
-from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
+from growlstm.policy import CapFn, Proposal, Stage, Stop, beats, decide, replay
 from growlstm.recommend import Candidate
 from growlstm.train import predict
 from growlstm.windows import future_frame
@@ -61,7 +61,7 @@ class StageRecord:
     seed_val: list[dict[str, float]]
     train_loss: float
     val_loss: float
-    overfit: bool
+    overfit: bool  # more capacity hurt: fits training better, validates worse (it raised alpha)
     alpha: float
     cap: int
     gain: float
@@ -411,14 +411,15 @@ def run_stages(
     )
     while isinstance(proposal, Proposal):
         index = len(stages)
-        parent = find_parent(stages, modules, proposal.widths) if config.growth.init == "warm" else None
+        parent = find_parent(stages, modules, proposal) if config.growth.init == "warm" else None
         parents = [m.net for m in modules[parent]] if parent is not None else given_parent
         outcome = evaluator(index, proposal.widths, parents)
         modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]
         record = make_record(index, proposal, outcome, win, config, goal, cap_fn, history)
         record.parent, record.init = parent, "warm" if parents is not None else "cold"
         history.append(stage_of(record, goal))
-        record.gain = replay(history, config.growth).gains[-1]  # the gain the decision used
+        state = replay(history, config.growth)
+        record.gain, record.overfit = state.gains[-1], state.overfit[-1]  # what the decision used
         proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60)
         record.decision = (
             f"{proposal.action} -> {proposal.widths}" if isinstance(proposal, Proposal) else f"stop: {proposal.reason}"
@@ -530,17 +531,22 @@ def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
     return grow_panel(panel, config, run_dir=run_dir, resume=True)  # type: ignore[return-value]
 
 
-def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], widths: list[int]) -> Optional[int]:
-    """The latest trained stage that ``widths`` grows from (wider, or one layer deeper)."""
-    for stage in reversed(stages):
+def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], proposal: Proposal) -> Optional[int]:
+    """The trained stage that ``proposal`` grows from: the one the policy names, else the latest
+    that its widths can grow from (wider, or one layer deeper)."""
+
+    def grows_from(stage: StageRecord) -> bool:
         if not stage.ok or not modules.get(stage.index):
-            continue
-        old = stage.widths
+            return False
+        old, widths = stage.widths, proposal.widths
         wider = len(old) == len(widths) and all(o <= w for o, w in zip(old, widths)) and old != widths
         deeper = len(widths) == len(old) + 1 and widths[:-1] == old
-        if wider or deeper:
-            return stage.index
-    return None
+        return wider or deeper
+
+    named = [s for s in stages if s.index == proposal.parent]
+    if named and grows_from(named[0]):
+        return proposal.parent
+    return next((s.index for s in reversed(stages) if grows_from(s)), None)
 
 
 def fixed_parent(config: Config) -> Optional[list[Any]]:
@@ -570,9 +576,12 @@ def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, m
 
 
 def stage_of(record: StageRecord, goal: Goal) -> Stage:
-    """What the policy sees of a stage: mean, seed spread and over-fitting."""
+    """What the policy sees of a stage: mean, seed spread, each seed's score, training loss and
+    the stage it grew from (its seeds pair with that stage's)."""
     spread = record.val_std if math.isfinite(record.val_std) else 0.0
-    return Stage(record.widths, record.action, stage_score(record, goal), record.overfit, spread)
+    seeds = tuple(float(v.get(goal.metric, math.inf)) for v in record.seed_val) if record.ok else ()
+    parent = record.parent if record.init == "warm" else None
+    return Stage(record.widths, record.action, stage_score(record, goal), spread, seeds, record.train_loss, parent)
 
 
 def stage_score(record: StageRecord, goal: Goal) -> float:
@@ -595,7 +604,7 @@ def make_record(
     keys = list(seeds[0].val) if seeds else []
     train_loss = float(np.mean([s.train_loss for s in seeds])) if seeds else math.nan
     val_loss = float(np.mean([s.val_loss for s in seeds])) if seeds else math.nan
-    alpha = replay(history, config.growth).alpha  # rises each time a stage over-fits
+    alpha = replay(history, config.growth).alpha  # rises each time more capacity hurt
     ok = not outcome.error and bool(seeds)
     return StageRecord(
         index=index,
@@ -608,7 +617,7 @@ def make_record(
         seed_val=[s.val for s in seeds],
         train_loss=train_loss,
         val_loss=val_loss,
-        overfit=ok and val_loss > config.growth.overfit_ratio * train_loss,
+        overfit=False,  # set by the controller from the policy's replay
         alpha=alpha,
         cap=cap_fn(alpha),
         gain=math.nan,  # set by the controller from the policy's replay
@@ -630,11 +639,11 @@ def choose(stages: list[StageRecord], history: list[Stage], goal: Goal, growth: 
     ]
     if meeting:
         return min(meeting, key=lambda s: (s.params, s.index)).index
-    finite = [(s, h) for s, h in zip(stages, history) if math.isfinite(h.score)]
-    unbeaten = [s for s, h in finite if not any(improves(h, other, growth) for _, other in finite)]
+    finite = [(i, s, h) for i, (s, h) in enumerate(zip(stages, history)) if math.isfinite(h.score)]
+    unbeaten = [s for i, s, _ in finite if not any(beats(history, i, j, growth) for j, _, _ in finite)]
     if unbeaten:
         return min(unbeaten, key=lambda s: (s.params, s.index)).index
-    return min(finite, key=lambda sh: (sh[1].score, sh[0].params, sh[0].index))[0].index if finite else None
+    return min(finite, key=lambda t: (t[2].score, t[1].params, t[1].index))[1].index if finite else None
 
 
 def seed_mean(modules: Sequence[Any], win: SeriesWindows, origins: Any) -> list[np.ndarray]:

@@ -112,14 +112,16 @@ def pick(results: list[tuple[list[int], growlstm.GrowthResult]]) -> tuple[list[i
     return best[1], best[2]
 
 
-def run_method(method: str, data: Any, config: Config, n_trials: int) -> dict[str, Any]:
+def run_method(method: str, data: Any, config: Config, n_trials: int, growth: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     _, win = prepare(to_panel(data, config), config)
     if method in ("warm", "cold", "warm_sp", "warm_mean"):
-        extra = {"warm_sp": SHRINK_PERTURB, "warm_mean": MEAN_ONLY}.get(method, {})
+        extra = {**{"warm_sp": SHRINK_PERTURB, "warm_mean": MEAN_ONLY}.get(method, {}), **growth}
         init = "cold" if method == "cold" else "warm"
         result = growlstm.grow(data, replace(config, growth=replace(config.growth, init=init, **extra)))
         stage = result.chosen_stage
+        if not result.chosen_test:  # e.g. M4-M4 (100 points): the layout keeps no test span of its own
+            raise growlstm.InputError(f"{result.n_points} points leave no test span for h={result.h}")
         row = {"trained": len(result.stages), "steps": sum(s.steps for s in result.stages),
                "widths": stage.widths, "val_mase": stage.val["mase"], "test_mase": result.chosen_test["mase"]}
     else:
@@ -166,13 +168,25 @@ def optuna_search(data: Any, config: Config, cap: int, n_trials: int) -> list[tu
     return tried
 
 
+def ratio_line(label: str, ratios: pd.Series) -> str:
+    """Median, 80th percentile and worst of per-series ratios to the grid's pick (1 = as good)."""
+    if ratios.empty:
+        return f"| {label} | 0 | | | | |"
+    return (f"| {label} | {len(ratios)} | {ratios.median():.3f} | {ratios.quantile(0.8):.3f} | {ratios.max():.3f} | "
+            f"{(ratios > 1.25).sum()} |")
+
+
 def summarise(frame: pd.DataFrame) -> str:
     """Per method: totals and medians, and ratios to the grid over the series the grid ran on
-    (total wall time; per-series time and test MASE); then the per-series rows."""
+    (total wall time; per-series time, validation and test MASE, with their spread over series);
+    then the per-series rows."""
     lines = ["| method | series | total wall s | total / grid total | median wall s | median steps | median trained | "
              "median val MASE | median test MASE | median time / grid | median test MASE / grid best |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     grid = frame[frame.method == "grid"].set_index("series")
+    spread = ["", "Per-series ratios to the grid's pick (lower is better; the grid picks by validation MASE "
+              "over the uniform stacks, so a validation ratio below 1 is a non-uniform size or a lucky seed):", "",
+              "| method: ratio | series | median | 80th percentile | worst | series > 1.25 |", "|---|---|---|---|---|---|"]
     for method, part in frame.groupby("method", sort=False):
         part = part.set_index("series")
         common = part.index.intersection(grid.index)
@@ -184,14 +198,20 @@ def summarise(frame: pd.DataFrame) -> str:
             f"{part.steps.median():.0f} | {part.trained.median():.0f} | {part.val_mase.median():.3f} | "
             f"{part.test_mase.median():.3f} | {t_ratio:.2f} | {m_ratio:.3f} |"
         )
-    lines += ["", "| series | method | trained | wall s | time / grid | chosen | params | val MASE | test MASE | test / grid |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+        if method != "grid" and len(common):
+            spread.append(ratio_line(f"{method}: validation", part.loc[common, "val_mase"] / grid.loc[common, "val_mase"]))
+            spread.append(ratio_line(f"{method}: test", part.loc[common, "test_mase"] / grid.loc[common, "test_mase"]))
+    lines += spread
+    lines += ["", "| series | method | trained | wall s | time / grid | chosen | params | val MASE | test MASE | "
+              "val / grid | test / grid |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in frame.iterrows():
         g = grid.loc[r.series] if r.series in grid.index else None
+        nan = math.nan
         lines.append(
             f"| {r.series} | {r.method} | {r.trained} | {r.seconds:.1f} | "
-            f"{r.seconds / g.seconds if g is not None else math.nan:.2f} | [{r.widths}] | {r.params} | "
-            f"{r.val_mase:.3f} | {r.test_mase:.3f} | {r.test_mase / g.test_mase if g is not None else math.nan:.2f} |"
+            f"{r.seconds / g.seconds if g is not None else nan:.2f} | [{r.widths}] | {r.params} | "
+            f"{r.val_mase:.3f} | {r.test_mase:.3f} | {r.val_mase / g.val_mase if g is not None else nan:.2f} | "
+            f"{r.test_mase / g.test_mase if g is not None else nan:.2f} |"
         )
     return "\n".join(lines)
 
@@ -204,6 +224,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=METHODS[:4], choices=METHODS,
                         help="warm_sp: warm growth with shrink-and-perturb; warm_mean: warm growth judging "
                         "stages by their mean alone (growth.spread_factor=0); neither runs by default")
+    parser.add_argument("--growth", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="growth settings for warm and cold growth, e.g. patience=2 'schedule=[2,4,8,16,32]'")
+    parser.add_argument("--label", default="", help="suffix of the growth methods' names in the results (a variant)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("scripts/results"))
@@ -231,6 +254,9 @@ def main() -> None:
             weekly = [s.uid for s in m4 if s.subset == "m4_weekly"][:3]
             hourly = [s.uid for s in m4 if s.subset == "m4_hourly"][:1]
             args.series = BUILTINS + monthly + weekly + hourly + M1_LONG
+    import yaml
+
+    growth = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.growth)}
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = ("bench_search_quick" if args.quick else "bench_search") + ("_nocap" if args.no_cap else "") + (f"_{args.tag}" if args.tag else "")
@@ -240,12 +266,13 @@ def main() -> None:
         n_trials = 0
         for method in args.methods:  # warm first: its stage count is Optuna's budget
             try:
-                row = run_method(method, data, config, max(n_trials, 1))
+                row = run_method(method, data, config, max(n_trials, 1), growth)
             except growlstm.InputError as err:  # e.g. a series too short for any LSTM under the cap
                 print(f"{name:10s} skipped: {err}", flush=True)
                 break
             n_trials = n_trials or row["trained"]
-            row = {"series": name, "method": method, **row, "widths": " ".join(map(str, row["widths"]))}
+            label = f"{method}{args.label}" if method in ("warm", "cold", "warm_sp", "warm_mean") else method
+            row = {"series": name, "method": label, **row, "widths": " ".join(map(str, row["widths"]))}
             rows.append(row)
             print(f"{name:10s} {method:6s} {row['seconds']:7.1f}s  steps {row['steps']:6d}  trained {row['trained']:2d}  "
                   f"widths [{row['widths']}]  val {row['val_mase']:.3f}  test {row['test_mase']:.3f}", flush=True)

@@ -155,10 +155,11 @@ def test_noisy_widening_counts_as_a_strike_and_ends_the_layer() -> None:
     state = replay(history, NOISY)
     assert state.phase_best == 0 and state.strikes == 1  # a 10% mean gain, but seeds disagree by 0.2
     proposal = decide(history, NOISY, WIDE_CAP, None)
-    assert proposal == Proposal("deepen", [2, 2], "gain below 2% or within the seed spread for 1 widening(s)")
+    # Not accepted, but the best-validating width is what the next layer grows on.
+    assert proposal == Proposal("deepen", [3, 2], "gain below 2% or within the seed noise for 1 widening(s)", parent=1)
     # The same means with consistent seeds: the widening is accepted and growth goes on.
     steady = [Stage([2], "start", 1.0, spread=0.02), Stage([3], "widen", 0.9, spread=0.02)]
-    assert decide(steady, NOISY, WIDE_CAP, None) == Proposal("widen", [4])
+    assert decide(steady, NOISY, WIDE_CAP, None) == Proposal("widen", [4], parent=1)
 
 
 def test_noisy_new_layer_is_dropped() -> None:
@@ -169,7 +170,7 @@ def test_noisy_new_layer_is_dropped() -> None:
         Stage([2, 3], "widen", 0.9, spread=0.3),
     ]
     stop = decide(history, NOISY, WIDE_CAP, None)
-    assert isinstance(stop, Stop) and stop.reason == "plateau" and "seed spread" in stop.note
+    assert isinstance(stop, Stop) and stop.reason == "plateau" and "seed noise" in stop.note
 
 
 # --------------------------------------------------------------------------- significance

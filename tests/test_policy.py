@@ -7,7 +7,7 @@ import math
 import pytest
 
 from growlstm.config import GrowthConfig
-from growlstm.policy import CapFn, Proposal, Stage, Stop, capacity_cap, decide, next_width, replay
+from growlstm.policy import CapFn, Proposal, Stage, Stop, capacity_cap, decide, improves, next_width, related, replay
 
 GROWTH = GrowthConfig(min_gain=0.02, patience=1, max_layers=3, max_stages=20)
 WIDE_CAP = CapFn(n_samples=100_000, n_inputs=1, n_outputs=10)  # never binding
@@ -31,23 +31,26 @@ def test_next_width_follows_schedule() -> None:
 
 def test_widens_while_gains_are_large() -> None:
     h = hist(([2], "start", 1.0), ([3], "widen", 0.9))
-    assert decide(h, GROWTH, WIDE_CAP, None) == Proposal("widen", [4])
+    assert decide(h, GROWTH, WIDE_CAP, None) == Proposal("widen", [4], parent=1)
 
 
 def test_patience_tolerates_one_small_gain() -> None:
     h = hist(([2], "start", 1.0), ([3], "widen", 0.9), ([4], "widen", 0.895))
-    assert decide(h, GROWTH, WIDE_CAP, None) == Proposal("widen", [6])
+    assert decide(h, GROWTH, WIDE_CAP, None) == Proposal("widen", [6], parent=2)
 
 
-def test_plateau_deepens_from_last_width_with_a_real_gain() -> None:
+def test_plateau_deepens_from_the_best_validating_width() -> None:
+    # [4] and [6] are not accepted over [3] (gains below 2%), but [6] validates best: the new
+    # layer grows on it, not on the older accepted width.
     h = hist(([2], "start", 1.0), ([3], "widen", 0.9), ([4], "widen", 0.895), ([6], "widen", 0.894))
     out = decide(h, GROWTH, WIDE_CAP, None)
-    assert isinstance(out, Proposal) and out.action == "deepen" and out.widths == [3, 2]
+    assert isinstance(out, Proposal) and out.action == "deepen" and out.widths == [6, 2] and out.parent == 3
+    assert replay(h, GROWTH).phase_best == 1  # the accepted width is still [3]
 
 
 def test_new_layer_is_widened() -> None:
     h = hist(([2], "start", 1.0), ([3], "widen", 0.9), ([4], "widen", 0.9), ([6], "widen", 0.9), ([3, 2], "deepen", 0.95))
-    assert decide(h, GROWTH, WIDE_CAP, None) == Proposal("widen", [3, 3])
+    assert decide(h, GROWTH, WIDE_CAP, None) == Proposal("widen", [3, 3], parent=4)
 
 
 def test_layer_that_does_not_beat_best_is_dropped() -> None:
@@ -65,7 +68,7 @@ def test_layer_that_beats_best_leads_to_another_layer() -> None:
         ([3, 2], "deepen", 0.8), ([3, 3], "widen", 0.8), ([3, 4], "widen", 0.8),
     )
     assert decide(h, GROWTH, WIDE_CAP, None) == Proposal(
-        "deepen", [3, 2, 2], "gain below 2% or within the seed spread for 2 widening(s)"
+        "deepen", [3, 2, 2], "gain below 2% or within the seed noise for 2 widening(s)", parent=4
     )
 
 
@@ -89,30 +92,94 @@ def test_cap_blocks_widening_then_deepening() -> None:
     assert isinstance(out, Stop) and out.reason == "capacity_cap"
     h = hist(([2], "start", 1.0), ([3], "widen", 0.9))
     out = decide(h, GROWTH, cap, None)
-    assert out == Proposal("widen", [4])
+    assert out == Proposal("widen", [4], parent=1)
 
 
 def test_cap_blocks_widening_but_allows_a_layer() -> None:
     cap = CapFn(n_samples=6 * 2 * 11, n_inputs=1, n_outputs=10)  # 6 cells
     h = hist(([2], "start", 1.0), ([3], "widen", 0.9), ([4], "widen", 0.8))
     out = decide(h, GROWTH, cap, None)  # 6 fits; so widen to 6 first
-    assert out == Proposal("widen", [6])
+    assert out == Proposal("widen", [6], parent=2)
     h = hist(([2], "start", 1.0), ([3], "widen", 0.9), ([4], "widen", 0.8), ([6], "widen", 0.7))
     out = decide(h, GROWTH, cap, None)  # 8 > 6 and 6 + 2 > 6
     assert isinstance(out, Stop) and out.reason == "capacity_cap"
 
 
-def test_overfitting_tightens_alpha_and_can_stop_growth() -> None:
+def test_capacity_that_hurts_tightens_alpha_and_can_stop_growth() -> None:
+    # [6] fits training better than [4] and validates 12% worse with every seed: over-fitting.
     cap = CapFn(n_samples=8 * 2 * 11, n_inputs=1, n_outputs=10)  # 8 cells at alpha 2, 4 at alpha 4
-    stages = [Stage([2], "start", 1.0), Stage([3], "widen", 0.9), Stage([4], "widen", 0.8), Stage([6], "widen", 0.7, overfit=True)]
-    assert replay(stages, GROWTH).alpha == 4.0
+    stages = [
+        Stage([2], "start", 1.0, 0.01, train=0.5), Stage([3], "widen", 0.9, 0.01, train=0.4, parent=0),
+        Stage([4], "widen", 0.8, 0.01, train=0.3, parent=1), Stage([6], "widen", 0.9, 0.01, train=0.2, parent=2),
+    ]
+    state = replay(stages, GROWTH)
+    assert state.alpha == 4.0 and state.overfit == [False, False, False, True]
     out = decide(stages, GROWTH, cap, None)
     assert isinstance(out, Stop) and out.reason == "capacity_cap" and "alpha" in out.note
 
 
+def test_alpha_does_not_rise_while_validation_improves() -> None:
+    # Validation loss far above training loss (what the old ratio rule called over-fitting), but
+    # every widening validates better beyond noise: no evidence that capacity hurts.
+    stages = [Stage([2], "start", 1.0, 0.01, train=0.05)] + [
+        Stage([w], "widen", 1.0 - 0.1 * k, 0.01, train=0.05 / (k + 1), parent=k - 1)
+        for k, w in enumerate([3, 4, 6, 8], start=1)
+    ]
+    state = replay(stages, GROWTH)
+    assert state.alpha == GROWTH.alpha and not any(state.overfit)
+
+
+def test_worse_validation_within_noise_or_with_worse_training_fit_is_not_overfitting() -> None:
+    noisy = [Stage([2], "start", 1.0, 0.2, train=0.5), Stage([3], "widen", 1.1, 0.2, train=0.4, parent=0)]
+    underfit = [Stage([2], "start", 1.0, 0.01, train=0.5), Stage([3], "widen", 1.2, 0.01, train=0.6, parent=0)]
+    assert replay(noisy, GROWTH).alpha == GROWTH.alpha  # 10% worse, inside a 0.2 seed spread
+    assert replay(underfit, GROWTH).alpha == GROWTH.alpha  # a training failure, not over-fitting
+
+
 def test_alpha_never_passes_alpha_max() -> None:
-    stages = [Stage([2], "start", 1.0, overfit=True)] + [Stage([2], "widen", 1.0, overfit=True)] * 10
+    stages = [Stage([2], "start", 1.0, train=1.0)] + [
+        Stage([2 + k], "widen", 1.0 + 0.5 * k, train=1.0 / (k + 1), parent=k - 1) for k in range(1, 11)
+    ]
     assert replay(stages, GROWTH).alpha == GROWTH.alpha_max
+
+
+def test_paired_seeds_are_more_evidence_when_the_gain_is_inside_the_spread() -> None:
+    # Seeds differ by +-0.2 from each other, so unpaired the 5% gain is inside the spread; but
+    # each seed grown warm from its parent gained 0.04-0.06: paired, the gain is real.
+    parent = Stage([2], "start", 1.0, 0.2, seeds=(0.8, 1.0, 1.2))
+    child = Stage([3], "widen", 0.95, 0.2, seeds=(0.76, 0.94, 1.15), parent=0)
+    assert not improves(parent, child, GROWTH)
+    assert improves(parent, child, GROWTH, paired=True)
+    # The history knows the pairing from the parent link (cold stages have none).
+    assert replay([parent, child], GROWTH).phase_best == 1
+    cold = Stage([3], "widen", 0.95, 0.2, seeds=(0.76, 0.94, 1.15))
+    assert replay([parent, cold], GROWTH).phase_best == 0
+    # Seeds that disagree on the direction of the gain stay inside the noise, paired or not.
+    mixed = Stage([3], "widen", 0.95, 0.2, seeds=(0.6, 1.05, 1.2), parent=0)
+    assert not improves(parent, mixed, GROWTH, paired=True)
+
+
+def test_pairing_follows_the_chain_of_parents() -> None:
+    h = [
+        Stage([2], "start", 1.0), Stage([3], "widen", 1.0, parent=0), Stage([4], "widen", 1.0, parent=1),
+        Stage([2, 2], "deepen", 1.0, parent=0), Stage([3], "widen", 1.0),
+    ]
+    assert related(h, 0, 2) and related(h, 2, 0) and related(h, 3, 0)
+    assert not related(h, 2, 3) and not related(h, 0, 4)
+
+
+def test_widening_continues_past_the_widest_tried_from_the_best_validating_width() -> None:
+    # [4] validated best, [6] did not: the next widening is [8], grown from [4].
+    h = hist(([2], "start", 1.0), ([3], "widen", 0.97), ([4], "widen", 0.90), ([6], "widen", 0.95))
+    assert decide(h, GrowthConfig(patience=2), WIDE_CAP, None) == Proposal("widen", [8], parent=2)
+
+
+def test_goal_stops_at_the_smallest_stage_that_meets_it() -> None:
+    # Growth would go on (large gains), but stage 1 meets the goal: it stops there, with or
+    # without noise in the seeds.
+    h = [Stage([2], "start", 1.0, 0.3), Stage([3], "widen", 0.7, 0.3, parent=0)]
+    assert decide(h, GROWTH, WIDE_CAP, 0.8) == Stop("goal_met", "stage 1 meets the goal on the validation mean")
+    assert isinstance(decide(h, GROWTH, WIDE_CAP, None), Proposal)
 
 
 def test_max_stages() -> None:
