@@ -277,14 +277,17 @@ def stages_frame(result: "GrowthResult") -> pd.DataFrame:
         rows.append(
             {
                 "stage": s.index, "action": s.action, "widths": " ".join(map(str, s.widths)),
-                "params": s.params, **{f"val_{k}": v for k, v in s.val.items()},
+                "parent": s.parent, "params": s.params, **{f"val_{k}": v for k, v in s.val.items()},
                 f"val_{result.goal.metric}_std": s.val_std, "gain": s.gain, "train_loss": s.train_loss,
                 "val_loss": s.val_loss, "overfit": s.overfit, "alpha": s.alpha, "cap": s.cap,
                 "seconds": s.seconds, "decision": s.decision, "status": status(s.ok),
                 "chosen": s.index == result.chosen,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if "parent" in frame:  # integers, blank where a stage grew from nothing
+        frame["parent"] = frame["parent"].astype("Int64")
+    return frame
 
 
 def versions() -> dict[str, str]:
