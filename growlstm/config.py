@@ -171,7 +171,7 @@ class EvalConfig:
 
     val_origins: int = 3
     test_origins: int = 1
-    step: Optional[int] = None  # steps between origins; None: ceil(h / val_origins)
+    step: Optional[int] = None  # steps between origins; None: ceil(h / min(val_origins, 3))
     early_stop: str = "slice"
 
 

@@ -62,9 +62,10 @@ class Layout:
 
 
 def origin_step(h: int, ev: EvalConfig) -> int:
-    """Steps between forecast origins: ``eval.step``, or h / val_origins rounded up (the
-    validation span then covers about two horizons)."""
-    return ev.step if ev.step is not None else max(1, math.ceil(h / ev.val_origins))
+    """Steps between forecast origins: ``eval.step``, or h / val_origins rounded up, at most three
+    origins per horizon (up to three origins, the validation span covers about two horizons;
+    more origins lengthen it, adding target values not seen by the others)."""
+    return ev.step if ev.step is not None else max(1, math.ceil(h / min(ev.val_origins, 3)))
 
 
 def _shapes(ev: EvalConfig, held_out: bool) -> Iterator[tuple[int, int, str, tuple[str, ...]]]:

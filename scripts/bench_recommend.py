@@ -39,9 +39,9 @@ CANDIDATES = ("lstm", "lstm+best", "comb", "naive", "seasonal_naive", "naive2", 
 OFFICIAL = {"m4_monthly": "Monthly", "m4_weekly": "Weekly", "m4_hourly": "Hourly"}
 
 
-def run_m4(subset: str, out: Path, timeout: float) -> pd.DataFrame:
-    """One M4 subset with the defaults, in its own process; its per-series rows."""
-    spec = {"subset": subset, "scope": "auto", "settings": {}, "data_dir": str(M4_DIR), "layout": M4_SUBSETS[subset]}
+def run_m4(subset: str, out: Path, timeout: float, settings: dict[str, object]) -> pd.DataFrame:
+    """One M4 subset with the defaults (and ``settings``), in its own process; its per-series rows."""
+    spec = {"subset": subset, "scope": "auto", "settings": settings, "data_dir": str(M4_DIR), "layout": M4_SUBSETS[subset]}
     result = run_in_process(spec, timeout, script=str(Path(__file__).resolve().parent / "bench_short.py"))
     if result["status"] != "ok":
         raise SystemExit(f"{subset}: {result['reason']}")
@@ -130,19 +130,30 @@ def main() -> None:
     parser.add_argument("--tables-only", action="store_true")
     parser.add_argument("--timeout", type=float, default=7200)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="config overrides for the M4 runs, e.g. eval.val_origins=9 (use with --tag)")
+    parser.add_argument("--tag", default="", help="suffix of the output files; M1 rows then come from "
+                        "bench_short.py's runs with --label <tag>, not the defaults'")
     args = parser.parse_args()
-    path = args.out / "bench_recommend.csv"
+    from bench_short import parse_value
+
+    settings = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
+    suffix = f"_{args.tag}" if args.tag else ""
+    path = args.out / f"bench_recommend{suffix}.csv"
     per = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["subset", "uid"])
     if not args.tables_only:
         for subset in args.subsets:
-            per = pd.concat([per[per.subset != subset], run_m4(subset, args.out, args.timeout)], ignore_index=True)
+            per = pd.concat([per[per.subset != subset], run_m4(subset, args.out, args.timeout, settings)], ignore_index=True)
             per.to_csv(path, index=False)
     m1_path = args.out / "bench_short_series.csv"
     m1 = pd.read_csv(m1_path) if m1_path.exists() else pd.DataFrame(columns=["label"])
-    m1 = m1[m1.label.isin([f"{s} auto" for s in ("m1_monthly", "m1_quarterly", "m1_yearly")])]
+    label = "auto" + (f" {args.tag}" if args.tag else "")  # bench_short.py's "<subset> <scope> <label>"
+    m1 = m1[m1.label.isin([f"{s} {label}" for s in ("m1_monthly", "m1_quarterly", "m1_yearly")])]
     m1 = m1.assign(subset=m1.label.str.split().str[0])
     text = tables(pd.concat([per, m1], ignore_index=True))
-    (args.out / "bench_recommend.md").write_text(text + "\n")
+    if settings:
+        text += "\n\nM4 runs with: " + " ".join(args.set) + "\n"
+    (args.out / f"bench_recommend{suffix}.md").write_text(text + "\n")
     print(text)
 
 
