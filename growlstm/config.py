@@ -325,6 +325,11 @@ def check_accelerator(trainer: TrainerConfig) -> None:
 SCHEMA_NAME = "growlstm_schema"
 
 
+# Settings older versions saved that no longer exist, ignored when their runs are read back
+# (resume, predict): growth.overfit_ratio (alpha now rises on evidence that capacity hurts).
+RETIRED = {"GrowthConfig": {"overfit_ratio"}}
+
+
 def config_from_dict(data: dict, cls: type = Config) -> "Config":
     """Rebuild a config dataclass from plain data (a saved run.yaml), rejecting unknown keys."""
     import dataclasses
@@ -334,6 +339,7 @@ def config_from_dict(data: dict, cls: type = Config) -> "Config":
 
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
+    data = {k: v for k, v in data.items() if k not in RETIRED.get(cls.__name__, set())}
     unknown = sorted(set(data) - names)
     if unknown:
         raise InputError(f"unknown setting(s) {unknown} in a saved {cls.__name__}", "was it written by another growlstm version?")

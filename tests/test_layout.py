@@ -84,3 +84,18 @@ def test_early_stop_on_validation_keeps_its_rule() -> None:
     ev = EvalConfig(early_stop="val")
     cut = plan(200, H, ev, LOOKBACK)
     assert np.array_equal(cut.stop, cut.val) and cut.train_end == cut.val[0]
+
+
+def test_more_validation_origins_lengthen_the_span_at_three_per_horizon() -> None:
+    from growlstm.layout import origin_step
+
+    # Up to three origins the step is h / origins (the span covers about two horizons) ...
+    assert [origin_step(18, EvalConfig(val_origins=k)) for k in (1, 2, 3)] == [18, 9, 6]
+    # ... beyond, the step stays h / 3, so each added origin brings new target values.
+    assert origin_step(18, EvalConfig(val_origins=9)) == 6
+    layout = plan(600, 18, EvalConfig(val_origins=9), 36)
+    assert layout is not None and len(layout.val) == 9 and np.all(np.diff(layout.val) == 6)
+    assert layout.val[-1] + 18 == layout.test[0]  # the span ends where the test span starts
+    # A short series still shrinks to the origins it can afford (the layout's second rule).
+    short = plan(150, 18, EvalConfig(val_origins=9), 36, min_windows=18, shorten_to=18)
+    assert short is not None and len(short.val) < 9

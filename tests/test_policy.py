@@ -200,3 +200,16 @@ def test_schedule_end_is_a_plateau(end: list[int]) -> None:
     h = hist(([2], "start", 1.0), ([3], "widen", 0.9), ([4], "widen", 0.8))
     out = decide(h, growth, WIDE_CAP, None)
     assert isinstance(out, Stop) and "schedule" in out.note
+
+
+def test_a_run_saved_with_the_retired_overfit_ratio_reads_back() -> None:
+    from growlstm.config import Config, config_from_dict
+    from growlstm.records import config_dict
+    from growlstm.errors import InputError
+
+    saved = config_dict(Config())
+    saved["growth"]["overfit_ratio"] = 2.0  # what runs written before alpha moved on evidence hold
+    assert config_from_dict(saved) == Config()
+    saved["growth"]["overfit_ratoi"] = 2.0  # any other unknown key is still refused
+    with pytest.raises(InputError, match="overfit_ratoi"):
+        config_from_dict(saved)
