@@ -169,7 +169,7 @@ class EvalConfig:
     stops on the validation windows themselves (the optimistic set-up, kept for comparison).
     """
 
-    val_origins: int = 3
+    val_origins: int = 9
     test_origins: int = 1
     step: Optional[int] = None  # steps between origins; None: ceil(h / min(val_origins, 3))
     early_stop: str = "slice"

@@ -44,9 +44,11 @@ def test_layout_of_rolling_origins() -> None:
     assert reserved(12, ev) == 200 - train_end
 
 
-def test_default_step_spreads_origins_over_about_two_horizons() -> None:
-    test, val, _, _ = layout(300, 12, EvalConfig())
-    assert len(test) == 1 and np.diff(val).tolist() == [4, 4]
+def test_default_step_puts_three_origins_in_a_horizon() -> None:
+    test, val, _, _ = layout(300, 12, EvalConfig(val_origins=3))
+    assert len(test) == 1 and np.diff(val).tolist() == [4, 4]  # about two horizons
+    test, val, _, _ = layout(300, 12, EvalConfig())  # the default 9 origins: a longer span, same step
+    assert len(test) == 1 and np.diff(val).tolist() == [4] * 8
 
 
 @pytest.mark.parametrize("early_stop", ["slice", "val"])

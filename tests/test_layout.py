@@ -9,7 +9,7 @@ from growlstm.config import EvalConfig
 from growlstm.layout import MIN_HISTORY, plan
 
 H, LOOKBACK = 6, 12
-EV = EvalConfig()  # 3 validation origins 2 apart, 1 test origin, an early-stopping slice
+EV = EvalConfig(val_origins=3)  # 3 validation origins 2 apart, 1 test origin, an early-stopping slice
 
 
 def _ordered(cut) -> None:
@@ -96,6 +96,10 @@ def test_more_validation_origins_lengthen_the_span_at_three_per_horizon() -> Non
     layout = plan(600, 18, EvalConfig(val_origins=9), 36)
     assert layout is not None and len(layout.val) == 9 and np.all(np.diff(layout.val) == 6)
     assert layout.val[-1] + 18 == layout.test[0]  # the span ends where the test span starts
-    # A short series still shrinks to the origins it can afford (the layout's second rule).
+    # Origins beyond three only while training keeps half the series: 250 points afford six
+    # (train_end 250 - 18 - 2 * (18 + 5 * 6) = 136 >= 125); a seventh would leave 124.
+    mid = plan(250, 18, EvalConfig(val_origins=9), 36)
+    assert mid is not None and len(mid.val) == 6 and mid.train_end == 136 and "6 validation origins (of 9)" in mid.describe()
+    # A short series keeps the three every layout starts from (M1 monthly: 150 points).
     short = plan(150, 18, EvalConfig(val_origins=9), 36, min_windows=18, shorten_to=18)
-    assert short is not None and len(short.val) < 9
+    assert short is not None and len(short.val) == 3
