@@ -31,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
 import growlstm  # noqa: E402
-from growlstm.config import Config, DataConfig, ForecastConfig, GoalConfig, GrowthConfig  # noqa: E402
+from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig  # noqa: E402
 from growlstm.policy import CapFn  # noqa: E402
 from growlstm.search import prepare, to_panel  # noqa: E402
 from m4 import load_m4  # noqa: E402
@@ -65,6 +65,7 @@ def base_config(args: argparse.Namespace) -> Config:
         # The search is measured, not the final forecast: every method's pick is scored by its
         # searched networks (a refit of every grid size would charge the grid for work it never needs).
         forecast=ForecastConfig(refit=False),
+        eval=EvalConfig(val_origins=args.val_origins) if args.val_origins else EvalConfig(),
         seed=args.seed,
     )
 
@@ -264,6 +265,8 @@ def main() -> None:
                         help="growth settings for warm and cold growth, e.g. patience=2 'schedule=[2,4,8,16,32]'")
     parser.add_argument("--label", default="", help="suffix of the growth methods' names in the results (a variant)")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--val-origins", type=int, default=None,
+                        help="eval.val_origins for every method (default: growlstm's; the committed tables used 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("scripts/results"))
     parser.add_argument("--tag", default="", help="suffix of the output files (shards of one benchmark; "
