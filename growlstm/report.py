@@ -99,7 +99,7 @@ def verdict(result: "GrowthResult") -> str:
     if not result.goal_met("val"):
         within = chosen is not None and goal.met(chosen.val.get(goal.metric, math.nan), "val")
         parts.append("the goal is not met beyond the noise; reported: the first size that meets it on the mean" if within else
-                     "no LSTM size met the goal; reported: the smallest size no other beats beyond min_gain and the seed spread")
+                     "no LSTM size met the goal; reported: the smallest size no other beats beyond min_gain and the seed noise")
     return "; ".join(parts)
 
 

@@ -632,7 +632,7 @@ def make_record(
 
 def choose(stages: list[StageRecord], history: list[Stage], goal: Goal, growth: GrowthConfig) -> Optional[int]:
     """The smallest stage meeting the goal on validation; else the smallest stage that no other
-    stage beats by ``min_gain`` and the seed spread (the acceptance rule), else the best one."""
+    stage beats by ``min_gain`` and the seed noise (the acceptance rule), else the best one."""
     threshold = goal.threshold("val")
     meeting = [
         s for s, h in zip(stages, history) if threshold is not None and math.isfinite(h.score) and h.score <= threshold

@@ -23,10 +23,10 @@ from growlstm.errors import InputError
 from growlstm.module import LSTMForecaster
 from growlstm.train import SeedBatchModule
 
-# Enough stages to kill one mid-way; nile's cap (5 cells) bounds the search.
+# Enough stages to kill one mid-way; nile's cap (5 cells with 3 validation origins) bounds the search.
 RUN = [
     "data=nile", "trainer.max_epochs=8", "trainer.early_stopping_patience=3", "growth.seeds=1",
-    "growth.max_stages=4", "goal=none", "baselines=[naive,seasonal_naive]",
+    "growth.max_stages=4", "goal=none", "baselines=[naive,seasonal_naive]", "eval.val_origins=3",
 ]
 
 

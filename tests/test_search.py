@@ -79,7 +79,7 @@ def test_cap_stops_growth_on_a_short_series(tiny_config: Config) -> None:
     # nile: 100 points - test 6 - validation 10 - early-stopping slice 10 = 74 training points;
     # 74 - 12 inputs = 62 targets; 62 / (2 * (1 + 6)) -> 4 cells.
     fake = scripted({(2,): 1.0, (3,): 0.9, (4,): 0.8, (3, 2): 0.7, (4, 2): 0.7})
-    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"))
+    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"), eval=EvalConfig(val_origins=3))
     result = growlstm.grow(load(tiny_config.data), config, evaluator=fake)
     assert result.n_samples == 62
     assert fake.calls == [[2], [3], [4]]
@@ -98,7 +98,8 @@ def test_scripted_search_does_not_grow_on_seed_noise() -> None:
                                  for s, d in enumerate((-spread, 0.0, spread))])
         return evaluate
 
-    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"), growth=GrowthConfig(patience=0))
+    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"), growth=GrowthConfig(patience=0),
+                    eval=EvalConfig(val_origins=3))  # co2's cap then 10 cells (8 with 9 origins)
     steady = growlstm.grow(CO2, config, evaluator=evaluator(0.01))
     # Gains beat the noise; the new layer grows on [6], which validates best though not by 2%.
     assert [s.widths for s in steady.stages] == [[2], [3], [4], [6], [6, 2], [6, 3]]
