@@ -118,8 +118,9 @@ class GrowthConfig:
     alpha_max: float = 10.0
     alpha_step: float = 2.0  # added to alpha each time more capacity hurts (fits training better, validates worse)
     # Noise-aware acceptance: a widening or a new layer counts only when its mean validation
-    # improvement also exceeds spread_factor x the pooled seed spread (std over seeds) of the two
-    # stages compared; 0 judges the mean gain alone.
+    # improvement also exceeds spread_factor x the seed noise of the two stages compared (paired,
+    # seed by seed, when one grew warm from the other; else the pooled std over seeds); 0 judges
+    # the mean gain alone.
     spread_factor: float = 1.0
     # cold: every stage trains from a fresh initialisation; warm: each stage starts from the
     # stage it grows from, widened or deepened without changing its forecasts.

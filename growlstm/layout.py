@@ -5,8 +5,8 @@ The full layout, ``| train | early-stopping slice | validation span | test span 
 until its training windows fit:
 
 1. a shorter lookback (local scope, default ``input_size`` only, down to ``max(h, m)``);
-2. fewer validation origins, down to one (beyond ``BASE_ORIGINS``, only where training would
-   keep less than half the series);
+2. fewer validation origins, down to one (origins beyond ``BASE_ORIGINS`` go first, wherever
+   they would leave training less than half the series);
 3. an early-stopping slice of one origin (h points) instead of the validation span's length;
 4. no internal test span (not when the test span is held-out data, ``data.test_path``);
 5. no early-stopping slice: training then stops on its own loss (one series), or on the other
@@ -73,7 +73,7 @@ def origin_step(h: int, ev: EvalConfig) -> int:
     """Steps between forecast origins: ``eval.step``, or h / val_origins rounded up, at most three
     origins per horizon (up to three origins, the validation span covers about two horizons;
     more origins lengthen it, adding target values not seen by the others)."""
-    return ev.step if ev.step is not None else max(1, math.ceil(h / min(ev.val_origins, 3)))
+    return ev.step if ev.step is not None else max(1, math.ceil(h / min(ev.val_origins, BASE_ORIGINS)))
 
 
 def _shapes(ev: EvalConfig, held_out: bool) -> Iterator[tuple[int, int, str, tuple[str, ...]]]:
