@@ -33,6 +33,10 @@ def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, 
         "params": chosen.get("params"),
         "best_baseline": goal.get("baseline"),
         "goal_met_val": goal.get("met_val"),
+        # The claim's evidence: met on the validation mean, and the one-sided p-value that it is
+        # met beyond the noise (goal_met_val needs p < forecast.significance).
+        "goal_met_val_mean": goal.get("met_val_mean"),
+        "goal_met_val_p": goal.get("met_val_p"),
         "goal_met_test": goal.get("met_test"),
         "dm_p_better": (summary.get("significance") or {}).get("pvalue_better"),
         "stop": summary.get("stop_reason"),
