@@ -125,6 +125,10 @@ class GrowthConfig:
     # cold: every stage trains from a fresh initialisation; warm: each stage starts from the
     # stage it grows from, widened or deepened without changing its forecasts.
     init: str = "warm"
+    # A flat start: when the first layer's widenings all fail, train the widest width the schedule
+    # and the cap allow once from fresh weights before adding layers (growth goes on from it if
+    # it is better beyond the noise).
+    probe: bool = False
     split_noise: float = 0.1  # asymmetry of the outgoing-weight split when widening warm
     # Shrink and perturb (Ash & Adams 2020) after a warm growth: weights <- shrink * weights +
     # perturb * fresh initial weights. 1.0 / 0.0 keep the growth exact; the remedy if warm starts

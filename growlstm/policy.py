@@ -13,7 +13,7 @@ from typing import Literal, Optional
 
 from growlstm.config import GrowthConfig
 
-Action = Literal["start", "widen", "deepen"]
+Action = Literal["start", "widen", "deepen", "probe"]
 StopReason = Literal["goal_met", "plateau", "capacity_cap", "max_stages", "max_minutes", "fixed"]
 
 
@@ -148,7 +148,7 @@ def replay(history: list[Stage], growth: GrowthConfig) -> State:
             state.phase_best = state.phase_lead = i
             state.phase_widest, state.strikes = stage.widths[-1], 0
             state.gains.append(relative_gain(history[state.best].score, stage.score))
-        else:  # widen: judged against the accepted width of the current layer
+        else:  # widen (or probe): judged against the accepted width of the current layer
             reference = stage.parent if stage.parent is not None else state.phase_lead
             state.phase_widest = max(state.phase_widest, stage.widths[-1])
             state.gains.append(relative_gain(history[state.phase_best].score, stage.score))
@@ -206,6 +206,13 @@ def decide(
     else:
         plateau_note = f"gain below {growth.min_gain:.0%} or within the seed noise for {state.strikes} widening(s)"
 
+    # A flat start: the first layer's small widenings all failed. Before adding layers, train the
+    # widest width the schedule and the cap allow once, from fresh weights: warm growth in small
+    # steps can stay in its parent's basin, while much larger sizes may validate far better.
+    probe = probe_width(history, state, growth, cap)
+    if probe is not None:
+        return Proposal("probe", [probe], f"{plateau_note}; probing [{probe}] from fresh weights")
+
     # Width plateau of the current layer: its best-validating width carries on.
     if state.before_phase_best is not None and not beats(history, state.before_phase_best, state.phase_lead, growth):
         return Stop(
@@ -219,6 +226,17 @@ def decide(
     if sum(deeper) > cap:
         return Stop("capacity_cap", f"{plateau_note}; a new layer would pass the cap ({cap} cells)")
     return Proposal("deepen", deeper, plateau_note, parent=state.phase_lead)
+
+
+def probe_width(history: list[Stage], state: State, growth: GrowthConfig, cap: int) -> Optional[int]:
+    """The width of the flat-start probe (``growth.probe``), or None: only in the first layer,
+    once, and only when the widest width allowed is at least twice the widest tried."""
+    if not growth.probe or state.before_phase_best is not None or any(s.action == "probe" for s in history):
+        return None
+    allowed = [w for w in growth.schedule if w <= cap]
+    if not allowed or max(allowed) < 2 * state.phase_widest:
+        return None
+    return max(allowed)
 
 
 class CapFn:

@@ -411,7 +411,8 @@ def run_stages(
     )
     while isinstance(proposal, Proposal):
         index = len(stages)
-        parent = find_parent(stages, modules, proposal) if config.growth.init == "warm" else None
+        warm = config.growth.init == "warm" and proposal.action != "probe"  # a probe starts fresh
+        parent = find_parent(stages, modules, proposal) if warm else None
         parents = [m.net for m in modules[parent]] if parent is not None else given_parent
         outcome = evaluator(index, proposal.widths, parents)
         modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]

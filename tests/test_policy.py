@@ -213,3 +213,32 @@ def test_a_run_saved_with_the_retired_overfit_ratio_reads_back() -> None:
     saved["growth"]["overfit_ratoi"] = 2.0  # any other unknown key is still refused
     with pytest.raises(InputError, match="overfit_ratoi"):
         config_from_dict(saved)
+
+
+PROBING = GrowthConfig(min_gain=0.02, patience=1, max_layers=3, max_stages=20, probe=True,
+                       schedule=[2, 3, 4, 6, 8, 12, 16, 24, 32])
+
+
+def test_a_flat_start_probes_the_widest_allowed_width_once() -> None:
+    flat = hist(([2], "start", 1.0), ([3], "widen", 1.0), ([4], "widen", 1.0))
+    out = decide(flat, PROBING, WIDE_CAP, None)
+    assert isinstance(out, Proposal) and out.action == "probe" and out.widths == [32] and out.parent is None
+    assert decide(flat, GROWTH, WIDE_CAP, None).action == "deepen"  # growth.probe=false: no probe
+    # A probe that validates better beyond the noise becomes the layer's width: growth goes on from it.
+    better = [*flat, Stage([32], "probe", 0.7)]
+    state = replay(better, PROBING)
+    assert state.phase_best == 3 and state.strikes == 0
+    assert decide(better, PROBING, WIDE_CAP, None) == Proposal("deepen", [32, 2], "end of growth.schedule", parent=3)
+    # One that does not: the layers grow on the best-validating width, and there is no second probe.
+    worse = [*flat, Stage([32], "probe", 1.2)]
+    out = decide(worse, PROBING, WIDE_CAP, None)
+    assert isinstance(out, Proposal) and out.action == "deepen" and out.widths == [2, 2]
+
+
+def test_no_probe_under_a_tight_cap_or_after_the_first_layer() -> None:
+    cap = CapFn(n_samples=6 * 2 * 11, n_inputs=1, n_outputs=10)  # 6 cells: 6 < 2 x 4, nothing to probe
+    flat = hist(([2], "start", 1.0), ([3], "widen", 1.0), ([4], "widen", 1.0))
+    assert decide(flat, PROBING, cap, None).action == "deepen"  # type: ignore[union-attr]
+    second = hist(([2], "start", 1.0), ([3], "widen", 1.0), ([4], "widen", 1.0), ([32], "probe", 1.1),
+                  ([2, 2], "deepen", 0.9), ([2, 3], "widen", 0.9), ([2, 4], "widen", 0.9))
+    assert decide(second, PROBING, WIDE_CAP, None).action == "deepen"  # type: ignore[union-attr]
