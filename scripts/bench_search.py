@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
@@ -34,11 +33,11 @@ import growlstm  # noqa: E402
 from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig  # noqa: E402
 from growlstm.policy import CapFn  # noqa: E402
 from growlstm.search import prepare, to_panel  # noqa: E402
+from bench_short import M1_DIR  # noqa: E402
 from m4 import load_m4  # noqa: E402
 
 SCHEDULE = [2, 3, 4, 6, 8, 12, 16, 24, 32]
 BUILTINS = ["co2", "sunspots", "nile", "elec_equip", "macrodata"]
-M1_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "m1"
 # The longest M1 monthly series (150 points with the official 18 held out): long enough for a
 # search of their own without the capacity cap.
 M1_LONG = ["M1-MNM38", "M1-MRM10", "M1-MNI29"]
@@ -70,24 +69,11 @@ def base_config(args: argparse.Namespace) -> Config:
     )
 
 
-def load_m1(uids: list[str]) -> dict[str, tuple[np.ndarray, int, int]]:
-    """M1 series as (training then official test values, season length, horizon)."""
-    catalog = pd.read_csv(M1_DIR / "catalog.csv").set_index("uid")
-    train = pd.read_csv(M1_DIR / "train.csv").sort_values(["uid", "t"])
-    test = pd.read_csv(M1_DIR / "test.csv").sort_values(["uid", "step"])
-    out = {}
-    for uid in uids:
-        values = np.concatenate([train.loc[train.uid == uid, "value"].to_numpy(), test.loc[test.uid == uid, "value"].to_numpy()])
-        out[uid] = (values.astype(float), int(catalog.loc[uid, "seasonal_period"]), int(catalog.loc[uid, "horizon"]))
-    return out
-
-
 def series_list(args: argparse.Namespace) -> list[tuple[str, Any, Config]]:
     """(name, data, config) for each series of the run."""
     base = base_config(args)
     out: list[tuple[str, Any, Config]] = []
     m4 = {s.uid: s for s in load_m4()}
-    m1 = load_m1([n for n in args.series if n.startswith("M1-") and n not in PANELS])
     for name in args.series:
         if name in BUILTINS:
             config = replace(base, data=DataConfig(name=name))
@@ -96,18 +82,16 @@ def series_list(args: argparse.Namespace) -> list[tuple[str, Any, Config]]:
             s = m4[name]
             config = replace(base, h=s.h, data=DataConfig(name=name, season_length=s.season_length))
             out.append((name, growlstm.from_values(s.values, season_length=s.season_length, name=name), config))
-        elif name in PANELS:
-            pattern, h, season = PANELS[name]
+        elif name in PANELS or name in M1_LONG:
+            # growlstm's own CSV loader, the official test span held out (one series or a subset).
+            pattern, h, season = PANELS.get(name, (name, 18, 12))  # M1_LONG: monthly, h=18, m=12
             data = DataConfig(name="csv", path=str(M1_DIR / "train.csv"), test_path=str(M1_DIR / "test.csv"), id_col="uid",
                               time_col="t", target="value", series=pattern, season_length=season)
-            config = replace(base, h=h, data=data, growth=replace(base.growth, scope="global"))
+            scope = "global" if name in PANELS else base.growth.scope
+            config = replace(base, h=h, data=data, growth=replace(base.growth, scope=scope))
             out.append((name, growlstm.load(data), config))
-        elif name in m1:
-            values, season, h = m1[name]
-            config = replace(base, h=h, data=DataConfig(name=name, season_length=season))
-            out.append((name, growlstm.from_values(values, season_length=season, name=name), config))
         else:
-            raise SystemExit(f"unknown series {name}: use a built-in ({', '.join(BUILTINS)}) or an M4 uid")
+            raise SystemExit(f"unknown series {name}: use a built-in ({', '.join(BUILTINS)}), an M4 uid, one of {M1_LONG} or {list(PANELS)}")
     return out
 
 
