@@ -54,7 +54,6 @@ class State:
 
     alpha: float
     best: int = -1  # index of the best-validating stage so far
-    phase_start: int = 0  # index of the stage that opened the current layer's phase
     phase_best: int = -1  # the layer's accepted width: moved only by a gain beyond noise
     phase_lead: int = -1  # the layer's best-validating stage: what the next step grows from
     phase_widest: int = 0  # the widest last layer tried in the phase
@@ -139,12 +138,12 @@ def replay(history: list[Stage], growth: GrowthConfig) -> State:
     for i, stage in enumerate(history):
         reference = None
         if stage.action == "start" or state.best < 0:
-            state.best = state.phase_best = state.phase_lead = state.phase_start = i
+            state.best = state.phase_best = state.phase_lead = i
             state.phase_widest = stage.widths[-1]
             state.gains.append(math.nan)
         elif stage.action == "deepen":
             reference = stage.parent if stage.parent is not None else state.best
-            state.before_phase_best, state.phase_start = state.best, i
+            state.before_phase_best = state.best
             state.phase_best = state.phase_lead = i
             state.phase_widest, state.strikes = stage.widths[-1], 0
             state.gains.append(relative_gain(history[state.best].score, stage.score))
