@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import pandas as pd
 
+from growlstm.data import _fmt
+from growlstm.metrics import metric_label
+
 if TYPE_CHECKING:
     from growlstm.many import ManyResult
     from growlstm.search import GrowthResult
@@ -113,7 +116,7 @@ def run_page(result: "GrowthResult", win: Any, growth_png: bytes) -> str:
     first, last = win.ds[0], win.ds[-1]
     parts = [
         f"<h1>Forecast report: {esc(result.series)}</h1>",
-        f'<p class="sub">{result.n_points} observations ({esc(_when(first))} to {esc(_when(last))}), season length '
+        f'<p class="sub">{result.n_points} observations ({esc(_fmt(first))} to {esc(_fmt(last))}), season length '
         f"{result.season_length}, forecasting the next {result.h} steps. Made by growlstm, which grows the smallest "
         f"LSTM network that meets an accuracy goal and compares it with classical forecasts.</p>",
         "<h2>What to use</h2>",
@@ -167,10 +170,6 @@ def run_page(result: "GrowthResult", win: Any, growth_png: bytes) -> str:
     return page(f"growlstm: {result.series}", "\n".join(parts))
 
 
-def _when(stamp: Any) -> str:
-    return str(stamp.date()) if isinstance(stamp, pd.Timestamp) and stamp == stamp.normalize() else str(stamp)
-
-
 def future_table(frame: pd.DataFrame, models: list[str], levels: Sequence[int]) -> str:
     """The forecast past the data: each model's point forecast and its widest interval."""
     level = max(levels) if levels else None
@@ -182,7 +181,7 @@ def future_table(frame: pd.DataFrame, models: list[str], levels: Sequence[int]) 
     rows = []
     for _, r in frame.iterrows():
         # (iterrows makes integer steps floats beside float columns: written back as integers)
-        row: list[Any] = [int(r["step"])] + ([_when(pd.Timestamp(r["ds"])) if not isinstance(r["ds"], (int, float))
+        row: list[Any] = [int(r["step"])] + ([_fmt(pd.Timestamp(r["ds"])) if not isinstance(r["ds"], (int, float))
                                               else int(r["ds"]) if float(r["ds"]).is_integer() else r["ds"]]
                                              if "ds" in frame else [])
         for name in models:
@@ -213,7 +212,7 @@ def models_table(result: "GrowthResult", best: Optional[str]) -> str:
     """The chosen LSTM, the recommendation and every baseline: validation and test scores."""
     rec = result.recommendation or {}
     keys = ["mase", "smape", "mae", "rmse"]
-    header = ["model", "what it is", "validation MASE", "validation sMAPE"] + [f"test {k.upper() if k != 'smape' else 'sMAPE'}"
+    header = ["model", "what it is", "validation MASE", "validation sMAPE"] + [f"test {metric_label(k)}"
                                                                              for k in keys]
     rows, marks = [], set()
     chosen = result.chosen_stage
@@ -245,7 +244,7 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
     """The set-level page of a many-series run. ``pages``: each series' own report.html, as a
     path relative to this page (local scope), to link to."""
     from growlstm.plots import metric_label
-    from growlstm.report import format_many
+    from growlstm.report import format_many, set_model_label
 
     t = result.table
     v = result.verdicts
@@ -268,7 +267,7 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
     parts.append("<h2>Scores over the series (test)</h2>")
     scores = result.scores("test")
     parts.append(table(["model", "series", "sMAPE", "MASE", "OWA"],
-                       [[_set_model(m), int(r.series), num(r.smape, 2), num(r.mase), num(r.owa)]
+                       [[set_model_label(m), int(r.series), num(r.smape, 2), num(r.mase), num(r.owa)]
                         for m, r in scores.iterrows()]))
     parts.append('<p class="muted">Means over the series the LSTM ran on; OWA: the mean of the sMAPE and MASE '
                  "ratios to Naive2 on the same series, as in the M4 competition (below 1: better than Naive2).</p>")
@@ -320,10 +319,6 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
     parts.append("<h2>Details</h2><details><summary>the console report</summary>"
                  f"<pre>{esc(format_many(result))}</pre></details>")
     return page(f"growlstm: {v['series']} series", "\n".join(parts))
-
-
-def _set_model(name: str) -> str:
-    return {"lstm": "LSTM", "lstm_norefit": "LSTM (no refit)"}.get(str(name), str(name))
 
 
 def _raw_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

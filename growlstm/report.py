@@ -103,13 +103,18 @@ def verdict(result: "GrowthResult") -> str:
     return "; ".join(parts)
 
 
+def set_model_label(name: object) -> str:
+    """How a model of the set-level table is named for the reader (console and report.html)."""
+    return {"lstm": "LSTM", "lstm_norefit": "LSTM (no refit)"}.get(str(name), str(name))
+
+
 def format_many(result: "ManyResult") -> str:
     """The set-level table (test, M4 style), the goal count, chosen sizes and the series left out."""
     scores = result.scores("test")
     verdicts = result.verdicts
     lines = [f"{'model':<16s} {'series':>6s} {'sMAPE':>8s} {'MASE':>8s} {'OWA':>7s}", "-" * 49]
     for model, row in scores.iterrows():
-        label = {"lstm": "LSTM", "lstm_norefit": "LSTM (no refit)"}.get(str(model), str(model))
+        label = set_model_label(model)
         lines.append(f"{label:<16s} {int(row.series):>6d} {fmt(row.smape, 2):>8s} {fmt(row.mase):>8s} {fmt(row.owa):>7s}")
     lines.append("(test; means over the series the LSTM ran on; OWA vs Naive2 on the same series, as in M4)")
     rec = result.extra.get("recommendation")
