@@ -169,7 +169,7 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
         choice = "comb"
         best = min(singles, key=scores.__getitem__) if singles else None
         p_best = beats(best, "comb") if best is not None else 1.0
-        if best is not None and p_best < significance:
+        if p_best < significance:  # 1.0 when there is no single to compare
             steps.append(f"{best} beats comb significantly (p = {p_best:.3g})")
             choice = best
     elif singles:
