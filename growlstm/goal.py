@@ -70,6 +70,40 @@ class Goal:
             return None
         return dm_pvalue(bar, ours)
 
+    def claim_origins(
+        self, lstm: Sequence[np.ndarray], actuals: Sequence[np.ndarray], histories: Sequence[np.ndarray], season: int,
+    ) -> Optional[tuple[float, Optional[float]]]:
+        """Origin by origin: (the share of validation origins at which the LSTM meets the goal,
+        the probability that it meets it at one new origin). The test span is one more origin,
+        so what a claim must survive is the spread between origins, not the standard error of
+        their mean: the log ratio of the LSTM's loss to the threshold's at each origin, taken as
+        normal with the origins' mean and spread, predicts the next (Student t with k - 1 degrees
+        of freedom, a prediction interval's sqrt(1 + 1/k)). None without a goal; the probability
+        is None with one origin."""
+        from scipy import stats
+
+        if not lstm or (self.target is None and (not self.beat or self.reference is None)):
+            return None
+        power = 2 if self.metric == "rmse" else 1
+        ours = step_losses(self.metric, lstm, actuals, histories, season).mean(axis=1)
+        if self.target is not None:
+            bar = np.full_like(ours, self.target**power)
+        else:
+            base = list(self.reference.val_forecasts)  # type: ignore[union-attr]
+            if len(base) != len(lstm):
+                return None
+            bar = (1 - self.margin) ** power * step_losses(self.metric, base, actuals, histories, season).mean(axis=1)
+        if not (np.isfinite(ours).all() and np.isfinite(bar).all()) or (bar <= 0).any():
+            return None
+        share = float(np.mean(ours <= bar))
+        if ours.size < 2:
+            return share, None
+        logs = np.log(np.maximum(ours, 1e-12) / bar)
+        spread = float(logs.std(ddof=1)) * math.sqrt(1 + 1 / logs.size)
+        if spread == 0:
+            return share, float(logs.mean() <= 0)
+        return share, float(stats.t.cdf(-logs.mean() / spread, df=logs.size - 1))
+
     def describe(self) -> str:
         name = metrics.metric_label(self.metric)
         if self.target is not None:

@@ -530,17 +530,20 @@ def chosen_rows(
         lstm_test = test[k] if test else {}
         own = make_goal(config.goal, bases)
         point = own.met(lstm_val.get(goal.metric, math.nan), "val")
-        claim = None
-        if point and val_forecasts:  # claimed only beyond the noise (Goal.claim_pvalue)
+        claim, origins = None, None
+        if val_forecasts:  # claimed only beyond the noise (Goal.claim_pvalue)
             mean = np.mean([f[k] for f in val_forecasts], axis=0)
-            claim = own.claim_pvalue(list(mean), [w.actuals(int(o)) for o in w.val_origins],
-                                     [w.history(int(o)) for o in w.val_origins], w.season_length)
+            evidence = (list(mean), [w.actuals(int(o)) for o in w.val_origins],
+                        [w.history(int(o)) for o in w.val_origins], w.season_length)
+            claim = own.claim_pvalue(*evidence) if point else None
+            origins = own.claim_origins(*evidence)
         met_val = point if claim is None else bool(point and claim < config.forecast.significance)
         summary = {
             "data": {"points": len(w.y), "residual": w.base_name or None},
             "chosen": {"widths": widths, "params": None, "val": lstm_val, "test": lstm_test,
                        "search_test": searched[k] if searched else {}} if modules else None,
             "goal": {"baseline": own.baseline, "met_val": met_val, "met_val_mean": point, "met_val_p": claim,
+                     "met_val_origins": (origins or (None, None))[0], "met_val_next": (origins or (None, None))[1],
                      "met_test": own.met(lstm_test.get(goal.metric, math.nan), "test")},
             "baselines": {n: {"status": "ok" if b.ok else "failed", "val": b.val, "test": b.test} for n, b in bases.items()},
             "stop_reason": "global model",
