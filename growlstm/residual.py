@@ -16,8 +16,6 @@ validation or test spans: no leakage, at the price of not refitting per origin.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy import optimize, signal
 
@@ -25,7 +23,7 @@ from growlstm.baselines import seasonal_adjustment
 from growlstm.evaluate import score_origins
 from growlstm.windows import SeriesWindows
 
-RESIDUAL_BASES = ("theta", "seasonal_naive", "ets")
+RESIDUAL_BASES = ("theta", "seasonal_naive")
 RESIDUAL_CHOICES = (*RESIDUAL_BASES, "auto")
 
 
@@ -93,55 +91,12 @@ def seasonal_naive_paths(y: np.ndarray, h: int, m: int) -> np.ndarray:
     return out
 
 
-def state_paths(result: Any, h: int) -> np.ndarray:
-    """Point forecasts of a smoothed statsmodels ``ETSModel`` from every origin: row ``o``
-    forecasts y[o:o+h] from the states after y[o-1]: level plus the (damped) trend, plus or times
-    the seasonal state of the same phase. Shape (nobs + 1, h); row 0, and seasonal steps with no
-    state of their phase yet, are NaN. Equals ``result.forecast(h)`` at the last origin (a test)."""
-    model = result.model
-    level = np.asarray(result.level, dtype=float)
-    n, k = level.size, np.arange(1, h + 1)
-    path = np.repeat(level[:, None], h, axis=1)
-    if model.trend:
-        phi = float(result.damping_trend) if model.damped_trend else 1.0
-        path = path + np.asarray(result.slope, dtype=float)[:, None] * np.cumsum(phi**k)[None, :]
-    if model.seasonal:
-        m = int(model.seasonal_periods)
-        # Step k from origin o uses the seasonal state of time o - 1 + k - m * ceil(k / m).
-        at = np.arange(1, n + 1)[:, None] - 1 + k[None, :] - m * ((k[None, :] - 1) // m + 1)
-        season = np.where(at >= 0, np.asarray(result.season, dtype=float)[np.clip(at, 0, None)], np.nan)
-        path = path * season if model.seasonal == "mul" else path + season
-    out = np.full((n + 1, h), np.nan)
-    out[1:] = path
-    return out
-
-
-def ets_paths(y: np.ndarray, fit_end: int, h: int, m: int) -> np.ndarray:
-    """AutoETS forecasts from every origin 1..len(y), as ``theta_paths``: the form and parameters
-    (initial states included) chosen on ``y[:fit_end]``, the states then filtered through all of
-    ``y`` with them fixed, so each origin's forecast uses the observations before it only. Where
-    no ETS model can be fitted (a constant stretch, too few points) the base is the naive forecast."""
-    from growlstm.baselines import AutoETS
-
-    try:
-        model = AutoETS(m).fit(y[:fit_end]).update(y)
-    except (RuntimeError, ValueError):
-        return seasonal_naive_paths(y, h, 1)
-    out = state_paths(model.result_, h)
-    naive = seasonal_naive_paths(y, h, 1)
-    bad = ~np.isfinite(out)  # early origins before a full season of states: the naive forecast
-    out[bad] = naive[bad]
-    return out
-
-
 def with_classical_base(win: SeriesWindows, name: str) -> SeriesWindows:
     """``win`` with targets relative to the ``name`` forecast from each origin (scaled units)."""
     if name not in RESIDUAL_BASES:
         raise ValueError(f"unknown residual base {name!r}; valid: {', '.join(RESIDUAL_BASES)}")
     if name == "seasonal_naive":
         paths = seasonal_naive_paths(win.y, win.h, win.season_length)
-    elif name == "ets":
-        paths = ets_paths(win.y, win.n_train, win.h, win.season_length)
     else:
         paths = theta_paths(win.y, win.n_train, win.h, win.season_length)
     base = (paths - win.scaler.mean[0]) / win.scaler.std[0]
