@@ -130,30 +130,6 @@ def test_theta_paths_equal_the_theta_baseline_at_the_fit_origin(co2: np.ndarray)
     np.testing.assert_allclose(theta_paths(later, 300, 12, 12)[400], theta_paths(co2, 300, 12, 12)[400])
 
 
-def test_ets_paths_equal_the_ets_baseline_at_the_fit_origin_and_its_model_at_every_origin(co2: np.ndarray) -> None:
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
-    from growlstm.residual import ets_paths, state_paths
-
-    y = co2[-150:]
-    paths = ets_paths(y, 100, 18, 12)
-    np.testing.assert_allclose(paths[100], make_baseline("ets", 12).fit(y[:100]).predict(18), rtol=1e-8)
-    # Every origin's forecast uses only data before it: changing later data leaves it unchanged.
-    later = y.copy()
-    later[120:] += 10.0
-    np.testing.assert_allclose(ets_paths(later, 100, 18, 12)[:121], paths[:121])
-    # The closed-form paths equal statsmodels' own forecast from each origin (same parameters),
-    # for each trend and season form: damped trend, multiplicative season, none.
-    for trend, damped, season in [("add", True, "mul"), ("add", False, "add"), (None, False, None)]:
-        fit = ETSModel(y, error="mul", trend=trend, damped_trend=damped, seasonal=season,
-                       seasonal_periods=12 if season else None).fit(disp=False)
-        at = state_paths(fit, 24)
-        for o in (60, 150):
-            own = ETSModel(y[:o], error="mul", trend=trend, damped_trend=damped, seasonal=season,
-                           seasonal_periods=12 if season else None).smooth(fit.params)
-            np.testing.assert_allclose(at[o], own.forecast(24), rtol=1e-9)
-
-
 def test_seasonal_naive_paths_equal_the_baseline_at_every_origin(co2: np.ndarray) -> None:
     for m, h in [(12, 18), (1, 5)]:  # a season shorter than h repeats; m = 1 is naive
         paths = seasonal_naive_paths(co2, h, m)
