@@ -27,7 +27,7 @@ from growlstm import data as data_mod
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
 from growlstm.evaluate import BaselineResult, LSTMEvaluator, SeedOutcome, mean_scores, run_baseline, score_at
-from growlstm.goal import Goal, make_goal
+from growlstm.goal import CarryOver, Goal, carry_over, make_goal
 from growlstm.many import ManyResult, _quiet_worker, mark_many, report_skipped, series_config, split_panel, worker_count, write_many
 from growlstm.module import LSTMForecaster
 from growlstm.policy import CapFn
@@ -390,8 +390,8 @@ def grow_global(
     tested = refits["test"]
     # The test origins are read once, here: the chosen network's seeds on every series.
     advice = global_advice(pooled, modules, refits, per_series, goal, config)
-    table_rows = chosen_rows(pooled, modules, tested, per_series,
-                             searched.stages[chosen].widths if chosen is not None else [], goal, config, advice)
+    table_rows, check = chosen_rows(pooled, modules, tested, per_series,
+                                    searched.stages[chosen].widths if chosen is not None else [], goal, config, advice)
     rows |= {r["uid"]: r for r in table_rows}
     table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
     if root is not None:
@@ -411,7 +411,7 @@ def grow_global(
             "goal": goal.describe(), "best_baseline": goal.baseline, "training_windows": len(pooled.train_pos),
             "n_samples": pooled.n_samples, "h": h, "input_size": input_size,
             "series_id": pooled.series_id, "n_inputs": pooled.n_inputs, "stages": stage_table,
-            "padded": pooled.pad, "refit": refit_info,
+            "padded": pooled.pad, "refit": refit_info, "claim_check": check.as_dict(),
         }, "recommendation": advice[0].as_dict() if advice else None},
     )
     if advice:
@@ -511,8 +511,9 @@ def chosen_rows(
     pooled: PooledWindows, modules: Sequence[LSTMForecaster], tested: tuple[PooledWindows, Sequence[LSTMForecaster]],
     per_series: list[dict[str, BaselineResult]], widths: list[int], goal: Goal, config: Config,
     advice: Optional[tuple[Any, list[Any], dict[str, np.ndarray]]] = None,
-) -> list[dict[str, Any]]:
-    """One row per series: the chosen network (mean over its seeds) and that series' baselines.
+) -> tuple[list[dict[str, Any]], CarryOver]:
+    """One row per series: the chosen network (mean over its seeds) and that series' baselines;
+    and the validation backtest of per-series goal claims (``goal.carry_over``).
 
     Validation scores come from the searched networks, test scores from ``tested`` (the refitted
     networks and their windows; with a refit, the searched networks' test scores are kept beside
@@ -524,26 +525,33 @@ def chosen_rows(
     val = [pooled.scores_of(per, "val") for per in val_forecasts]
     test = tested[0].ensemble_scores(tested[1], "test") if modules else []
     searched = pooled.ensemble_scores(modules, "test") if modules and tested[1] is not modules else []
-    rows = []
-    for k, (w, bases) in enumerate(zip(pooled.series, per_series)):
-        lstm_val = mean_scores([v[k] for v in val]) if val else {}
-        lstm_test = test[k] if test else {}
-        own = make_goal(config.goal, bases)
-        point = own.met(lstm_val.get(goal.metric, math.nan), "val")
-        claim, origins = None, None
+    goals = [make_goal(config.goal, bases) for bases in per_series]
+    lstm_vals = [mean_scores([v[k] for v in val]) if val else {} for k in range(len(pooled.series))]
+    points = [own.met(v.get(goal.metric, math.nan), "val") for own, v in zip(goals, lstm_vals)]
+    claims: list[Optional[float]] = [None] * len(goals)
+    ratios: list[Optional[np.ndarray]] = [None] * len(goals)
+    for k, (w, own) in enumerate(zip(pooled.series, goals)):
         if val_forecasts:  # claimed only beyond the noise (Goal.claim_pvalue)
             mean = np.mean([f[k] for f in val_forecasts], axis=0)
             evidence = (list(mean), [w.actuals(int(o)) for o in w.val_origins],
                         [w.history(int(o)) for o in w.val_origins], w.season_length)
-            claim = own.claim_pvalue(*evidence) if point else None
-            origins = own.claim_origins(*evidence)
+            claims[k] = own.claim_pvalue(*evidence) if points[k] else None
+            ratios[k] = own.origin_ratios(*evidence)
+    check = carry_over(ratios)
+    if check.claimed:
+        log.info("%s", check.describe())
+    rows = []
+    for k, (w, bases) in enumerate(zip(pooled.series, per_series)):
+        lstm_val, lstm_test, own, point, claim = lstm_vals[k], test[k] if test else {}, goals[k], points[k], claims[k]
         met_val = point if claim is None else bool(point and claim < config.forecast.significance)
+        met_val = met_val and not check.withholds
         summary = {
             "data": {"points": len(w.y), "residual": w.base_name or None},
             "chosen": {"widths": widths, "params": None, "val": lstm_val, "test": lstm_test,
                        "search_test": searched[k] if searched else {}} if modules else None,
             "goal": {"baseline": own.baseline, "met_val": met_val, "met_val_mean": point, "met_val_p": claim,
-                     "met_val_origins": (origins or (None, None))[0], "met_val_next": (origins or (None, None))[1],
+                     "met_val_origins": float(np.mean(ratios[k] <= 1)) if ratios[k] is not None else None,
+                     "claims_withheld": check.withholds,
                      "met_test": own.met(lstm_test.get(goal.metric, math.nan), "test")},
             "baselines": {n: {"status": "ok" if b.ok else "failed", "val": b.val, "test": b.test} for n, b in bases.items()},
             "stop_reason": "global model",
@@ -553,7 +561,7 @@ def chosen_rows(
 
             summary["recommendation"] = summary_block(advice[0], advice[1][k], advice[2], config.forecast.levels, w)
         rows.append(series_row(w.uid, "ok" if modules else "no model", summary))
-    return rows
+    return rows, check
 
 
 def write_forecasts(root: Path, pooled: PooledWindows, advice: Optional[tuple[Any, list[Any], dict[str, np.ndarray]]],

@@ -326,9 +326,7 @@ def summary(result: "GrowthResult") -> dict[str, Any]:
             "met_val": result.goal_met("val"),  # on the mean and beyond the noise
             "met_val_mean": goal.met(val_value, "val") if result.chosen_stage else False,
             "met_val_p": result.val_claim_p,  # one-sided p that it meets the goal beyond the noise
-            # share of validation origins that met it, and the probability that a new origin does
-            "met_val_origins": (result.val_claim_origins or (None, None))[0],
-            "met_val_next": (result.val_claim_origins or (None, None))[1],
+            "met_val_origins": result.val_origins_met,  # share of the validation origins that met it
             "met_test": result.goal_met("test"),
             "gap_val": goal.gap(val_value, "val"),
             "gap_test": goal.gap(test_value, "test"),

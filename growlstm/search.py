@@ -109,8 +109,7 @@ class GrowthResult:
     recommendation: dict[str, Any] = field(default_factory=dict)  # what to use, why, on what evidence
     significance: Optional[Significance] = None  # DM test of the chosen LSTM vs the best baseline
     val_claim_p: Optional[float] = None  # one-sided p that the chosen LSTM meets the goal on validation beyond the noise
-    # Goal.claim_origins: share of validation origins that met the goal, probability a new one does
-    val_claim_origins: Optional[tuple[float, Optional[float]]] = None
+    val_origins_met: Optional[float] = None  # share of the validation origins at which it met the goal
     forecast: Optional[pd.DataFrame] = None
     seconds: float = 0.0
     layout: dict[str, Any] = field(default_factory=dict)  # where training, early stopping, validation and test lie
@@ -336,7 +335,8 @@ def grow(
         evidence = (seed_mean(modules[chosen], win, win.val_origins), [win.actuals(int(o)) for o in win.val_origins],
                     [win.history(int(o)) for o in win.val_origins], win.season_length)
         result.val_claim_p = goal.claim_pvalue(*evidence)
-        result.val_claim_origins = goal.claim_origins(*evidence)
+        ratios = goal.origin_ratios(*evidence)
+        result.val_origins_met = float(np.mean(ratios <= 1)) if ratios is not None else None
         nets = finish_chosen(result, win, modules[chosen], config)
         (at_val, val_nets), (at_end, end_nets) = nets["val"], nets["future"]
         lstm = Candidate("lstm", seed_mean(val_nets, at_val, win.val_origins), result.lstm_test,

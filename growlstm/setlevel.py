@@ -37,8 +37,9 @@ def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, 
         # met beyond the noise (goal_met_val needs p < forecast.significance).
         "goal_met_val_mean": goal.get("met_val_mean"),
         "goal_met_val_p": goal.get("met_val_p"),
-        "goal_met_val_origins": goal.get("met_val_origins"),  # share of validation origins that met it
-        "goal_met_val_next": goal.get("met_val_next"),  # probability that a new origin meets it
+        "goal_met_val_origins": goal.get("met_val_origins"),  # share of the validation origins that met it
+        # global scope: per-series claims withheld, as they did not carry over within validation
+        "goal_claims_withheld": goal.get("claims_withheld"),
         "goal_met_test": goal.get("met_test"),
         "dm_p_better": (summary.get("significance") or {}).get("pvalue_better"),
         "stop": summary.get("stop_reason"),

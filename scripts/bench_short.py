@@ -82,7 +82,7 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     by_lstm = int(ok.widths.fillna("").astype(str).str.len().gt(0).sum()) if "widths" in ok else 0
     cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual", "recommended", "goal_met_val",
                                                "goal_met_val_mean", "goal_met_val_p", "goal_met_val_origins",
-                                               "goal_met_val_next", "goal_met_test")
+                                               "goal_met_test")
             or c.startswith(("coverage_", "msis_")) or c.endswith(("_test_smape", "_test_mase"))]
     return {
         "scope": result.scope, "series": int(len(table)), "forecast": int(len(ok)), "by_lstm": by_lstm,

@@ -168,26 +168,26 @@ def test_goal_met_on_validation_is_claimed_only_beyond_the_noise() -> None:
     assert target.claim_pvalue(close, actuals, histories, 1) > 0.5
 
 
-def test_goal_claim_origin_by_origin_on_a_hand_computed_example() -> None:
-    from scipy import stats
-
-    from growlstm.goal import Goal
+def test_goal_evidence_origin_by_origin_and_its_carry_over_check() -> None:
+    from growlstm.evaluate import BaselineResult
+    from growlstm.goal import CARRY_MIN, Goal, carry_over
 
     histories = [np.arange(50.0) for _ in range(3)]  # naive scale 1: MASE = mean absolute error
     actuals = [np.full(H, 100.0) for _ in range(3)]
     lstm = [a + e for a, e in zip(actuals, (0.4, 0.45, 0.6))]  # one error per origin, every step
     target = Goal("mase", 0.5, 0.05, None, None, False)
-    share, chance = target.claim_origins(lstm, actuals, histories, 1)
-    assert share == pytest.approx(2 / 3)  # 0.4 and 0.45 meet 0.5, 0.6 does not
-    logs = np.log([0.8, 0.9, 1.2])
-    spread = logs.std(ddof=1) * np.sqrt(1 + 1 / 3)
-    assert chance == pytest.approx(stats.t.cdf(-logs.mean() / spread, df=2))
-    assert 0.5 < chance < 2 / 3 + 0.1
+    np.testing.assert_allclose(target.origin_ratios(lstm, actuals, histories, 1), [0.8, 0.9, 1.2])
     # Against the best baseline: its errors times (1 - margin) are the bar at each origin.
-    from growlstm.evaluate import BaselineResult
-
-    base = BaselineResult("ets", val_forecasts=[a + 1.0 for a in actuals])  # bar 0.95 everywhere
+    base = BaselineResult("ets", val_forecasts=[a + e for a, e in zip(actuals, (1.0, 0.5, 2.0))])
     relative = Goal("mase", None, 0.05, "ets", base, True)
-    share, chance = relative.claim_origins(lstm, actuals, histories, 1)
-    assert share == 1.0 and chance > 0.9  # 0.4-0.6 against 0.95, consistently
-    assert target.claim_origins(lstm[:1], actuals[:1], histories[:1], 1) == (1.0, None)  # one origin: no spread
+    np.testing.assert_allclose(relative.origin_ratios(lstm, actuals, histories, 1),
+                               [0.4 / 0.95, 0.45 / 0.475, 0.6 / 1.9])
+    assert Goal("mase", None, 0.05, None, None, False).origin_ratios(lstm, actuals, histories, 1) is None  # no goal
+    # The check: series meeting the goal at their first origin, and whether they still do at the last.
+    held, lost, never = np.array([0.9, 1.5, 0.8]), np.array([0.9, 0.7, 1.1]), np.array([1.2, 0.5, 0.5])
+    check = carry_over([held] * 8 + [lost] * 4 + [never] * 5 + [None, np.array([0.5])])
+    assert (check.claimed, check.held) == (12, 8) and check.withholds  # 8 of 12 < 80%
+    check = carry_over([held] * 9 + [lost] * 2 + [never])
+    assert (check.claimed, check.held) == (11, 9) and not check.withholds  # 82%
+    few = carry_over([lost] * (CARRY_MIN - 1))
+    assert few.held == 0 and not few.withholds  # too few first-origin claims to judge
