@@ -33,7 +33,7 @@ from growlstm.module import LSTMForecaster
 from growlstm.policy import CapFn
 from growlstm.progress import progress
 from growlstm.setlevel import series_row
-from growlstm.train import EVAL_CHUNK, FitResult
+from growlstm.train import EVAL_CHUNK, FitResult, one_torch_thread
 from growlstm.layout import plan as plan_layout
 from growlstm.windows import SeriesWindows, default_h, default_input_size, masked_mean, pad_window
 
@@ -308,6 +308,7 @@ def layout_counts(wins: list[SeriesWindows]) -> str:
     return text + (f"; {untrained} series too short for a training window (validated and forecast only)" if untrained else "")
 
 
+@one_torch_thread
 def grow_global(
     panel: data_mod.Panel, config: Config, run_dir: Optional[str | Path] = None, resume: bool = False
 ) -> ManyResult:
@@ -319,7 +320,6 @@ def grow_global(
     if config.model.widths and config.model.init_from:
         raise InputError("model.init_from is not available with growth.scope=global", "leave model.init_from unset")
     start = time.perf_counter()
-    torch.set_num_threads(1)
     report_skipped(panel)
     h = config.h if config.h is not None else default_h(panel.freq)
     season = config.data.season_length or panel.season_length

@@ -36,7 +36,7 @@ from growlstm.goal import Goal, make_goal
 from growlstm.model import count_params
 from growlstm.policy import CapFn, Proposal, Stage, Stop, beats, decide, replay
 from growlstm.recommend import Candidate
-from growlstm.train import predict
+from growlstm.train import one_torch_thread, predict
 from growlstm.windows import future_frame
 from growlstm.residual import RESIDUAL_BASES, with_best_base, with_classical_base
 from growlstm.significance import Significance, diebold_mariano
@@ -119,10 +119,6 @@ class GrowthResult:
     @property
     def chosen_stage(self) -> Optional[StageRecord]:
         return self.stages[self.chosen] if self.chosen is not None else None
-
-    @property
-    def best_baseline(self) -> Optional[str]:
-        return self.goal.baseline
 
     def goal_met(self, part: str) -> Optional[bool]:
         """Whether the chosen model meets the goal on ``part`` (val or test).
@@ -252,6 +248,7 @@ def lstm_room(win: SeriesWindows, cap_fn: CapFn, growth: GrowthConfig) -> str:
     return ""
 
 
+@one_torch_thread
 def grow(
     series: Any,
     config: Optional[Config] = None,
@@ -273,7 +270,6 @@ def grow(
     config = config or Config()
     check_config(config)
     start = time.perf_counter()
-    torch.set_num_threads(1)  # tiny recurrent models: one thread is several times faster
     panel = to_panel(series, config)
     if panel.skipped:
         from growlstm.many import report_skipped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 import os
@@ -10,7 +11,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 import numpy as np
 import pytorch_lightning as pl
@@ -40,6 +41,25 @@ def quiet_lightning(verbose: bool = False) -> None:
             ".*srun.*",
         ):
             warnings.filterwarnings("ignore", message=pattern)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_torch_thread(fn: F) -> F:
+    """Run ``fn`` with torch on one thread (tiny recurrent models train several times faster
+    than on several), and give the caller its thread count back afterwards."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+
+    return wrapper  # type: ignore[return-value]
 
 
 EVAL_CHUNK = 8192  # windows per forward pass when scoring whole sets (bounds memory for many series)
