@@ -193,17 +193,16 @@ def predict_into(config: Config, out_dir: Path) -> object:
 
 
 class SweepReport(Callback):
-    """At the end of a sweep: list the jobs that failed (their folders hold error.txt)."""
-
-    failed: list[Path] = []
+    """At the end of a sweep: list the jobs that failed (their folders hold error.txt), and end
+    the process with exit code 1 if any did (the last thing a sweep does)."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: object) -> None:
         errors = sorted(Path(config.hydra.sweep.dir).glob("*/error.txt"))
-        SweepReport.failed = [e.parent for e in errors]
         for path in errors:
             print(f"failed job {path.parent.name}: {path.read_text().splitlines()[0]}", file=sys.stderr)
         if errors:
             print(f"growlstm: {len(errors)} job(s) of the sweep failed; see error.txt in their folders", file=sys.stderr)
+            sys.exit(1)
 
 
 # Hydra flags that take a value, and flags that print something instead of running.
@@ -348,11 +347,6 @@ def main() -> None:
     except KeyboardInterrupt:  # before a run started (run() handles its own)
         print("growlstm: interrupted", file=sys.stderr)
         sys.exit(130)
-    # Hydra instantiates the callback from `growlstm.cli`, which is not `__main__` under `python -m`.
-    from growlstm.cli import SweepReport as report
-
-    if report.failed:
-        sys.exit(1)
 
 
 if __name__ == "__main__":
