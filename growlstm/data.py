@@ -24,7 +24,6 @@ from growlstm.errors import InputError
 BUILTINS: tuple[str, ...] = ("co2", "sunspots", "nile", "elec_equip", "macrodata")
 FILLS: tuple[str, ...] = ("error", "interpolate", "drop")
 BAD_SERIES: tuple[str, ...] = ("skip", "fail")
-FREQS: tuple[str, ...] = ("Y", "Q", "M", "W", "D", "H")
 
 # pandas alias stems (anchor and multiple stripped, upper-cased) -> our single-letter codes.
 _ALIASES: dict[str, str] = {
