@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from growlstm.config import Config, DataConfig, EvalConfig, GrowthConfig, TrainerConfig
+from growlstm.config import Config
 
 # Hydra overrides that shrink a CLI run to seconds (nile: 100 yearly points, h=6).
 TINY_OVERRIDES = [
@@ -22,16 +22,20 @@ TINY_OVERRIDES = [
 ]
 
 
+def config_from(overrides: list[str]) -> Config:
+    """The Python-API config that these CLI overrides give (``data=<name>``: a built-in dataset),
+    so that the CLI tests and the API tests share one list."""
+    from omegaconf import OmegaConf
+
+    dotlist = [f"data.name={o[5:]}" if o.startswith("data=") else o for o in overrides]
+    merged = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.from_dotlist(dotlist))
+    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+
+
 @pytest.fixture
 def tiny_config() -> Config:
     """A Python-API config matching TINY_OVERRIDES."""
-    return Config(
-        data=DataConfig(name="nile"),
-        trainer=TrainerConfig(max_epochs=3, early_stopping_patience=2),
-        growth=GrowthConfig(seeds=2, max_stages=3),
-        baselines=["naive", "seasonal_naive"],
-        eval=EvalConfig(val_origins=3),
-    )
+    return config_from(TINY_OVERRIDES)
 
 
 @pytest.fixture
