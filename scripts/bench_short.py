@@ -82,13 +82,15 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     by_lstm = int(ok.widths.fillna("").astype(str).str.len().gt(0).sum()) if "widths" in ok else 0
     cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual", "recommended", "goal_met_val",
                                                "goal_met_val_mean", "goal_met_val_p", "goal_met_val_origins",
-                                               "goal_met_test")
+                                               "goal_claims_withheld", "goal_met_test")
             or c.startswith(("coverage_", "msis_")) or c.endswith(("_test_smape", "_test_mase"))]
     return {
         "scope": result.scope, "series": int(len(table)), "forecast": int(len(ok)), "by_lstm": by_lstm,
         "sizes": json.dumps(result.sizes), "widths": json.dumps(block.get("widths")),
         "stages": "; ".join(f"{st['widths']} {st['val'].get('mase', float('nan')):.3f}" for st in block.get("stages", []))
         + (f"; stop: {block['stop_reason']}" if block else ""),
+        # The global scope's check on per-series claims (goal.carry_over): first origin to last.
+        "claim_check": json.dumps(block.get("claim_check")),
         "recommended": json.dumps(table.recommended.value_counts().to_dict()) if "recommended" in table else "{}",
         "seconds": seconds, "per_series": table[cols].to_dict(orient="records"),
     }
@@ -184,6 +186,11 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
         for run in done.itertuples():
             if isinstance(run.stages, str) and run.stages:
                 lines.append(f"- {run.label}: stages (widths, validation MASE): {run.stages}")
+            check = json.loads(run.claim_check) if isinstance(getattr(run, "claim_check", None), str) else None
+            if check:  # goal.carry_over: per-series claims are made only if they carried over within validation
+                lines.append(f"- {run.label}: goal met at the first validation origin held at the last in "
+                             f"{check['held']} of {check['claimed']} series: per-series claims "
+                             + ("withheld" if check["withholds"] else "allowed"))
         lines.append("")
     return "\n".join(lines)
 
