@@ -23,7 +23,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, signal
 
+from growlstm.config import BaselineName, values
+
 BASELINES: tuple[str, ...] = ("naive", "seasonal_naive", "arima", "ets", "theta", "naive2")
+assert set(BASELINES) == set(values(BaselineName)), "config.BaselineName lists the same names"
 _ICS: tuple[str, ...] = ("aicc", "aic", "bic")
 # `spec` of an unfitted baseline: a string, not an error, so that isinstance(b, Baseline)
 # (which reads the property on Python 3.11) works before fit.

@@ -8,13 +8,63 @@ No Hydra import here (library code never sees a DictConfig).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from enum import Enum
+from typing import Any, Optional
 
 # Default horizons by frequency, as in the M4 competition (yearly 6, quarterly 8, monthly 18,
 # weekly 13, daily 14, hourly 48). Used when `h` is not given.
 M4_HORIZONS: dict[str, int] = {"Y": 6, "Q": 8, "M": 18, "W": 13, "D": 14, "H": 48}
 # Season lengths by frequency, as in the M4 MASE definition (others: 1).
 SEASON_LENGTHS: dict[str, int] = {"Y": 1, "Q": 4, "M": 12, "W": 1, "D": 1, "H": 24}
+
+
+class Choice(str, Enum):
+    """A setting with a fixed set of values: typed with one, Hydra rejects any other value when
+    composing (``growth.init=warmm`` fails before anything runs). Members equal, hash and print
+    as their plain values, so code, records and Python callers keep using strings."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+def _choice(name: str, *values: str) -> Any:
+    # The functional form: some values ("global") are Python keywords. Members are named by their
+    # values, which is what Hydra matches and what Enum hashes.
+    return Choice(name, {v: v for v in values}, module=__name__, qualname=name)
+
+
+def values(choice: type[Enum]) -> tuple[str, ...]:
+    """The plain values of a ``Choice``, in order."""
+    return tuple(str(m.value) for m in choice)
+
+
+Fill = _choice("Fill", "error", "interpolate", "drop")
+BadSeries = _choice("BadSeries", "skip", "fail")
+InputNorm = _choice("InputNorm", "last", "mean", "global")
+Residual = _choice("Residual", "theta", "seasonal_naive", "auto")
+Loss = _choice("Loss", "mae", "mse")
+Accelerator = _choice("Accelerator", "cpu", "gpu", "cuda", "mps", "auto")
+Init = _choice("Init", "warm", "cold")
+Scope = _choice("Scope", "auto", "local", "global")
+Metric = _choice("Metric", "mae", "rmse", "smape", "mase")
+Beat = _choice("Beat", "best_baseline", "none")
+EarlyStop = _choice("EarlyStop", "slice", "val")
+BaselineName = _choice("BaselineName", "naive", "seasonal_naive", "naive2", "arima", "ets", "theta")
+
+
+def plain(data: Any) -> Any:
+    """``data`` (nested dicts and lists, as ``dataclasses.asdict`` gives) with every ``Choice``
+    member replaced by its plain string: what YAML and JSON records hold."""
+    if isinstance(data, Enum):
+        return str(data.value)
+    if isinstance(data, dict):
+        return {plain(k): plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(plain(v) for v in data)
+    return data
 
 
 @dataclass
@@ -37,13 +87,13 @@ class DataConfig:
     features: list[str] = field(default_factory=list)
     freq: Optional[str] = None  # pandas alias (MS, M, Q, A, W, D, H); inferred when None
     season_length: Optional[int] = None  # inferred from freq when None
-    fill: str = "error"  # missing values: error | interpolate | drop
+    fill: Fill = Fill.error  # missing values: error | interpolate | drop
     # Held-out actuals in a second file (as M4's test.csv: id, step, value): appended after each
     # series' data and used only as its test span, which must then be exactly that long.
     test_path: Optional[str] = None
     # A series that fails validation (too short, constant, duplicated times, ...) in a table of
     # several: skip (report it and go on with the others) | fail (stop the run).
-    bad_series: str = "skip"
+    bad_series: BadSeries = BadSeries.skip
 
 
 @dataclass
@@ -59,12 +109,12 @@ class ModelConfig:
     dropout: float = 0.0  # between stacked layers
     # What each window is measured from: last (the last input value), mean (the window's mean)
     # or global (plain standardisation with the training mean and std).
-    input_norm: str = "last"
+    input_norm: InputNorm = InputNorm.last
     # Residual treatment: a classical forecast (theta, seasonal_naive, or auto: the one of the two
     # that forecasts better on validation, per series) that the LSTM corrects;
     # the network then predicts (actual - that forecast from each origin). None: it forecasts alone.
     # Theta by default: the best treatment on the M4 benchmark (scripts/results/bench_m4.md).
-    residual: Optional[str] = "theta"
+    residual: Optional[Residual] = Residual.theta
     # Global scope only: each series' identity as one-hot inputs at every step, so the one network
     # learns a per-series offset of its first layer's gates (a learned series embedding). At most
     # SERIES_ID_MAX series: the inputs (and the capacity rule's N_i) grow with the series count.
@@ -89,8 +139,8 @@ class TrainerConfig:
     # Training loss on the scaled targets: mae (absolute error, what MASE and sMAPE average) or
     # mse (squared error). mae by the numbers: M1 monthly global OWA 0.930 against 0.938; on the
     # five built-in series test MASE 0.98x of mse's (geometric mean).
-    loss: str = "mae"
-    accelerator: str = "cpu"
+    loss: Loss = Loss.mae
+    accelerator: Accelerator = Accelerator.cpu
     deterministic: bool = True
     # Train a stage's seeds as one packed model (block-diagonal weights): each seed's result is
     # the same as training it alone, at a fraction of the cost; false trains them one by one.
@@ -124,7 +174,7 @@ class GrowthConfig:
     spread_factor: float = 1.0
     # cold: every stage trains from a fresh initialisation; warm: each stage starts from the
     # stage it grows from, widened or deepened without changing its forecasts.
-    init: str = "warm"
+    init: Init = Init.warm
     # A flat start: when the first layer's widenings all fail, train the widest width the schedule
     # and the cap allow once from fresh weights before adding layers (growth goes on from it if
     # it is better beyond the noise).
@@ -138,7 +188,7 @@ class GrowthConfig:
     # Data with several series: local grows one LSTM per series (series in parallel); global
     # grows one LSTM trained on the windows of all series; auto: global when at least half the
     # series are too short for an LSTM of their own (the capacity rule), local otherwise.
-    scope: str = "auto"
+    scope: Scope = Scope.auto
     # Local scope: series grown at once (worker processes); None: the cores, at most the series.
     workers: Optional[int] = None
 
@@ -152,9 +202,9 @@ class GoalConfig:
     sets no goal (the search then runs to its plateau and reports the smallest size no other beats).
     """
 
-    metric: str = "mase"
+    metric: Metric = Metric.mase
     target: Optional[float] = None
-    beat: str = "best_baseline"
+    beat: Beat = Beat.best_baseline
     margin: float = 0.05
     # With a level (e.g. 0.05) "goal met on test" also needs the chosen LSTM's test forecasts to
     # be significantly better than the best baseline's (one-sided Diebold-Mariano, HLN corrected).
@@ -177,7 +227,7 @@ class EvalConfig:
     val_origins: int = 9
     test_origins: int = 1
     step: Optional[int] = None  # steps between origins; None: ceil(h / min(val_origins, 3))
-    early_stop: str = "slice"
+    early_stop: EarlyStop = EarlyStop.slice
 
 
 @dataclass
@@ -209,9 +259,7 @@ class Config:
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     h: Optional[int] = None
     input_size: Optional[int] = None
-    baselines: list[str] = field(
-        default_factory=lambda: ["naive", "seasonal_naive", "naive2", "arima", "ets", "theta"]
-    )
+    baselines: list[BaselineName] = field(default_factory=lambda: list(BaselineName))
     seed: int = 0
     verbose: bool = False
     # A run directory to continue (CLI: `growlstm resume=<run dir>`): its saved config is used.
@@ -225,7 +273,7 @@ def check_config(cfg: Config) -> None:
     """Reject impossible combinations with one clear message each (types are Hydra's job)."""
     from growlstm.errors import InputError
 
-    metrics = ("mae", "rmse", "smape", "mase")
+    metrics = values(Metric)  # Python callers may pass any string; Hydra checked the CLI's
     if cfg.goal.metric not in metrics:
         raise InputError(f"goal.metric={cfg.goal.metric} is not a metric", f"use one of {', '.join(metrics)}")
     if cfg.model.series_id and cfg.growth.scope == "local":
@@ -291,18 +339,17 @@ def check_config(cfg: Config) -> None:
         if not ok:
             raise InputError(problem, fix)
     check_accelerator(cfg.trainer)
-    from growlstm.baselines import BASELINES
-
-    unknown = [b for b in cfg.baselines if b not in BASELINES]
+    unknown = [str(b) for b in cfg.baselines if b not in values(BaselineName)]
     if unknown:
-        raise InputError(f"unknown baseline(s) {unknown}", f"choose among {', '.join(BASELINES)}")
-    from growlstm.residual import RESIDUAL_CHOICES
+        raise InputError(f"unknown baseline(s) {unknown}", f"choose among {', '.join(values(BaselineName))}")
+    if cfg.model.residual is not None and cfg.model.residual not in values(Residual):
+        raise InputError(f"model.residual={cfg.model.residual} is not understood", f"use one of {', '.join(values(Residual))}, or null")
+    for key, value, choice in (("model.input_norm", cfg.model.input_norm, InputNorm), ("data.fill", cfg.data.fill, Fill)):
+        if value not in values(choice):
+            raise InputError(f"{key}={value} is not understood", f"use one of {', '.join(values(choice))}")
 
-    if cfg.model.residual is not None and cfg.model.residual not in RESIDUAL_CHOICES:
-        raise InputError(f"model.residual={cfg.model.residual} is not understood", f"use one of {', '.join(RESIDUAL_CHOICES)}, or null")
 
-
-ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")
+ACCELERATORS = values(Accelerator)
 
 
 def check_accelerator(trainer: TrainerConfig) -> None:

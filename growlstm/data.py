@@ -18,12 +18,12 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from growlstm.config import SEASON_LENGTHS, DataConfig
+from growlstm.config import SEASON_LENGTHS, BadSeries, DataConfig, Fill, values
 from growlstm.errors import InputError
 
 BUILTINS: tuple[str, ...] = ("co2", "sunspots", "nile", "elec_equip", "macrodata")
-FILLS: tuple[str, ...] = ("error", "interpolate", "drop")
-BAD_SERIES: tuple[str, ...] = ("skip", "fail")
+FILLS: tuple[str, ...] = values(Fill)
+BAD_SERIES: tuple[str, ...] = values(BadSeries)
 
 # pandas alias stems (anchor and multiple stripped, upper-cased) -> our single-letter codes.
 _ALIASES: dict[str, str] = {

@@ -32,7 +32,7 @@ import torch
 
 from growlstm.advice import first_available, future_columns, history_scale, series_choice
 from growlstm.baselines import BASELINES
-from growlstm.config import Config, DataConfig
+from growlstm.config import Config, DataConfig, plain
 from growlstm.errors import InputError
 from growlstm.evaluate import backtest
 from growlstm.layout import MIN_HISTORY
@@ -154,7 +154,7 @@ def capture(scope: str, wins: Sequence[SeriesWindows], advice: Sequence["SeriesA
 
 def save(path: Path, forecaster: Forecaster) -> None:
     """forecaster.pt, written atomically (plain data and tensors: no growlstm class is pickled)."""
-    payload = {"format": FORMAT, **asdict(forecaster)}
+    payload = plain({"format": FORMAT, **asdict(forecaster)})  # settings' Choice members as strings
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 

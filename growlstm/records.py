@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 import yaml
 
-from growlstm.config import SCHEMA_NAME, Config, config_from_dict
+from growlstm.config import SCHEMA_NAME, Config, config_from_dict, plain
 from growlstm.errors import InputError
 from growlstm.evaluate import StageOutcome
 from growlstm.goal import Goal
@@ -96,7 +96,7 @@ def clean(value: Any) -> Any:
 
 def config_dict(config: Config) -> dict[str, Any]:
     """The config as plain data, with a CSV path made absolute so the record works from anywhere."""
-    data = asdict(config)
+    data = plain(asdict(config))
     for section, key in (("data", "path"), ("model", "init_from")):
         if data[section].get(key):
             data[section][key] = str(Path(data[section][key]).resolve())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -51,6 +52,18 @@ def test_typos_and_wrong_types_fail_at_compose_time() -> None:
         compose_config(["growth.patince=3"])
     with pytest.raises(Exception, match="min_gain"):
         compose_config(["growth.min_gain=lots"])
+    # A choice outside its list fails when composing, naming the valid ones.
+    for override, valid in [("growth.init=warmm", "warm, cold"), ("growth.scope=globl", "auto, local, global"),
+                            ("model.residual=thetta", "theta, seasonal_naive, auto"), ("baselines=[naive,arma]", "arima")]:
+        with pytest.raises(Exception) as info:
+            compose_config([override])
+        assert valid in f"{info.value} {info.value.__cause__}"
+    # ... and a valid one is the plain string to the code and in the records.
+    config = compose_config(["growth.scope=global", "model.input_norm=global"])
+    assert config.growth.scope == "global" and f"{config.model.input_norm}" == "global"
+    from growlstm.config import plain
+
+    assert json.dumps(plain(dataclasses.asdict(config))["growth"]["init"]) == '"warm"'
 
 
 def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
