@@ -21,15 +21,17 @@ from growlstm.errors import InputError
 
 if TYPE_CHECKING:
     from growlstm.data import Panel, from_long, from_values, load
-    from growlstm.forecaster import Prediction, predict
+    from growlstm.prediction import Prediction, predict
     from growlstm.report import format_report
-    from growlstm.search import GrowthResult, grow, resume
+    from growlstm.search import grow
+    from growlstm.runs import resume
+    from growlstm.results import GrowthResult
 
 # Loaded on first use: `import growlstm` (and `growlstm --help`) must not pay for torch.
 _LAZY: dict[str, str] = {
     "Panel": "growlstm.data", "from_long": "growlstm.data", "from_values": "growlstm.data", "load": "growlstm.data",
-    "format_report": "growlstm.report", "GrowthResult": "growlstm.search", "grow": "growlstm.search",
-    "resume": "growlstm.search", "predict": "growlstm.forecaster", "Prediction": "growlstm.forecaster",
+    "format_report": "growlstm.report", "GrowthResult": "growlstm.results", "grow": "growlstm.search",
+    "resume": "growlstm.runs", "predict": "growlstm.prediction", "Prediction": "growlstm.prediction",
 }
 
 __all__ = [

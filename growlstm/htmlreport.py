@@ -17,8 +17,8 @@ from growlstm.data import _fmt
 from growlstm.metrics import metric_label
 
 if TYPE_CHECKING:
-    from growlstm.many import ManyResult
-    from growlstm.search import GrowthResult
+    from growlstm.results import ManyResult
+    from growlstm.results import GrowthResult
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1040px;

@@ -7,6 +7,8 @@ kept besides, in the units of the series.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -103,3 +105,7 @@ def score(y: ArrayLike, f: ArrayLike, insample: ArrayLike, m: int) -> dict[str, 
         "smape": smape(y, f),
         "mase": mase(y, f, insample, m),
     }
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if value is not None and math.isfinite(value) else "-"

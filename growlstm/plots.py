@@ -12,7 +12,7 @@ from growlstm.metrics import metric_label
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from growlstm.search import GrowthResult
+    from growlstm.results import GrowthResult
 
 
 def pyplot() -> Any:

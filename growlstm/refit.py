@@ -26,7 +26,7 @@ from growlstm.train import fit_seeds
 from growlstm.windows import SeriesWindows
 
 if TYPE_CHECKING:
-    from growlstm.search import StageRecord
+    from growlstm.results import StageRecord
 
 
 def growth_path(stages: Sequence["StageRecord"], chosen: int) -> list["StageRecord"]:

@@ -6,11 +6,11 @@ import math
 from typing import TYPE_CHECKING, Optional
 
 from growlstm.metrics import metric_label
-from growlstm.search import fmt
+from growlstm.metrics import fmt
 
 if TYPE_CHECKING:
-    from growlstm.many import ManyResult
-    from growlstm.search import GrowthResult
+    from growlstm.results import ManyResult
+    from growlstm.results import GrowthResult
 
 
 def _yes(value: Optional[bool]) -> str:

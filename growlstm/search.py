@@ -6,29 +6,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
 from growlstm import data as data_mod
 from growlstm import metrics
 from growlstm.config import Config, GrowthConfig, check_config
 from growlstm.errors import InputError
-from growlstm.forecaster import Forecaster, capture
+from growlstm.forecaster import capture
 from growlstm.evaluate import (
     BaselineResult,
     StageOutcome,
     LSTMEvaluator,
     StageEvaluator,
-    mean_scores,
     run_baseline,
     score_origins,
 )
@@ -39,106 +35,14 @@ from growlstm.recommend import Candidate
 from growlstm.train import one_torch_thread, predict
 from growlstm.windows import future_frame
 from growlstm.residual import RESIDUAL_BASES, with_best_base, with_classical_base
-from growlstm.significance import Significance, diebold_mariano
+from growlstm.significance import diebold_mariano
+from growlstm.results import GrowthResult, StageRecord
+from growlstm.metrics import fmt
 from growlstm.layout import MIN_HISTORY, origin_step
 from growlstm.layout import plan as plan_layout
 from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows
 
 log = logging.getLogger("growlstm")
-
-
-@dataclass
-class StageRecord:
-    """One evaluated stage, as recorded and reported."""
-
-    index: int
-    action: str
-    widths: list[int]
-    params: int
-    val: dict[str, float]  # mean over seeds
-    val_std: float  # spread (std over seeds) of the goal metric
-    val_spread: dict[str, float]
-    seed_val: list[dict[str, float]]
-    train_loss: float
-    val_loss: float
-    overfit: bool  # more capacity hurt: fits training better, validates worse (it raised alpha)
-    alpha: float
-    cap: int
-    gain: float
-    seconds: float
-    epochs: float
-    steps: int
-    decision: str = ""
-    error: str = ""
-    notes: list[str] = field(default_factory=list)  # e.g. retries with a lower learning rate
-    init: str = "cold"  # cold: fresh weights; warm: grown from the parent stage's networks
-    parent: Optional[int] = None  # the stage it was grown from (warm growth)
-    kept_epochs: list[int] = field(default_factory=list)  # per seed: epochs to its kept weights (a refit's length)
-
-    @property
-    def ok(self) -> bool:
-        return not self.error
-
-
-@dataclass
-class GrowthResult:
-    """Everything the search found, decided and measured."""
-
-    config: Config
-    series: str
-    n_points: int
-    h: int
-    input_size: int
-    season_length: int
-    n_samples: int
-    n_inputs: int  # per time step: the target and the features
-    goal: Goal
-    stages: list[StageRecord]
-    baselines: dict[str, BaselineResult]
-    stop_reason: str
-    stop_note: str
-    chosen: Optional[int]
-    chosen_test: dict[str, float] = field(default_factory=dict)  # mean over seeds and test origins
-    chosen_test_std: float = math.nan  # spread over seeds of the goal metric
-    chosen_test_origins: list[dict[str, float]] = field(default_factory=list)  # per origin, mean over seeds
-    # forecast.refit: the chosen stage's test scores without the refit (the searched networks),
-    # kept beside chosen_test (the refitted ones) so that a run shows what refitting did.
-    search_test: dict[str, float] = field(default_factory=dict)
-    refit: dict[str, Any] = field(default_factory=dict)  # the refit's origins and training lengths
-    lstm_test: list[np.ndarray] = field(default_factory=list)  # the seeds' mean forecast at each test origin
-    recommendation: dict[str, Any] = field(default_factory=dict)  # what to use, why, on what evidence
-    significance: Optional[Significance] = None  # DM test of the chosen LSTM vs the best baseline
-    val_claim_p: Optional[float] = None  # one-sided p that the chosen LSTM meets the goal on validation beyond the noise
-    val_origins_met: Optional[float] = None  # share of the validation origins at which it met the goal
-    forecast: Optional[pd.DataFrame] = None
-    seconds: float = 0.0
-    layout: dict[str, Any] = field(default_factory=dict)  # where training, early stopping, validation and test lie
-    skipped: dict[str, str] = field(default_factory=dict)  # series of the table the loader left out, and why
-    forecaster: Optional[Forecaster] = None  # what forecast.csv was made from (forecaster.pt; ``predict``)
-
-    @property
-    def chosen_stage(self) -> Optional[StageRecord]:
-        return self.stages[self.chosen] if self.chosen is not None else None
-
-    def goal_met(self, part: str) -> Optional[bool]:
-        """Whether the chosen model meets the goal on ``part`` (val or test).
-
-        On validation, the mean must meet the goal and do so beyond the noise (``val_claim_p``
-        below ``forecast.significance``; ``Goal.claim_pvalue``). With ``goal.significance`` set,
-        a test verdict against the best baseline also needs a significant Diebold-Mariano win.
-        """
-        stage = self.chosen_stage
-        if stage is None:
-            return False
-        values = stage.val if part == "val" else self.chosen_test
-        met = self.goal.met(values.get(self.goal.metric, math.nan), part)
-        if met and part == "val" and self.val_claim_p is not None:
-            met = self.val_claim_p < self.config.forecast.significance  # claimed only beyond the noise
-        level = self.config.goal.significance
-        if met and part == "test" and level is not None and self.goal.beat and self.goal.target is None:
-            sig = self.significance
-            met = sig is not None and sig.pvalue_better < level
-        return met
 
 
 def to_panel(series: Any, config: Config) -> data_mod.Panel:
@@ -272,7 +176,7 @@ def grow(
     start = time.perf_counter()
     panel = to_panel(series, config)
     if panel.skipped:
-        from growlstm.many import report_skipped
+        from growlstm.manyseries import report_skipped
 
         report_skipped(panel)
     uid, win = prepare(panel, config)
@@ -503,34 +407,6 @@ def test_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[Any]
         result.significance = diebold_mariano(actuals, ensemble, best.test_forecasts, best.name)
 
 
-def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
-    """Continue an interrupted run from its last completed stage, with its saved config.
-
-    A run on several series continues as ``growlstm.many.grow_many(..., resume=True)`` and
-    returns its ``ManyResult``.
-
-    ``series``: the data the run was started on; None reloads it from the saved ``data`` config
-    (built-in datasets and CSV files; a run started on an in-memory series needs it passed).
-    """
-    from growlstm.records import load_run_config
-
-    config = load_run_config(Path(run_dir))
-    if series is None:
-        series = data_mod.load(config.data)
-    panel = to_panel(series, config)
-    from growlstm.many import MANY, grow_panel
-
-    marker = Path(run_dir) / MANY
-    if marker.is_file() and len(panel) == 1:
-        grown = json.loads(marker.read_text())
-        raise InputError(
-            f"{run_dir} holds a {grown['scope']}-scope run on {grown['series']} series, but its saved data config "
-            f"gives one series ({config.data.name})",
-            "pass the series it was started on: growlstm.resume(run_dir, panel)",
-        )
-    return grow_panel(panel, config, run_dir=run_dir, resume=True)  # type: ignore[return-value]
-
-
 def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], proposal: Proposal) -> Optional[int]:
     """The trained stage that ``proposal`` grows from: the one the policy names, else the latest
     that its widths can grow from (wider, or one layer deeper)."""
@@ -553,7 +429,7 @@ def fixed_parent(config: Config) -> Optional[list[Any]]:
     """Networks per seed to start a fixed architecture from (``model.init_from``), or None."""
     if not config.model.init_from:
         return None
-    from growlstm.records import load_modules
+    from growlstm.store import load_modules
 
     path = Path(config.model.init_from)
     if not path.is_file():
@@ -673,10 +549,6 @@ def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], 
     result.forecaster = capture("single", [end[0] if end is not None and nets else win], [advice], rec, q, nets,
                                 panel, config)
     log.debug("recommended: %s (%s)", rec.model, rec.reason)
-
-
-def fmt(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f}" if value is not None and math.isfinite(value) else "-"
 
 
 def stage_line(record: StageRecord, goal: Goal) -> str:

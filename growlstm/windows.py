@@ -15,7 +15,6 @@ sees the data before the validation span only.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
@@ -25,7 +24,7 @@ import torch
 
 from growlstm.config import M4_HORIZONS, EvalConfig
 from growlstm.errors import InputError
-from growlstm.layout import Layout, origin_step
+from growlstm.layout import Layout
 from growlstm.layout import plan as plan_layout
 
 

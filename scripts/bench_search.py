@@ -109,7 +109,7 @@ class Searched:
 
 def run_growth(data: Any, config: Config) -> Searched:
     if config.growth.scope == "global":
-        from growlstm.many import grow_many
+        from growlstm.runs import grow_many
 
         many = grow_many(data, config)
         block = many.extra["global"]

@@ -11,7 +11,7 @@ import torch
 
 from growlstm import load
 from growlstm.config import Config, DataConfig, TrainerConfig
-from growlstm.pooled import PooledWindows
+from growlstm.pooled_windows import PooledWindows
 from growlstm.search import prepare
 from growlstm.train import RankShare, fit_candidate, set_loader
 
@@ -45,7 +45,7 @@ def test_ddp_two_processes_match_one(shared_m4: Path) -> None:
 @pytest.mark.slow
 def test_global_run_with_ddp_end_to_end(shared_m4: Path, tmp_path: Path) -> None:
     from growlstm.config import GrowthConfig
-    from growlstm.many import grow_many
+    from growlstm.runs import grow_many
 
     panel = load(DataConfig(name="csv", path=str(shared_m4 / "train.csv"), id_col="uid", time_col="t", target="value",
                             test_path=str(shared_m4 / "test.csv"), series="M4-M[1-3]", season_length=12))

@@ -14,9 +14,11 @@ import torch
 
 from growlstm import load
 from growlstm.config import Config, DataConfig, GrowthConfig, TrainerConfig
-from growlstm.many import grow_local, grow_many, series_folder
+from growlstm.many import grow_local
+from growlstm.runs import grow_many
+from growlstm.manyseries import series_folder
 from growlstm import from_long
-from growlstm.pooled import PooledWindows, pool_feature_scaling
+from growlstm.pooled_windows import PooledWindows, pool_feature_scaling
 from growlstm.report import format_many
 from growlstm.search import prepare
 from growlstm.setlevel import set_scores, size_counts, verdict_counts

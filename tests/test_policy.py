@@ -204,7 +204,7 @@ def test_schedule_end_is_a_plateau(end: list[int]) -> None:
 
 def test_a_run_saved_with_the_retired_overfit_ratio_reads_back() -> None:
     from growlstm.config import Config, config_from_dict
-    from growlstm.records import config_dict
+    from growlstm.store import config_dict
     from growlstm.errors import InputError
 
     saved = config_dict(Config())

@@ -23,7 +23,8 @@ from growlstm import from_long
 from growlstm.config import Config, DataConfig, ForecastConfig, GrowthConfig, ModelConfig, TrainerConfig
 from growlstm.errors import InputError
 from growlstm.forecaster import MODEL_FILE, load, networks
-from growlstm.many import grow_many, series_folder
+from growlstm.runs import grow_many
+from growlstm.manyseries import series_folder
 from growlstm.residual import theta_paths
 
 from .test_cli import run_cli

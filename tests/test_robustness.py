@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from growlstm import many
+from growlstm import runs
 
 from .conftest import TINY_OVERRIDES
 from .test_cli import run_cli
@@ -90,7 +90,7 @@ def test_keyboard_interrupt_from_anywhere_exits_130(
         (run_dir / "run.yaml").write_text("{}")
         raise KeyboardInterrupt  # e.g. while the baselines are fitted
 
-    monkeypatch.setattr(many, "grow_panel", cut_short)
+    monkeypatch.setattr(runs, "grow_panel", cut_short)
     run_dir = tmp_path / "run"
     assert run_cli([*QUICK, f"hydra.run.dir={run_dir}"], monkeypatch) == 130
     assert capsys.readouterr().err.strip() == f"growlstm: interrupted; continue with: growlstm resume={run_dir}"

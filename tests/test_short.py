@@ -14,8 +14,8 @@ import torch
 
 from growlstm import from_long, grow
 from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GrowthConfig, TrainerConfig
-from growlstm.many import choose_scope, grow_many
-from growlstm.pooled import PooledWindows
+from growlstm.runs import choose_scope, grow_many
+from growlstm.pooled_windows import PooledWindows
 from growlstm.refit import growth_path, recut, stage_epochs
 from growlstm.search import prepare
 from growlstm.train import fit_seeds

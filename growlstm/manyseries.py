@@ -1,0 +1,130 @@
+"""What runs on many series share, whichever the scope (local: one LSTM per series, ``many``;
+global: one for all, ``pooled``): the run folder's layout, splitting the table, worker processes,
+the console line per series and the set-level records."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterator
+
+from growlstm import data as data_mod
+from growlstm.config import Config
+from growlstm.results import ManyResult
+
+log = logging.getLogger("growlstm")
+
+
+SERIES_DIR = "series"
+
+
+MANY = "many.json"  # at the top of a many-series run: its scope and series count (for resume)
+
+
+REFUSED = "refused.json"  # in a series folder: why the series was refused (kept on resume)
+
+
+def mark_many(root: Path, scope: str, n_series: int) -> None:
+    """Say at the top of the run folder that it holds a many-series run (resume checks it)."""
+    from growlstm.store import write_text
+
+    write_text(root / MANY, json.dumps({"scope": scope, "series": n_series}))
+
+
+def series_folder(run_dir: Path, uid: str) -> Path:
+    """A folder name that is safe on every filesystem and still readable (ids may hold '/')."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", uid).strip("._") or "series"
+    return run_dir / SERIES_DIR / safe
+
+
+def worker_count(config: Config, n_series: int) -> int:
+    return max(1, min(config.growth.workers or os.cpu_count() or 1, n_series))
+
+
+def split_panel(panel: data_mod.Panel) -> Iterator[tuple[str, data_mod.Panel]]:
+    """Each series as a panel of its own (what a worker needs; far smaller to send than the
+    whole table), in table order; one pass over the table, whatever the number of series."""
+    for uid, rows in panel.df.groupby("unique_id", sort=False):
+        uid = str(uid)
+        tests = {uid: panel.test_rows[uid]} if uid in panel.test_rows else {}
+        yield uid, replace(panel, df=rows.reset_index(drop=True), skipped={}, test_rows=tests)
+
+
+def series_config(config: Config, uid: str) -> Config:
+    """The run config with this series picked (what the series folder records)."""
+    return replace(config, data=replace(config.data, series=uid), resume=None)
+
+
+def quiet_worker() -> None:
+    """Workers report through their rows; their stage lines go to the series' growlstm.log."""
+    logging.getLogger("growlstm").setLevel(logging.WARNING)
+    logging.getLogger("growlstm").propagate = False
+    # Ctrl-C reaches every process of the terminal: the parent alone handles it (stop_workers),
+    # rather than each worker printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now (Ctrl-C): the pool would wait for every running series. SIGKILL,
+    since Lightning defers SIGTERM; records are written atomically, so resume continues from
+    each series' last complete stage."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # no public way before 3.14
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def report_skipped(panel: data_mod.Panel) -> None:
+    for uid, reason in panel.skipped.items():
+        log.warning("skipped series %s: %s", uid, reason)
+    if panel.skipped:
+        log.warning("%d series skipped (data.bad_series=skip); data.bad_series=fail stops instead", len(panel.skipped))
+
+
+def progress_line(k: int, n: int, row: dict[str, Any], note: str = "") -> str:
+    """One console line per finished series."""
+    head = f"[{k}/{n}] {row['uid']}"
+    if row["status"] != "ok":
+        return f"{head}: {row['status']}: {row.get('reason', '')}"
+    best = row.get("best_baseline") or ""
+    lstm, base = row.get("lstm_test_mase", math.nan), row.get(f"{best}_test_mase", math.nan)
+    if row.get("stop") == "too_short":
+        return f"{head}: no LSTM (too short for one of its own); {best or 'no baseline'} validates best; {note}".rstrip("; ")
+    met = {True: "yes", False: "no"}.get(row.get("goal_met_val"), "n/a")
+    return (f"{head}: widths [{row.get('widths', '')}] test MASE {lstm:.3f} vs {best or 'baseline'} {base:.3f}; "
+            f"goal met on validation: {met}; {row.get('seconds') or 0:.0f}s {note}").rstrip()
+
+
+def write_many(root: Path, result: ManyResult) -> None:
+    """series.csv and the set-level summary.json (written last: the mark of a finished run)."""
+    from growlstm.htmlreport import set_page
+    from growlstm.records import write_report
+    from growlstm.store import atomic_write, clean, config_dict, versions, write_text
+
+    atomic_write(root / "series.csv", lambda tmp: result.table.to_csv(tmp, index=False))
+    pages = ({uid: f"{SERIES_DIR}/{series_folder(root, uid).name}/report.html" for uid in result.table.uid}
+             if result.scope == "local" else None)
+    write_report(root, lambda: set_page(result, pages))
+    summary = {
+        "scope": result.scope,
+        "series": result.verdicts,
+        "skipped": result.skipped,
+        "refused": {r.uid: r.reason for r in result.table.itertuples() if r.status == "refused"},
+        "failed": {r.uid: r.reason for r in result.table.itertuples() if r.status == "failed"},
+        "set_level": {part: result.scores(part).reset_index().to_dict(orient="records") for part in ("val", "test")},
+        "chosen_sizes": result.sizes,
+        "residual_bases": result.residual_bases,
+        "per_series": result.table.to_dict(orient="records"),
+        "seconds": result.seconds,
+        "workers": result.workers,
+        **result.extra,
+        "config": config_dict(result.config),
+        "versions": versions(),
+    }
+    write_text(root / "summary.json", json.dumps(clean(summary), indent=2))

@@ -1,0 +1,195 @@
+"""The windows of many series as one training set for a global network: each series keeps its
+own scaler, layout and origins; padded lookbacks and per-series identity inputs where asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+
+from growlstm.evaluate import mean_scores, score_at
+from growlstm.module import LSTMForecaster
+from growlstm.train import EVAL_CHUNK
+from growlstm.windows import SeriesWindows, masked_mean, pad_window
+
+
+# model.series_id: one input per series, so the first layer's input weights (and the capacity
+# rule's N_i) grow with the series count; past this, static features (data.features) scale.
+SERIES_ID_MAX = 1000
+
+
+class WindowSet(torch.utils.data.Dataset):
+    """Windows at ``positions`` of a PooledWindows; ``ds[list_of_indices]`` gathers a batch."""
+
+    def __init__(self, pooled: "PooledWindows", positions: np.ndarray) -> None:
+        self.pooled, self.positions = pooled, positions
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, index: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.pooled.gather(self.positions[np.asarray(index)])
+
+
+@dataclass
+class PooledWindows:
+    """The windows of many series for one network (duck-types what training needs of
+    ``SeriesWindows``: ``n_inputs``, ``h``, ``input_size`` and the training/stop datasets)."""
+
+    series: list[SeriesWindows]
+    z: np.ndarray  # every series' scaled target and features, one after another, float32 (sum T, C)
+    offsets: np.ndarray  # where each series starts in z
+    train_pos: np.ndarray  # positions in z of every training origin
+    stop_pos: np.ndarray  # ... and of every early-stopping origin
+    h: int
+    input_size: int
+    norm: str
+    # Residual treatment: each series' classical forecast from every origin (scaled), stacked
+    # like z but with one more row per series (origins run 0..T); None: no base.
+    base: Optional[np.ndarray] = None
+    # model.series_id: one-hot inputs of each window's series, appended per batch (never stored).
+    series_id: bool = False
+    # Left-padded lookback (short series): steps before a window's series are zero and a mask
+    # input flags the real ones (``windows.pad_window``).
+    pad: bool = False
+
+    @classmethod
+    def build(cls, series: list[SeriesWindows], series_id: bool = False) -> "PooledWindows":
+        first = series[0]
+        sizes = np.array([len(w.y) for w in series], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        z = np.concatenate([w.z.astype(np.float32) for w in series])
+        train = np.concatenate([off + w.train_origins for off, w in zip(offsets, series)]).astype(np.int64)
+        stop = np.concatenate([off + w.stop_origins for off, w in zip(offsets, series)]).astype(np.int64)
+        base = None
+        if first.base is not None:
+            # Rows o of series k sit at offsets[k] + k + o (one extra row per series before it).
+            base = np.concatenate([w.base.astype(np.float32) for w in series])  # type: ignore[union-attr]
+        pad = any(w.pad for w in series)
+        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base, series_id, pad)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.z.shape[1] + int(self.pad) + (len(self.series) if self.series_id else 0)
+
+    def series_of(self, pos: np.ndarray) -> np.ndarray:
+        """Index of the series each position belongs to. A position equal to the next series'
+        offset is this series' origin past its end (the future forecast; no origin is ever 0)."""
+        return np.searchsorted(self.offsets, pos, side="left") - 1
+
+    @property
+    def n_samples(self) -> int:
+        """Distinct training targets of all series: N_s of the capacity rule for the one network."""
+        return int(sum(w.n_samples for w in self.series))
+
+    def window_steps(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in z of each window's input steps, (N, input_size), and which of them lie in
+        the window's own series (the others are padding: never read from the series before)."""
+        idx = pos[:, None] + np.arange(-self.input_size, 0)[None, :]
+        start = self.offsets[self.series_of(pos)]
+        return np.maximum(idx, 0), idx >= start[:, None]
+
+    def level(self, pos: np.ndarray) -> np.ndarray:
+        """Scaled level each window is measured from (as ``SeriesWindows.level``)."""
+        if self.norm == "last":
+            return self.z[pos - 1, 0]
+        if self.norm == "mean":
+            idx, real = self.window_steps(pos)
+            return masked_mean(self.z[idx, 0], real).astype(np.float32)
+        return np.zeros(len(pos), dtype=np.float32)
+
+    def inputs(self, pos: np.ndarray) -> torch.Tensor:
+        idx, real = self.window_steps(pos)
+        x = self.z[idx]
+        x[:, :, 0] -= self.level(pos)[:, None]
+        if self.pad:
+            x = pad_window(x, real)
+        elif not real.all():
+            raise ValueError("a window starts before its series but the lookback is not padded")
+        if self.series_id:
+            ids = np.zeros((len(pos), self.input_size, len(self.series)), dtype=np.float32)
+            ids[np.arange(len(pos)), :, self.series_of(pos)] = 1.0
+            x = np.concatenate([x, ids], axis=2)
+        return torch.from_numpy(x)
+
+    def reference(self, pos: np.ndarray) -> np.ndarray:
+        """What the network's output is added to (as ``SeriesWindows.reference``): (N, h)."""
+        if self.base is None:
+            return np.repeat(self.level(pos)[:, None], self.h, axis=1)
+        # The series of each position shifts its base row by its index.
+        return self.base[pos + self.series_of(pos)]
+
+    def gather(self, pos: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, targets) of the windows with origins at ``pos``: (N, input_size, C), (N, h)."""
+        y = self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - self.reference(pos)
+        return self.inputs(pos), torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+
+    def datasets(self) -> tuple[WindowSet, WindowSet]:
+        return WindowSet(self, self.train_pos), WindowSet(self, self.stop_pos)
+
+    def forecasts(self, module: LSTMForecaster, origins: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Forecasts in each series' units from its ``origins[k]``: one (n_k, h) array per series.
+
+        The origins of all series go through the network together, EVAL_CHUNK at a time.
+        """
+        counts = [len(o) for o in origins]
+        pos = np.concatenate([off + np.asarray(o, dtype=np.int64) for off, o in zip(self.offsets, origins)])
+        module.eval()
+        outs = []
+        with torch.no_grad():
+            for start in range(0, len(pos), EVAL_CHUNK):
+                outs.append(module(self.inputs(pos[start : start + EVAL_CHUNK])).numpy())
+        out = np.concatenate(outs) if outs else np.zeros((0, self.h))
+        result, at = [], 0
+        for w, o, n in zip(self.series, origins, counts):
+            result.append(np.stack([w.to_units(int(origin), out[at + j]) for j, origin in enumerate(o)]) if n else out[:0])
+            at += n
+        return result
+
+    def ensemble_scores(self, modules: Sequence[LSTMForecaster], part: str) -> list[dict[str, float]]:
+        """Per series: the metrics of the seeds' mean forecast (what forecast.csv delivers),
+        averaged over its ``part`` (val or test) origins."""
+        origins = self.origins(part)
+        per_seed = [self.forecasts(m, origins) for m in modules]
+        return [
+            mean_scores([score_at(w, int(o), np.mean([f[k][j] for f in per_seed], axis=0)) for j, o in enumerate(orig)])
+            for k, (w, orig) in enumerate(zip(self.series, origins))
+        ]
+
+    def scores(self, module: LSTMForecaster, part: str) -> list[dict[str, float]]:
+        """Per series: its metrics averaged over its ``part`` (val or test) origins."""
+        return self.scores_of(self.forecasts(module, self.origins(part)), part)
+
+    def origins(self, part: str) -> list[np.ndarray]:
+        return [w.val_origins if part == "val" else w.test_origins for w in self.series]
+
+    def scores_of(self, forecasts: list[np.ndarray], part: str) -> list[dict[str, float]]:
+        """``scores`` of forecasts already made at each series' ``part`` origins."""
+        return [
+            mean_scores([score_at(w, int(o), f) for o, f in zip(orig, fc)])
+            for w, orig, fc in zip(self.series, self.origins(part), forecasts)
+        ]
+
+
+def pool_feature_scaling(series: list[SeriesWindows]) -> list[SeriesWindows]:
+    """Feature columns standardised with one mean and std over every series' training data.
+
+    The target keeps each series' own scaler (scales differ by orders of magnitude), but a
+    per-series scaler would turn a static feature (constant within a series, e.g. a store's size
+    or a category code) into zeros; pooled, it still tells the series apart.
+    """
+    if series[0].n_inputs == 1:
+        return series
+    raw = [w.z[:, 1:] * w.scaler.std[1:] + w.scaler.mean[1:] for w in series]
+    train = np.concatenate([r[: w.n_train] for r, w in zip(raw, series)])
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    out = []
+    for r, w in zip(raw, series):
+        z = w.z.copy()
+        z[:, 1:] = (r - mean) / std
+        scaler = replace(w.scaler, mean=np.r_[w.scaler.mean[:1], mean], std=np.r_[w.scaler.std[:1], std])
+        out.append(replace(w, z=z, scaler=scaler))
+    return out
