@@ -1,0 +1,62 @@
+"""The naive floors: naive (the last value) and seasonal naive (the last season)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from growlstm.baselines.common import _UNFITTED, _as_series, _check_h, _check_m, _fitted
+
+
+
+
+class Naive:
+    """Repeat the last observed value."""
+
+    name = "naive"
+
+    def __init__(self) -> None:
+        self.last_: Optional[float] = None
+
+    def fit(self, y: np.ndarray) -> "Naive":
+        self.last_ = float(_as_series(y)[-1])
+        return self
+
+    def predict(self, h: int) -> np.ndarray:
+        return np.full(_check_h(h), float(_fitted(self, "last_")))
+
+    @property
+    def spec(self) -> str:
+        return "naive"
+
+
+class SeasonalNaive:
+    """Repeat the last full season; naive when ``season_length`` is 1 or exceeds the data."""
+
+    name = "seasonal_naive"
+
+    def __init__(self, season_length: int = 1) -> None:
+        self.season_length = _check_m(season_length)
+        self.season_: Optional[np.ndarray] = None
+        self.m_: Optional[int] = None
+
+    def fit(self, y: np.ndarray) -> "SeasonalNaive":
+        x = _as_series(y)
+        # Shorter than one season: there is no season to repeat, so fall back to naive.
+        self.m_ = self.season_length if x.size >= self.season_length else 1
+        self.season_ = x[-self.m_ :].copy()
+        return self
+
+    def predict(self, h: int) -> np.ndarray:
+        season = _fitted(self, "season_")
+        return np.resize(season, _check_h(h)).astype(float)
+
+    @property
+    def spec(self) -> str:
+        m = self.m_
+        if m is None:
+            return _UNFITTED
+        if m == 1 and self.season_length > 1:
+            return f"naive (series shorter than one season, m={self.season_length})"
+        return "naive" if m == 1 else f"seasonal naive (m={m})"
