@@ -23,21 +23,30 @@ import numpy as np
 import pandas as pd
 
 from growlstm import data as data_mod
+from growlstm.advice import decide, forecast_columns, quantiles, series_advice, summary_block
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
 from growlstm.evaluate import BaselineResult, LSTMEvaluator, SeedOutcome, mean_scores, run_baseline
+from growlstm.forecaster import MODEL_FILE, capture, save
 from growlstm.goal import CarryOver, Goal, carry_over, make_goal
-from growlstm.many import quiet_worker
-from growlstm.manyseries import mark_many, report_skipped, series_config, split_panel, worker_count, write_many
-from growlstm.results import ManyResult
-from growlstm.module import LSTMForecaster
-from growlstm.policy import CapFn
-from growlstm.progress import progress
-from growlstm.setlevel import series_row
-from growlstm.train import FitResult, one_torch_thread
-from growlstm.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
 from growlstm.layout import plan as plan_layout
-from growlstm.windows import SeriesWindows, default_h, default_input_size
+from growlstm.manyseries import (
+    mark_many, quiet_worker, report_skipped, series_config, split_panel, worker_count, write_many,
+)
+from growlstm.module import LSTMForecaster
+from growlstm.plots import growth_plot
+from growlstm.policy import CapFn
+from growlstm.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
+from growlstm.progress import progress
+from growlstm.recommend import Candidate
+from growlstm.records import Recorder
+from growlstm.refit import RefitFailure, growth_path, recut, refit
+from growlstm.results import GrowthResult, ManyResult
+from growlstm.search import choose, prepare, run_stages
+from growlstm.setlevel import series_row, set_scores
+from growlstm.store import atomic_write
+from growlstm.train import FitResult, one_torch_thread
+from growlstm.windows import SeriesWindows, default_h, default_input_size, future_frame
 
 log = logging.getLogger("growlstm")
 
@@ -137,34 +146,12 @@ def grow_global(
     panel: data_mod.Panel, config: Config, run_dir: Optional[str | Path] = None, resume: bool = False
 ) -> ManyResult:
     """Grow one LSTM on the windows of every series of ``panel`` (``growth.scope=global``)."""
-    from growlstm.records import Recorder
-    from growlstm.search import choose, prepare, run_stages
-
     check_config(config)
     if config.model.widths and config.model.init_from:
         raise InputError("model.init_from is not available with growth.scope=global", "leave model.init_from unset")
     start = time.perf_counter()
     report_skipped(panel)
-    h = config.h if config.h is not None else default_h(panel.freq)
-    season = config.data.season_length or panel.season_length
-    # One network reads one window length: the default is not shortened per series.
-    input_size = config.input_size or default_input_size(h, season)
-    pad = needs_padding(panel, h, input_size, config)
-    if pad and config.input_size is None:
-        # Short series: most of a long lookback would be padding. One horizon or one season
-        # (M1 monthly, OWA of the global LSTM: 0.940 with 18 steps against 0.964 with 36).
-        input_size = max(h, season)
-    common = replace(config, h=h, input_size=input_size)
-    rows: dict[str, dict[str, Any]] = {}
-    wins: list[SeriesWindows] = []
-    for uid, one in split_panel(panel):
-        try:
-            wins.append(prepare(one, series_config(common, uid), pad=pad)[1])
-        except InputError as err:  # too short for any validation: reported, the others go on
-            rows[uid] = series_row(uid, "refused", reason=str(err))
-    if not wins:
-        raise InputError(f"no series of {len(panel)} has {h} points and two more to validate on",
-                         "use a smaller h, or longer series")
+    wins, rows, h, season, input_size = series_windows(panel, config)
     if config.model.series_id and len(wins) > SERIES_ID_MAX:
         raise InputError(f"model.series_id=true gives one input per series, and {len(wins)} series is more than "
                          f"{SERIES_ID_MAX}", "drop model.series_id, or tell series apart by static data.features")
@@ -201,16 +188,7 @@ def grow_global(
         recorder.close_growth(searched.stages, baselines, goal)
     chosen = choose(searched.stages, searched.history, goal, config.growth)
     modules = searched.modules.get(chosen, []) if chosen is not None else []
-    refits = {part: (pooled, modules) for part in ("val", "test", "future")}
-    refit_info: dict[str, Any] = {}
-    if config.forecast.refit and modules:
-        from growlstm.refit import RefitFailure
-
-        try:
-            refits, refit_info = refit_global(pooled, searched.stages, chosen, config)  # type: ignore[arg-type]
-        except RefitFailure as err:  # the searched networks still forecast; say why they do
-            log.warning("refit failed (%s): the forecast comes from the searched networks", err)
-            refit_info = {"error": str(err)}
+    refits, refit_info = refitted(pooled, searched.stages, chosen, modules, config)
     tested = refits["test"]
     # The test origins are read once, here: the chosen network's seeds on every series.
     advice = global_advice(pooled, modules, refits, per_series, goal, config)
@@ -220,48 +198,97 @@ def grow_global(
     table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
     if root is not None:
         write_growth_plot(root, config, pooled, goal, baselines, searched, chosen, table, season)
+    block = global_block(pooled, searched, chosen, goal, input_size) | {"refit": refit_info,
+                                                                         "claim_check": check.as_dict()}
+    result = ManyResult(
+        config=config, scope="global", table=table, skipped=dict(panel.skipped),
+        seconds=searched.spent * 60 + time.perf_counter() - start, workers=workers, run_dir=root,
+        extra={"global": block, "recommendation": advice[0].as_dict() if advice else None},
+    )
+    if advice:
+        log.info("recommended for every series: %s (%s)", advice[0].model, advice[0].reason)
+    if root is not None:
+        write_global(root, result, panel, refits["future"], advice, rows)
+    return result
+
+
+def series_windows(panel: data_mod.Panel, config: Config
+                   ) -> tuple[list[SeriesWindows], dict[str, dict[str, Any]], int, int, int]:
+    """Every series cut as the one network reads it (one h, one lookback, padded where a series
+    is short): (windows, rows of the series refused, h, season, input size)."""
+    h = config.h if config.h is not None else default_h(panel.freq)
+    season = config.data.season_length or panel.season_length
+    # One network reads one window length: the default is not shortened per series.
+    input_size = config.input_size or default_input_size(h, season)
+    pad = needs_padding(panel, h, input_size, config)
+    if pad and config.input_size is None:
+        # Short series: most of a long lookback would be padding. One horizon or one season
+        # (M1 monthly, OWA of the global LSTM: 0.940 with 18 steps against 0.964 with 36).
+        input_size = max(h, season)
+    common = replace(config, h=h, input_size=input_size)
+    rows: dict[str, dict[str, Any]] = {}
+    wins: list[SeriesWindows] = []
+    for uid, one in split_panel(panel):
+        try:
+            wins.append(prepare(one, series_config(common, uid), pad=pad)[1])
+        except InputError as err:  # too short for any validation: reported, the others go on
+            rows[uid] = series_row(uid, "refused", reason=str(err))
+    if not wins:
+        raise InputError(f"no series of {len(panel)} has {h} points and two more to validate on",
+                         "use a smaller h, or longer series")
+    return wins, rows, h, season, input_size
+
+
+def refitted(pooled: PooledWindows, stages: Sequence[Any], chosen: Optional[int], modules: Sequence[LSTMForecaster],
+             config: Config) -> tuple[dict[str, tuple[PooledWindows, Sequence[LSTMForecaster]]], dict[str, Any]]:
+    """The networks that score validation, test and the future: the chosen network refitted for
+    each (``forecast.refit``), else the searched one; and what the refit did."""
+    refits = {part: (pooled, modules) for part in ("val", "test", "future")}
+    if not (config.forecast.refit and modules):
+        return refits, {}
+    try:
+        return refit_global(pooled, stages, chosen, config)  # type: ignore[arg-type]
+    except RefitFailure as err:  # the searched networks still forecast; say why they do
+        log.warning("refit failed (%s): the forecast comes from the searched networks", err)
+        return refits, {"error": str(err)}
+
+
+def global_block(pooled: PooledWindows, searched: Any, chosen: Optional[int], goal: Goal, input_size: int
+                 ) -> dict[str, Any]:
+    """The global network's account for summary.json: its stages, choice, stop and windows."""
     stage_table = [
         {"stage": s.index, "widths": s.widths, "params": s.params, "val": s.val, "val_std": s.val_std,
          "decision": s.decision, "seconds": s.seconds, "error": s.error}
         for s in searched.stages
     ]
-    result = ManyResult(
-        config=config, scope="global", table=table, skipped=dict(panel.skipped),
-        seconds=searched.spent * 60 + time.perf_counter() - start, workers=workers, run_dir=root,
-        extra={"global": {
-            "chosen_stage": chosen, "widths": searched.stages[chosen].widths if chosen is not None else None,
-            "params": searched.stages[chosen].params if chosen is not None else None,
-            "stop_reason": searched.stop.reason, "stop_note": searched.stop.note,
-            "goal": goal.describe(), "best_baseline": goal.baseline, "training_windows": len(pooled.train_pos),
-            "n_samples": pooled.n_samples, "h": h, "input_size": input_size,
-            "series_id": pooled.series_id, "n_inputs": pooled.n_inputs, "stages": stage_table,
-            "padded": pooled.pad, "refit": refit_info, "claim_check": check.as_dict(),
-        }, "recommendation": advice[0].as_dict() if advice else None},
-    )
-    if advice:
-        log.info("recommended for every series: %s (%s)", advice[0].model, advice[0].reason)
-    if root is not None:
-        write_forecasts(root, refits["future"][0], advice, config)
-        if advice is not None:  # what forecast.csv was made from, for growlstm.predict
-            from growlstm.forecaster import MODEL_FILE, capture, save
+    return {
+        "chosen_stage": chosen, "widths": searched.stages[chosen].widths if chosen is not None else None,
+        "params": searched.stages[chosen].params if chosen is not None else None,
+        "stop_reason": searched.stop.reason, "stop_note": searched.stop.note,
+        "goal": goal.describe(), "best_baseline": goal.baseline, "training_windows": len(pooled.train_pos),
+        "n_samples": pooled.n_samples, "h": pooled.h, "input_size": input_size,
+        "series_id": pooled.series_id, "n_inputs": pooled.n_inputs, "stages": stage_table, "padded": pooled.pad,
+    }
 
-            others = {uid: f"{r['status']}: {r['reason']}" for uid, r in rows.items() if r["status"] == "refused"}
-            at_end, end_nets = refits["future"]
-            save(root / MODEL_FILE, capture("global", at_end.series, advice[1], advice[0], advice[2], list(end_nets),
-                                            panel, config, others))
-        write_many(root, result)
-    return result
+
+def write_global(root: Path, result: ManyResult, panel: data_mod.Panel,
+                 future: tuple[PooledWindows, Sequence[LSTMForecaster]], advice: Optional[tuple[Any, list[Any], Any]],
+                 rows: dict[str, dict[str, Any]]) -> None:
+    """forecast.csv, forecaster.pt (what forecast.csv was made from, for ``growlstm.predict``),
+    then series.csv and the set-level summary."""
+    write_forecasts(root, future[0], advice, result.config)
+    if advice is not None:
+        others = {uid: f"{r['status']}: {r['reason']}" for uid, r in rows.items() if r["status"] == "refused"}
+        at_end, end_nets = future
+        save(root / MODEL_FILE, capture("global", at_end.series, advice[1], advice[0], advice[2], list(end_nets),
+                                        panel, result.config, others))
+    write_many(root, result)
 
 
 def write_growth_plot(root: Path, config: Config, pooled: PooledWindows, goal: Goal, baselines: dict[str, BaselineResult],
                       searched: Any, chosen: Optional[int], table: pd.DataFrame, season: int) -> None:
     """growth.png of the one network, as for one series: set-level validation means per stage,
     the baselines' and the goal's, and the chosen network's set-level test score."""
-    from growlstm.plots import growth_plot
-    from growlstm.store import atomic_write
-    from growlstm.results import GrowthResult
-    from growlstm.setlevel import set_scores
-
     scores = set_scores(table, "test")
     test = {k: float(scores.loc["lstm", k]) for k in ("smape", "mase")} if "lstm" in scores.index else {}
     result = GrowthResult(
@@ -281,8 +308,6 @@ def refit_global(
     before its first validation origin (``val``: the evidence the recommendation compares with
     the baselines, fitted there too), before its first test origin (``test``: the test scores)
     and on all of it (``future``: forecast.csv)."""
-    from growlstm.refit import growth_path, recut, refit
-
     path = growth_path(stages, chosen)
 
     def pooled_at(origins: list[int]) -> PooledWindows:
@@ -307,9 +332,6 @@ def global_advice(
 ) -> Optional[tuple[Any, list[Any], dict[str, np.ndarray]]]:
     """The recommendation for every series, decided once on all series' validation errors
     (``growlstm.advice``): (recommendation, each series' advice, conformal quantiles per candidate)."""
-    from growlstm.advice import decide, quantiles, series_advice
-    from growlstm.recommend import Candidate
-
     def seed_mean(where: PooledWindows, nets: Sequence[LSTMForecaster], origins: list[Any]) -> list[np.ndarray]:
         per_seed = [where.forecasts(m, origins) for m in nets]
         return [np.mean([f[k] for f in per_seed], axis=0) for k in range(len(origins))]
@@ -381,8 +403,6 @@ def chosen_rows(
             "stop_reason": "global model",
         }
         if advice is not None and advice[1][k].candidates:
-            from growlstm.advice import summary_block
-
             summary["recommendation"] = summary_block(advice[0], advice[1][k], advice[2], config.forecast.levels, w)
         rows.append(series_row(w.uid, "ok" if modules else "no model", summary))
     return rows, check
@@ -392,10 +412,6 @@ def write_forecasts(root: Path, pooled: PooledWindows, advice: Optional[tuple[An
                     config: Config) -> None:
     """forecast.csv: the h steps after each series' data: the recommended forecast and every
     candidate's (the LSTM is the mean over the chosen network's seeds), with their intervals."""
-    from growlstm.advice import forecast_columns
-    from growlstm.store import atomic_write
-    from growlstm.windows import future_frame
-
     frames = []
     for k, w in enumerate(pooled.series):
         frame = future_frame(w.ds, w.h)

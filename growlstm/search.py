@@ -36,6 +36,8 @@ from growlstm.train import one_torch_thread, predict
 from growlstm.windows import future_frame
 from growlstm.residual import RESIDUAL_BASES, with_best_base, with_classical_base
 from growlstm.significance import diebold_mariano
+from growlstm.manyseries import report_skipped
+from growlstm.records import Recorder
 from growlstm.results import GrowthResult, StageRecord
 from growlstm.metrics import fmt
 from growlstm.layout import MIN_HISTORY, origin_step
@@ -169,15 +171,11 @@ def grow(
     in ``run_dir`` from its last completed stage (completed stages are read back, not retrained).
     ``evaluator``: replaces training (tests script validation scores with it).
     """
-    from growlstm.records import Recorder  # records imports this module's types
-
     config = config or Config()
     check_config(config)
     start = time.perf_counter()
     panel = to_panel(series, config)
     if panel.skipped:
-        from growlstm.manyseries import report_skipped
-
         report_skipped(panel)
     uid, win = prepare(panel, config)
     skipped = dict(panel.skipped)
@@ -185,22 +183,11 @@ def grow(
     fixed = list(config.model.widths)
     first = fixed or [config.growth.start_cells]
     no_room = lstm_room(win, cap_fn, config.growth)
-    if fixed and (not len(win.train_origins) or win.pad):
-        raise InputError(f"series '{uid}' ({len(win.y)} points) leaves no training window for model.widths={fixed}",
-                         "use a smaller h or input_size, or a longer series")
-    if fixed and sum(fixed) > cap_fn(config.growth.alpha):
-        log.warning("note: model.widths=%s passes the capacity cap of %d cells; trained as asked",
-                    fixed, cap_fn(config.growth.alpha))
+    check_fixed(uid, win, fixed, cap_fn(config.growth.alpha))
     if resume and run_dir is None:
         raise InputError("resume needs the run directory to continue", "pass run_dir=<run dir>")
     recorder = Recorder(Path(run_dir), config, win, resume=resume) if run_dir is not None else None
-    log.info(
-        "growlstm: series %s (%d points, season %d), h=%d, input_size=%d, %s: %d training windows, "
-        "%d early-stopping, %d validation and %d test origin(s), capacity cap %d cells at alpha=%g%s",
-        uid, len(win.y), win.season_length, win.h, win.input_size, describe_layout(win), len(win.train_origins),
-        len(win.stop_origins), len(win.val_origins), len(win.test_origins), cap_fn(config.growth.alpha),
-        config.growth.alpha, f"; the LSTM corrects a {win.base_name} forecast" if win.base_name else "",
-    )
+    log.info("%s", first_line(uid, win, cap_fn, config))
     if win.y.min() <= 0 and "ets" in config.baselines:
         log.info("note: the series has values <= 0, so ETS considers additive forms only")
 
@@ -230,23 +217,52 @@ def grow(
     # The test block is read once, here, for the chosen model and the baselines.
     for name, baseline in baselines.items():
         run_baseline(name, win, baseline, "test")
-    lstm, end = None, None
-    if chosen is not None and modules.get(chosen):
-        evidence = (seed_mean(modules[chosen], win, win.val_origins), [win.actuals(int(o)) for o in win.val_origins],
-                    [win.history(int(o)) for o in win.val_origins], win.season_length)
-        result.val_claim_p = goal.claim_pvalue(*evidence)
-        ratios = goal.origin_ratios(*evidence)
-        result.val_origins_met = float(np.mean(ratios <= 1)) if ratios is not None else None
-        nets = finish_chosen(result, win, modules[chosen], config)
-        (at_val, val_nets), (at_end, end_nets) = nets["val"], nets["future"]
-        lstm = Candidate("lstm", seed_mean(val_nets, at_val, win.val_origins), result.lstm_test,
-                         seed_mean(end_nets, at_end, [at_end.future_origin])[0])
-        end = (at_end, list(end_nets))
+    lstm, end = chosen_lstm(result, win, modules.get(chosen, []) if chosen is not None else [], config)
     advise(result, win, lstm, config, panel, end)
     result.seconds = spent * 60 + time.perf_counter() - start
     if recorder:
         recorder.finish(result)
     return result
+
+
+def check_fixed(uid: str, win: SeriesWindows, fixed: list[int], cap: int) -> None:
+    """A fixed architecture (``model.widths``) needs training windows; past the cap, a note."""
+    if fixed and (not len(win.train_origins) or win.pad):
+        raise InputError(f"series '{uid}' ({len(win.y)} points) leaves no training window for model.widths={fixed}",
+                         "use a smaller h or input_size, or a longer series")
+    if fixed and sum(fixed) > cap:
+        log.warning("note: model.widths=%s passes the capacity cap of %d cells; trained as asked", fixed, cap)
+
+
+def first_line(uid: str, win: SeriesWindows, cap_fn: CapFn, config: Config) -> str:
+    """The run's first console line: the series, the layout it got, the cap, the residual base."""
+    return (
+        f"growlstm: series {uid} ({len(win.y)} points, season {win.season_length}), h={win.h}, "
+        f"input_size={win.input_size}, {describe_layout(win)}: {len(win.train_origins)} training windows, "
+        f"{len(win.stop_origins)} early-stopping, {len(win.val_origins)} validation and {len(win.test_origins)} "
+        f"test origin(s), capacity cap {cap_fn(config.growth.alpha)} cells at alpha={config.growth.alpha:g}"
+        + (f"; the LSTM corrects a {win.base_name} forecast" if win.base_name else "")
+    )
+
+
+def chosen_lstm(result: GrowthResult, win: SeriesWindows, modules: list[Any], config: Config
+                ) -> tuple[Optional[Candidate], Optional[tuple[SeriesWindows, list[Any]]]]:
+    """The chosen stage's goal evidence on validation, its test scores (refitted unless
+    ``forecast.refit=false``) and its forecasts as a recommendation candidate; (candidate, the
+    windows and networks that forecast the future). (None, None) without a trained stage."""
+    if not modules:
+        return None, None
+    goal = result.goal
+    evidence = (seed_mean(modules, win, win.val_origins), [win.actuals(int(o)) for o in win.val_origins],
+                [win.history(int(o)) for o in win.val_origins], win.season_length)
+    result.val_claim_p = goal.claim_pvalue(*evidence)
+    ratios = goal.origin_ratios(*evidence)
+    result.val_origins_met = float(np.mean(ratios <= 1)) if ratios is not None else None
+    nets = finish_chosen(result, win, modules, config)
+    (at_val, val_nets), (at_end, end_nets) = nets["val"], nets["future"]
+    lstm = Candidate("lstm", seed_mean(val_nets, at_val, win.val_origins), result.lstm_test,
+                     seed_mean(end_nets, at_end, [at_end.future_origin])[0])
+    return lstm, (at_end, list(end_nets))
 
 
 def describe_layout(win: SeriesWindows) -> str:
