@@ -42,7 +42,8 @@ from growlstm.recommend import Candidate
 from growlstm.records import Recorder
 from growlstm.refit import RefitFailure, growth_path, recut, refit
 from growlstm.results import GrowthResult, ManyResult
-from growlstm.search import choose, prepare, run_stages
+from growlstm.stages import choose, run_stages
+from growlstm.preparation import prepare
 from growlstm.setlevel import series_row, set_scores
 from growlstm.store import atomic_write
 from growlstm.train import FitResult, one_torch_thread

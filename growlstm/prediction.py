@@ -39,7 +39,7 @@ def as_panel(series: Any, config: Config, uid: Optional[str]) -> "Panel":
     """The data to forecast: the run's own (``series=None``: loaded as ``config.data`` says), a
     Panel or long table, or one series' values (named as the run's series ``uid``)."""
     from growlstm import data as data_mod
-    from growlstm.search import to_panel
+    from growlstm.preparation import to_panel
 
     if series is None:
         panel = data_mod.load(config.data)

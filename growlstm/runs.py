@@ -18,7 +18,8 @@ from growlstm.manyseries import MANY
 from growlstm.policy import capacity_cap, next_width
 from growlstm.pooled import grow_global
 from growlstm.results import GrowthResult, ManyResult
-from growlstm.search import grow, to_panel
+from growlstm.search import grow
+from growlstm.preparation import to_panel
 from growlstm.store import load_run_config
 from growlstm.windows import default_h, default_input_size
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import growlstm  # noqa: E402
 from growlstm.config import Config, DataConfig, ModelConfig, TrainerConfig  # noqa: E402
 from growlstm.model import LSTMStack  # noqa: E402
-from growlstm.search import prepare  # noqa: E402
+from growlstm.preparation import prepare  # noqa: E402
 from growlstm.train import batch_loader, fit_candidate, fit_seeds  # noqa: E402
 from m4 import load_m4  # noqa: E402
 

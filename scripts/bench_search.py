@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
 import growlstm  # noqa: E402
 from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig  # noqa: E402
 from growlstm.policy import CapFn  # noqa: E402
-from growlstm.search import prepare, to_panel  # noqa: E402
+from growlstm.preparation import prepare, to_panel  # noqa: E402
 from bench_short import M1_DIR  # noqa: E402
 from m4 import load_m4  # noqa: E402
 

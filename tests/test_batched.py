@@ -9,7 +9,7 @@ from growlstm.batched import SeedPack, split_outputs, stack_inputs
 from growlstm.config import Config, DataConfig, ModelConfig, TrainerConfig
 from growlstm.data import load
 from growlstm.model import LSTMStack
-from growlstm.search import prepare
+from growlstm.preparation import prepare
 from growlstm.surgery import grow_to
 from growlstm.train import fit_candidate, fit_seeds
 

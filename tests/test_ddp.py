@@ -12,7 +12,7 @@ import torch
 from growlstm import load
 from growlstm.config import Config, DataConfig, TrainerConfig
 from growlstm.pooled_windows import PooledWindows
-from growlstm.search import prepare
+from growlstm.preparation import prepare
 from growlstm.train import RankShare, fit_candidate, set_loader
 
 

@@ -20,7 +20,7 @@ from growlstm.manyseries import series_folder
 from growlstm import from_long
 from growlstm.pooled_windows import PooledWindows, pool_feature_scaling
 from growlstm.report import format_many
-from growlstm.search import prepare
+from growlstm.preparation import prepare
 from growlstm.setlevel import set_scores, size_counts, verdict_counts
 from growlstm.train import new_module, predict
 

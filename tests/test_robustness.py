@@ -159,7 +159,7 @@ def test_an_absurd_baseline_forecast_fails_that_baseline_with_the_reason(monkeyp
 
     from growlstm import evaluate
     from growlstm.evaluate import BaselineResult, implausible, run_baseline
-    from growlstm.search import prepare
+    from growlstm.preparation import prepare
     from growlstm.config import Config
     from growlstm import load
 

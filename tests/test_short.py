@@ -17,7 +17,7 @@ from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, Grow
 from growlstm.runs import choose_scope, grow_many
 from growlstm.pooled_windows import PooledWindows
 from growlstm.refit import growth_path, recut, stage_epochs
-from growlstm.search import prepare
+from growlstm.preparation import prepare
 from growlstm.train import fit_seeds
 
 from .test_cli import run_cli

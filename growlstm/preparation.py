@@ -1,0 +1,143 @@
+"""One series made ready for growth: the panel from what the user passed, the windows cut to
+the layout that fits its length, the residual base, and whether it has room for an LSTM."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from growlstm import data as data_mod
+from growlstm.config import Config, GrowthConfig
+from growlstm.errors import InputError
+from growlstm.layout import MIN_HISTORY, origin_step
+from growlstm.layout import plan as plan_layout
+from growlstm.policy import CapFn
+from growlstm.residual import RESIDUAL_BASES, with_best_base, with_classical_base
+from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows
+
+log = logging.getLogger("growlstm")
+
+TINY = 2  # cells of the recipe's first LSTM: a series whose cap is below it is too short for one
+
+
+def to_panel(series: Any, config: Config) -> data_mod.Panel:
+    """A Panel from whatever the user passed: Panel, pandas Series, numpy array or list."""
+    if isinstance(series, data_mod.Panel):
+        return series
+    if isinstance(series, pd.DataFrame):
+        d = config.data
+        return data_mod.from_long(
+            series, id_col=d.id_col or "unique_id", time_col=d.time_col or "ds", target=d.target or "y",
+            features=d.features, freq=d.freq, season_length=d.season_length, fill=d.fill,
+            series=d.series, bad_series=d.bad_series,
+        )
+    return data_mod.from_values(
+        series, freq=config.data.freq, season_length=config.data.season_length,
+        fill=config.data.fill, name=getattr(series, "name", None) or "series",
+    )
+
+
+def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False) -> tuple[str, SeriesWindows]:
+    """Pick the series to grow and cut it into windows, with h, input_size and the layout resolved.
+
+    One series (``pad=False``) needs h training windows; its default lookback shortens to fit, then
+    its layout shrinks (``growlstm.layout``). When even the smallest layout has too few windows,
+    the windows come back as they are, for the classical forecasts (``lstm_room`` says why).
+    ``pad``: the global scope's left-padded lookback, one training window is enough.
+    """
+    # data.series may be a pattern that selected this one series when the data was loaded.
+    picked = config.data.series if config.data.series in panel.ids() else None
+    frame = panel.series(picked)
+    uid = picked or panel.ids()[0]
+    season = config.data.season_length or panel.season_length
+    h = config.h if config.h is not None else default_h(panel.freq)
+    held_out = panel.test_rows.get(uid)
+    if held_out is not None:
+        span = h + origin_step(h, config.eval) * (config.eval.test_origins - 1)
+        if span != held_out:
+            raise InputError(
+                f"series '{uid}' has {held_out} held-out rows (data.test_path) but the test span is {span} steps "
+                f"(h={h}, eval.test_origins={config.eval.test_origins})",
+                f"set h={held_out} and eval.test_origins=1, so that the test span is exactly the held-out data",
+            )
+    lookback = config.input_size or default_input_size(h, season)
+    # The default lookback may shorten, but not below a horizon or a season: shorter windows
+    # cannot see the pattern they are asked to continue.
+    shorten = None if pad or config.input_size is not None else min(lookback, max(h, season))
+    cut = plan_layout(len(frame), h, config.eval, lookback, min_windows=1 if pad else h, pad=pad,
+                      shorten_to=shorten, test_span=held_out)
+    if cut is None and not pad:
+        # No lookback fits before the first validation origin: no LSTM of its own, but the
+        # classical forecasts need only MIN_HISTORY points; cut it as the global scope would
+        # (``lstm_room`` then says why it gets the classical result).
+        cut = plan_layout(len(frame), h, config.eval, shorten or lookback, min_windows=h, pad=True, test_span=held_out)
+    if cut is None:
+        least = h + MIN_HISTORY + (held_out or 0)
+        raise InputError(
+            f"series '{uid}' has {len(frame)} points, too short to validate any forecast of h={h} steps "
+            f"(needs at least {least}: {MIN_HISTORY} points before one validation origin"
+            + (f", and the {held_out} held-out ones)" if held_out else ")"),
+            f"use a smaller h (at most {max(1, len(frame) - MIN_HISTORY - (held_out or 0))}), or a longer series",
+        )
+    win = make_windows(
+        frame, uid=uid, h=h, input_size=cut.input_size, season_length=season,
+        features=list(panel.features), norm=config.model.input_norm, ev=config.eval, cut=cut,
+    )
+    residual = config.model.residual
+    if residual == "seasonal_naive" and win.input_size < season and not pad:
+        # The first training window must have a full season before it to repeat.
+        raise InputError(
+            f"model.residual=seasonal_naive needs input_size >= the season length ({season}); "
+            f"series '{uid}' has input_size={win.input_size}",
+            f"set input_size={season} or more (the series needs to be long enough for it), or use model.residual=theta",
+        )
+    if residual == "auto":
+        # Chosen on the validation origins only; seasonal naive only where a full season fits.
+        candidates = RESIDUAL_BASES if win.input_size >= season or pad else ("theta",)
+        win = with_best_base(win, candidates, config.goal.metric)
+    elif residual:
+        win = with_classical_base(win, residual)
+    return uid, win
+
+
+def lstm_room(win: SeriesWindows, cap_fn: CapFn, growth: GrowthConfig) -> str:
+    """Why one series is too short for an LSTM of its own ("" when it is not).
+
+    It needs h training windows (so that training and early stopping mean something) and a
+    capacity cap of at least ``growth.start_cells`` cells.
+    """
+    windows = len(win.train_origins)
+    if win.pad:  # (one series is padded only when no lookback fits before its validation origin)
+        return (f"no lookback of {win.input_size} steps fits before its first validation origin "
+                f"({len(win.y)} points, h={win.h})")
+    cap = cap_fn(growth.alpha)
+    figures = (f"N_s={cap_fn.n_samples} training targets, N_i={cap_fn.n_inputs}, N_o=h={cap_fn.n_outputs}, "
+               f"alpha={growth.alpha:g}")
+    if windows < win.h:
+        return (f"its smallest layout leaves {windows} training window(s), fewer than h={win.h} "
+                f"({len(win.y)} points)")
+    if cap < min(growth.start_cells, TINY):
+        return f"the capacity rule allows {cap} cell(s), fewer than the recipe's smallest LSTM ({figures})"
+    if cap < growth.start_cells:  # room for a small LSTM, not for the one asked for: a setting to change
+        raise InputError(f"growth.start_cells={growth.start_cells} exceeds the capacity cap of {cap} cells ({figures})",
+                         f"use growth.start_cells={cap} or fewer, a smaller growth.alpha, or a longer series")
+    return ""
+
+
+def describe_layout(win: SeriesWindows) -> str:
+    """The layout in words, for the run's first line."""
+    return "full layout" if not win.layout_steps else "layout shrunk to fit: " + ", ".join(win.layout_steps)
+
+
+def layout_of(win: SeriesWindows, config: Config) -> dict[str, Any]:
+    """The split as recorded in summary.json (origins are 0-based positions in the series)."""
+    return {
+        "train_end": win.train_end, "early_stop": config.eval.early_stop,
+        "stop_origins": [int(win.stop_origins[0]), int(win.stop_origins[-1])] if len(win.stop_origins) else [],
+        "layout": list(win.layout_steps) or ["full"], "padded": win.pad,
+        "val_origins": win.val_origins.tolist(), "test_origins": win.test_origins.tolist(),
+        "input_treatment": f"residual over {win.base_name}, inputs by {win.norm}" if win.base_name else win.norm,
+        "residual": win.base_name or None,  # the base used (model.residual=auto picks it per series)
+    }

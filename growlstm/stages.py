@@ -1,0 +1,214 @@
+"""The stage loop of the growth controller: propose (``policy``), train, record, decide; and
+the choice of the stage to report once growth stops."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any, NamedTuple, Optional
+
+import numpy as np
+
+from growlstm import metrics
+from growlstm.config import Config, GrowthConfig
+from growlstm.errors import InputError
+from growlstm.evaluate import StageEvaluator, StageOutcome
+from growlstm.goal import Goal
+from growlstm.metrics import fmt
+from growlstm.model import count_params
+from growlstm.policy import CapFn, Proposal, Stage, Stop, beats, decide, replay
+from growlstm.results import StageRecord
+from growlstm.windows import SeriesWindows
+
+log = logging.getLogger("growlstm")
+
+
+class Searched(NamedTuple):
+    """What the stage loop leaves: the stages, their trained seeds, and why it stopped."""
+
+    stages: list[StageRecord]
+    modules: dict[int, list[Any]]  # trained seeds per stage (for the final test and forecast)
+    history: list[Stage]
+    stop: Stop
+    spent: float  # minutes of stages read back on resume
+
+
+def run_stages(
+    win: Any, config: Config, goal: Goal, cap_fn: CapFn, evaluator: StageEvaluator, recorder: Any,
+    first: list[int], resume: bool, start: float,
+) -> Searched:
+    """Propose -> train -> record -> decide until the policy stops (one series or many).
+
+    ``win`` needs ``n_inputs`` and ``h`` (a SeriesWindows, or PooledWindows for many series).
+    """
+    given_parent = fixed_parent(config)
+    stages: list[StageRecord] = []
+    modules: dict[int, list[Any]] = {}  # trained seeds per stage (for the final test and forecast)
+    history: list[Stage] = []
+    spent = 0.0  # minutes of completed stages read back on resume
+    if recorder and resume:
+        for record, stage_modules in recorder.completed():
+            stages.append(record)
+            modules[record.index] = stage_modules
+            history.append(stage_of(record, goal))
+            spent += record.seconds / 60
+            log.info("%s  (resumed)", stage_line(record, goal))
+    proposal: Proposal | Stop = (
+        next_step(history, config, cap_fn, goal, spent) if history else Proposal("start", first)
+    )
+    while isinstance(proposal, Proposal):
+        index = len(stages)
+        warm = config.growth.init == "warm" and proposal.action != "probe"  # a probe starts fresh
+        parent = find_parent(stages, modules, proposal) if warm else None
+        parents = [m.net for m in modules[parent]] if parent is not None else given_parent
+        outcome = evaluator(index, proposal.widths, parents)
+        modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]
+        record = make_record(index, proposal, outcome, win, config, goal, cap_fn, history)
+        record.parent, record.init = parent, "warm" if parents is not None else "cold"
+        history.append(stage_of(record, goal))
+        state = replay(history, config.growth)
+        record.gain, record.overfit = state.gains[-1], state.overfit[-1]  # what the decision used
+        proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60)
+        record.decision = (
+            f"{proposal.action} -> {proposal.widths}" if isinstance(proposal, Proposal) else f"stop: {proposal.reason}"
+        )
+        stages.append(record)
+        log.info("%s", stage_line(record, goal))
+        if recorder:
+            recorder.stage(record, outcome, goal)
+    assert isinstance(proposal, Stop)
+    return Searched(stages, modules, history, proposal, spent)
+
+
+def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], proposal: Proposal) -> Optional[int]:
+    """The trained stage that ``proposal`` grows from: the one the policy names, else the latest
+    that its widths can grow from (wider, or one layer deeper)."""
+
+    def grows_from(stage: StageRecord) -> bool:
+        if not stage.ok or not modules.get(stage.index):
+            return False
+        old, widths = stage.widths, proposal.widths
+        wider = len(old) == len(widths) and all(o <= w for o, w in zip(old, widths)) and old != widths
+        deeper = len(widths) == len(old) + 1 and widths[:-1] == old
+        return wider or deeper
+
+    named = [s for s in stages if s.index == proposal.parent]
+    if named and grows_from(named[0]):
+        return proposal.parent
+    return next((s.index for s in reversed(stages) if grows_from(s)), None)
+
+
+def fixed_parent(config: Config) -> Optional[list[Any]]:
+    """Networks per seed to start a fixed architecture from (``model.init_from``), or None."""
+    if not config.model.init_from:
+        return None
+    from growlstm.store import load_modules
+
+    path = Path(config.model.init_from)
+    if not path.is_file():
+        raise InputError(f"model.init_from={path} does not exist", "give a stage's checkpoint.pt, or drop model.init_from")
+    nets = [m.net for m in load_modules(path)]
+    if len(nets) < config.growth.seeds:
+        raise InputError(f"{path} holds {len(nets)} seeds but growth.seeds={config.growth.seeds}",
+                         f"use growth.seeds={len(nets)}")
+    return nets[: config.growth.seeds]
+
+
+def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, minutes: float) -> Proposal | Stop:
+    """The controller's decision after the last stage: the policy, a fixed model, or the clock."""
+    if config.model.widths:
+        return Stop("fixed", "model.widths given: trained that architecture only")
+    proposal = decide(history, config.growth, cap_fn, goal.threshold("val"))
+    if isinstance(proposal, Proposal) and minutes >= config.growth.max_minutes:
+        return Stop("max_minutes", f"growth.max_minutes={config.growth.max_minutes:g} reached")
+    return proposal
+
+
+def stage_of(record: StageRecord, goal: Goal) -> Stage:
+    """What the policy sees of a stage: mean, seed spread, each seed's score, training loss and
+    the stage it grew from (its seeds pair with that stage's)."""
+    spread = record.val_std if math.isfinite(record.val_std) else 0.0
+    seeds = tuple(float(v.get(goal.metric, math.inf)) for v in record.seed_val) if record.ok else ()
+    parent = record.parent if record.init == "warm" else None
+    return Stage(record.widths, record.action, stage_score(record, goal), spread, seeds, record.train_loss, parent)
+
+
+def stage_score(record: StageRecord, goal: Goal) -> float:
+    """The number decisions are made on: mean validation goal metric (inf for a failed stage)."""
+    return record.val.get(goal.metric, math.inf) if record.ok else math.inf
+
+
+def make_record(
+    index: int,
+    proposal: Proposal,
+    outcome: StageOutcome,
+    win: SeriesWindows,
+    config: Config,
+    goal: Goal,
+    cap_fn: CapFn,
+    history: list[Stage],
+) -> StageRecord:
+    """Summarise a stage's seeds: means, spread, over-fitting and the cap in force."""
+    seeds = outcome.seeds
+    keys = list(seeds[0].val) if seeds else []
+    train_loss = float(np.mean([s.train_loss for s in seeds])) if seeds else math.nan
+    val_loss = float(np.mean([s.val_loss for s in seeds])) if seeds else math.nan
+    alpha = replay(history, config.growth).alpha  # rises each time more capacity hurt
+    ok = not outcome.error and bool(seeds)
+    return StageRecord(
+        index=index,
+        action=proposal.action,
+        widths=list(proposal.widths),
+        params=count_params(win.n_inputs, proposal.widths, win.h, config.model.proj_size),
+        val={k: outcome.mean(k) for k in keys},
+        val_std=outcome.std(goal.metric) if ok else math.nan,
+        val_spread={k: outcome.std(k) for k in keys},
+        seed_val=[s.val for s in seeds],
+        train_loss=train_loss,
+        val_loss=val_loss,
+        overfit=False,  # set by the controller from the policy's replay
+        alpha=alpha,
+        cap=cap_fn(alpha),
+        gain=math.nan,  # set by the controller from the policy's replay
+        seconds=float(sum(s.seconds for s in seeds)),
+        epochs=float(np.mean([s.epochs for s in seeds])) if seeds else 0.0,
+        steps=int(sum(s.steps for s in seeds)),
+        error=outcome.error if outcome.error or seeds else "no seed trained",
+        notes=[s.note for s in seeds if s.note],
+        kept_epochs=[s.kept_epochs for s in seeds],
+    )
+
+
+def choose(stages: list[StageRecord], history: list[Stage], goal: Goal, growth: GrowthConfig) -> Optional[int]:
+    """The smallest stage meeting the goal on validation; else the smallest stage that no other
+    stage beats by ``min_gain`` and the seed noise (the acceptance rule), else the best one."""
+    threshold = goal.threshold("val")
+    meeting = [
+        s for s, h in zip(stages, history) if threshold is not None and math.isfinite(h.score) and h.score <= threshold
+    ]
+    if meeting:
+        return min(meeting, key=lambda s: (s.params, s.index)).index
+    finite = [(i, s, h) for i, (s, h) in enumerate(zip(stages, history)) if math.isfinite(h.score)]
+    unbeaten = [s for i, s, _ in finite if not any(beats(history, i, j, growth) for j, _, _ in finite)]
+    if unbeaten:
+        return min(unbeaten, key=lambda s: (s.params, s.index)).index
+    return min(finite, key=lambda t: (t[2].score, t[1].params, t[1].index))[1].index if finite else None
+
+
+def stage_line(record: StageRecord, goal: Goal) -> str:
+    """The console line of one stage."""
+    metric = metrics.metric_label(goal.metric)
+    if not record.ok:
+        return (
+            f"stage {record.index:2d}  {record.action:<6s} {str(record.widths):<11s} params {record.params:6d}  "
+            f"FAILED ({record.error})  -> {record.decision}"
+        )
+    gain = f"{record.gain:+6.1%}" if math.isfinite(record.gain) else "     -"
+    notes = "".join(f"\n          note: {n}" for n in record.notes)
+    return (
+        f"stage {record.index:2d}  {record.action:<6s} {str(record.widths):<11s} params {record.params:6d}  "
+        f"val {metric} {fmt(record.val[goal.metric])} ± {fmt(record.val_std)}  gain {gain}  "
+        f"{record.seconds:5.1f}s  -> {record.decision}{notes}"
+    )
