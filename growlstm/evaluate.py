@@ -24,7 +24,8 @@ from growlstm.baselines import make_baseline
 from growlstm.config import ModelConfig, TrainerConfig
 from growlstm.model import LSTMStack
 from growlstm.surgery import grow_to, shrink_perturb
-from growlstm.train import FitResult, fit_candidate, fit_seeds, predict
+from growlstm.train import FitResult, fit_candidate, predict
+from growlstm.packed import fit_seeds
 from growlstm.windows import SeriesWindows
 
 

@@ -11,7 +11,7 @@ import torch
 
 from growlstm.evaluate import mean_scores, score_at
 from growlstm.module import LSTMForecaster
-from growlstm.train import EVAL_CHUNK
+from growlstm.loaders import EVAL_CHUNK
 from growlstm.windows import SeriesWindows, masked_mean, pad_window
 
 

@@ -22,7 +22,7 @@ from growlstm.config import Config
 from growlstm.evaluate import grown_states
 from growlstm.module import LSTMForecaster
 from growlstm.residual import with_classical_base
-from growlstm.train import fit_seeds
+from growlstm.packed import fit_seeds
 from growlstm.windows import SeriesWindows
 
 if TYPE_CHECKING:

@@ -29,7 +29,9 @@ import growlstm  # noqa: E402
 from growlstm.config import Config, DataConfig, ModelConfig, TrainerConfig  # noqa: E402
 from growlstm.model import LSTMStack  # noqa: E402
 from growlstm.preparation import prepare  # noqa: E402
-from growlstm.train import batch_loader, fit_candidate, fit_seeds  # noqa: E402
+from growlstm.train import fit_candidate  # noqa: E402
+from growlstm.packed import fit_seeds
+from growlstm.loaders import batch_loader
 from m4 import load_m4  # noqa: E402
 
 

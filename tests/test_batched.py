@@ -11,7 +11,8 @@ from growlstm.data import load
 from growlstm.model import LSTMStack
 from growlstm.preparation import prepare
 from growlstm.surgery import grow_to
-from growlstm.train import fit_candidate, fit_seeds
+from growlstm.train import fit_candidate
+from growlstm.packed import fit_seeds
 
 
 @pytest.mark.parametrize("widths,proj", [([3], 0), ([4, 2], 0), ([6, 5], 2)])

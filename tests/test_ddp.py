@@ -13,7 +13,8 @@ from growlstm import load
 from growlstm.config import Config, DataConfig, TrainerConfig
 from growlstm.pooled_windows import PooledWindows
 from growlstm.preparation import prepare
-from growlstm.train import RankShare, fit_candidate, set_loader
+from growlstm.train import fit_candidate
+from growlstm.loaders import RankShare, set_loader
 
 
 def test_rank_share_outside_ddp_is_the_plain_batches() -> None:

@@ -21,7 +21,7 @@ from growlstm import evaluate
 from growlstm.config import Config, GoalConfig
 from growlstm.errors import InputError
 from growlstm.module import LSTMForecaster
-from growlstm.train import SeedBatchModule
+from growlstm.packed import SeedBatchModule
 
 # Enough stages to kill one mid-way; nile's cap (5 cells with 3 validation origins) bounds the search.
 RUN = [

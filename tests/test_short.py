@@ -18,7 +18,7 @@ from growlstm.runs import choose_scope, grow_many
 from growlstm.pooled_windows import PooledWindows
 from growlstm.refit import growth_path, recut, stage_epochs
 from growlstm.preparation import prepare
-from growlstm.train import fit_seeds
+from growlstm.packed import fit_seeds
 
 from .test_cli import run_cli
 
