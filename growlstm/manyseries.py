@@ -7,17 +7,21 @@ from __future__ import annotations
 import json
 import logging
 import math
+import multiprocessing
 import os
 import re
 import signal
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from growlstm import data as data_mod
 from growlstm.config import Config
+from growlstm.evaluate import BaselineResult, mean_scores, run_baseline
+from growlstm.progress import progress
 from growlstm.results import ManyResult
+from growlstm.windows import SeriesWindows
 
 log = logging.getLogger("growlstm")
 
@@ -128,3 +132,57 @@ def write_many(root: Path, result: ManyResult) -> None:
         "versions": versions(),
     }
     write_text(root / "summary.json", json.dumps(clean(summary), indent=2))
+
+
+def fit_baselines(win: SeriesWindows, names: Sequence[str]) -> dict[str, BaselineResult]:
+    """Every baseline of one series at its validation and test origins (a worker's job).
+
+    Only validation scores enter the decisions; test scores are read at the end.
+    """
+    results = {name: BaselineResult(name) for name in names}
+    for name, result in results.items():
+        run_baseline(name, win, result, "val")
+        run_baseline(name, win, result, "test")
+    return results
+
+
+def _fit_chunk(wins: list[SeriesWindows], names: list[str]) -> list[dict[str, BaselineResult]]:
+    return [fit_baselines(w, names) for w in wins]
+
+
+def all_baselines(wins: list[SeriesWindows], names: list[str], workers: int) -> list[dict[str, BaselineResult]]:
+    """Baselines of every series, ``workers`` processes at a time, in chunks (few round trips)."""
+    with progress(len(wins), "baselines") as bar:
+        if workers == 1 or len(wins) < 2 * workers:
+            out = []
+            for w in wins:
+                out.append(fit_baselines(w, names))
+                bar.update(1)
+            return out
+        size = max(1, math.ceil(len(wins) / (workers * 4)))
+        chunks = [wins[i : i + size] for i in range(0, len(wins), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=quiet_worker) as pool:
+            futures = [pool.submit(_fit_chunk, chunk, list(names)) for chunk in chunks]
+            for future in as_completed(futures):
+                bar.update(len(future.result()))
+            done = [future.result() for future in futures]  # in series order
+    return [r for chunk in done for r in chunk]
+
+
+def set_baselines(per_series: list[dict[str, BaselineResult]], names: Sequence[str]) -> dict[str, BaselineResult]:
+    """Each baseline's set-level result: metrics averaged over the series (where it fitted)."""
+    out = {}
+    for name in names:
+        ok = [b[name] for b in per_series if b[name].ok]
+        failed = len(per_series) - len(ok)
+        result = BaselineResult(name, spec=f"per series ({len(ok)} fitted)")
+        if not ok:
+            result.error = f"failed on every series (e.g. {per_series[0][name].error})" if per_series else "no series"
+        else:
+            result.val = mean_scores([b.val for b in ok])
+            result.test = mean_scores([b.test for b in ok if b.test])
+            if failed:
+                result.spec += f", failed on {failed}"
+        out[name] = result
+    return out

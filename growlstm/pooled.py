@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -26,24 +24,24 @@ from growlstm import data as data_mod
 from growlstm.advice import decide, forecast_columns, quantiles, series_advice, summary_block
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
-from growlstm.evaluate import BaselineResult, LSTMEvaluator, SeedOutcome, mean_scores, run_baseline
+from growlstm.evaluate import BaselineResult, LSTMEvaluator, SeedOutcome, mean_scores
 from growlstm.forecaster import MODEL_FILE, capture, save
 from growlstm.goal import CarryOver, Goal, carry_over, make_goal
 from growlstm.layout import plan as plan_layout
 from growlstm.manyseries import (
-    mark_many, quiet_worker, report_skipped, series_config, split_panel, worker_count, write_many,
+    all_baselines, mark_many, report_skipped, series_config, set_baselines, split_panel, worker_count,
+    write_many,
 )
 from growlstm.module import LSTMForecaster
 from growlstm.plots import growth_plot
 from growlstm.policy import CapFn
 from growlstm.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
-from growlstm.progress import progress
 from growlstm.recommend import Candidate
 from growlstm.records import Recorder
 from growlstm.refit import RefitFailure, growth_path, recut, refit
 from growlstm.results import GrowthResult, ManyResult
-from growlstm.stages import choose, run_stages
 from growlstm.preparation import prepare
+from growlstm.stages import choose, run_stages
 from growlstm.setlevel import series_row, set_scores
 from growlstm.store import atomic_write
 from growlstm.train import FitResult, one_torch_thread
@@ -65,60 +63,6 @@ class PooledEvaluator(LSTMEvaluator):
         if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
             raise FloatingPointError(f"seed {fit.seed}: non-finite loss or forecast")
         return SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note)
-
-
-def fit_baselines(win: SeriesWindows, names: Sequence[str]) -> dict[str, BaselineResult]:
-    """Every baseline of one series at its validation and test origins (a worker's job).
-
-    Only validation scores enter the decisions; test scores are read at the end.
-    """
-    results = {name: BaselineResult(name) for name in names}
-    for name, result in results.items():
-        run_baseline(name, win, result, "val")
-        run_baseline(name, win, result, "test")
-    return results
-
-
-def _fit_chunk(wins: list[SeriesWindows], names: list[str]) -> list[dict[str, BaselineResult]]:
-    return [fit_baselines(w, names) for w in wins]
-
-
-def all_baselines(wins: list[SeriesWindows], names: list[str], workers: int) -> list[dict[str, BaselineResult]]:
-    """Baselines of every series, ``workers`` processes at a time, in chunks (few round trips)."""
-    with progress(len(wins), "baselines") as bar:
-        if workers == 1 or len(wins) < 2 * workers:
-            out = []
-            for w in wins:
-                out.append(fit_baselines(w, names))
-                bar.update(1)
-            return out
-        size = max(1, math.ceil(len(wins) / (workers * 4)))
-        chunks = [wins[i : i + size] for i in range(0, len(wins), size)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=quiet_worker) as pool:
-            futures = [pool.submit(_fit_chunk, chunk, list(names)) for chunk in chunks]
-            for future in as_completed(futures):
-                bar.update(len(future.result()))
-            done = [future.result() for future in futures]  # in series order
-    return [r for chunk in done for r in chunk]
-
-
-def set_baselines(per_series: list[dict[str, BaselineResult]], names: Sequence[str]) -> dict[str, BaselineResult]:
-    """Each baseline's set-level result: metrics averaged over the series (where it fitted)."""
-    out = {}
-    for name in names:
-        ok = [b[name] for b in per_series if b[name].ok]
-        failed = len(per_series) - len(ok)
-        result = BaselineResult(name, spec=f"per series ({len(ok)} fitted)")
-        if not ok:
-            result.error = f"failed on every series (e.g. {per_series[0][name].error})" if per_series else "no series"
-        else:
-            result.val = mean_scores([b.val for b in ok])
-            result.test = mean_scores([b.test for b in ok if b.test])
-            if failed:
-                result.spec += f", failed on {failed}"
-        out[name] = result
-    return out
 
 
 def needs_padding(panel: data_mod.Panel, h: int, input_size: int, config: Config) -> bool:

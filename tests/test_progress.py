@@ -82,7 +82,7 @@ def test_local_run_shows_a_series_bar_on_a_terminal(monkeypatch: pytest.MonkeyPa
 
 
 def test_global_run_counts_series_while_fitting_baselines(monkeypatch: pytest.MonkeyPatch) -> None:
-    from growlstm.pooled import all_baselines
+    from growlstm.manyseries import all_baselines
     from growlstm.preparation import prepare
 
     panel = _panel(3)
