@@ -55,6 +55,26 @@ class Goal:
         validation" held on test in 58 of 122 claims)."""
         from growlstm.recommend import dm_pvalue
 
+        losses = self._step_losses(lstm, actuals, histories, season)
+        return None if losses is None else dm_pvalue(losses[1], losses[0])
+
+    def origin_ratios(
+        self, lstm: Sequence[np.ndarray], actuals: Sequence[np.ndarray], histories: Sequence[np.ndarray], season: int,
+    ) -> Optional[np.ndarray]:
+        """Origin by origin, the LSTM's loss over the goal's bar (the target, or ``1 - margin``
+        times the best baseline's loss at that origin): <= 1 where it meets the goal. None
+        without a goal, or where a loss is undefined."""
+        losses = self._step_losses(lstm, actuals, histories, season)
+        if losses is None:
+            return None
+        ours, bar = (part.mean(axis=1) for part in losses)
+        return None if (bar <= 0).any() else ours / bar
+
+    def _step_losses(
+        self, lstm: Sequence[np.ndarray], actuals: Sequence[np.ndarray], histories: Sequence[np.ndarray], season: int,
+    ) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """Per origin and step: the LSTM's losses and the goal's bar at the same steps (the target,
+        or ``1 - margin`` times the best baseline's losses); None without a goal or a finite loss."""
         if not lstm or (self.target is None and (not self.beat or self.reference is None)):
             return None
         power = 2 if self.metric == "rmse" else 1  # RMSE: a mean of squared errors is what it compares
@@ -68,28 +88,7 @@ class Goal:
             bar = (1 - self.margin) ** power * step_losses(self.metric, base, actuals, histories, season)
         if not (np.isfinite(ours).all() and np.isfinite(bar).all()):
             return None
-        return dm_pvalue(bar, ours)
-
-    def origin_ratios(
-        self, lstm: Sequence[np.ndarray], actuals: Sequence[np.ndarray], histories: Sequence[np.ndarray], season: int,
-    ) -> Optional[np.ndarray]:
-        """Origin by origin, the LSTM's loss over the goal's bar (the target, or ``1 - margin``
-        times the best baseline's loss at that origin): <= 1 where it meets the goal. None
-        without a goal, or where a loss is undefined."""
-        if not lstm or (self.target is None and (not self.beat or self.reference is None)):
-            return None
-        power = 2 if self.metric == "rmse" else 1
-        ours = step_losses(self.metric, lstm, actuals, histories, season).mean(axis=1)
-        if self.target is not None:
-            bar = np.full_like(ours, self.target**power)
-        else:
-            base = list(self.reference.val_forecasts)  # type: ignore[union-attr]
-            if len(base) != len(lstm):
-                return None
-            bar = (1 - self.margin) ** power * step_losses(self.metric, base, actuals, histories, season).mean(axis=1)
-        if not (np.isfinite(ours).all() and np.isfinite(bar).all()) or (bar <= 0).any():
-            return None
-        return ours / bar
+        return ours, bar
 
     def describe(self) -> str:
         name = metrics.metric_label(self.metric)
