@@ -8,7 +8,9 @@ from typing import Any, Optional
 import numpy as np
 from scipy import optimize, signal
 
-from growlstm.baselines.common import _UNFITTED, _as_series, _check_h, _check_ic, _check_m, _finite, _fitted, _ic_value, _one_blas_thread, _quiet
+from growlstm.baselines.common import (
+    _UNFITTED, ClassicalModel, _as_series, _check_ic, _check_m, _fitted, _ic_value, _one_blas_thread, _quiet,
+)
 
 
 
@@ -116,7 +118,7 @@ def _neighbours(o: Order) -> list[Order]:
     return seasonal + [(p + a, q + b, P, Q, c) for a, b in _STEPS] + [(p, q, P, Q, not c)]
 
 
-class AutoARIMA:
+class AutoARIMA(ClassicalModel):
     """Automatic seasonal ARIMA (Hyndman & Khandakar 2008 stepwise search).
 
     D in {0, 1} by STL seasonal strength, then d <= 2 by KPSS; then a stepwise search over
@@ -229,8 +231,7 @@ class AutoARIMA:
         return s
 
     # ---- search
-    def fit(self, y: np.ndarray) -> "AutoARIMA":
-        x = _as_series(y)
+    def _fit(self, x: np.ndarray) -> None:
         self.result_ = None  # a failed refit must not leave the previous model behind
         if np.ptp(x) == 0:
             raise RuntimeError("series is constant: ARIMA is not identifiable (use naive)")
@@ -269,7 +270,6 @@ class AutoARIMA:
         self.result_ = result
         self.ic_ = float(getattr(result, self.ic))
         self._fitted_spec = self._spec(chosen, d, D)
-        return self
 
     def _search(self, w: np.ndarray, d: int, D: int) -> tuple[dict[Order, tuple[float, Any]], str]:
         """Hyndman-Khandakar stepwise search; returns order -> (IC, fit) and the last error."""
@@ -337,13 +337,10 @@ class AutoARIMA:
             self.result_ = result.apply(w)
         return self
 
-    def predict(self, h: int) -> np.ndarray:
-        h = _check_h(h)
-        result = _fitted(self, "result_")
+    def _predict(self, h: int) -> np.ndarray:
         with _quiet():
-            wf = np.asarray(result.forecast(h), dtype=float)
-            f = _integrate(wf, self._lags, self._history)
-        return _finite(f, self.spec)
+            wf = np.asarray(self.result_.forecast(h), dtype=float)
+            return _integrate(wf, self._lags, self._history)
 
     @property
     def spec(self) -> str:

@@ -148,3 +148,32 @@ def _ic_value(llf: float, nobs: int, k: int, ic: str) -> float:
     if nobs - k - 1 <= 0:  # AICc undefined: too many parameters for the data
         return math.inf
     return -2.0 * llf + 2.0 * k + 2.0 * k * (k + 1) / (nobs - k - 1)
+
+
+class ClassicalModel:
+    """What every baseline does the same way: ``fit(y)`` checks the series (1-D, finite, at least
+    one point) and returns the model; ``predict(h)`` checks ``h`` and that the model was fitted,
+    and refuses non-finite forecasts. A family implements ``_fit(x)`` on the checked series and
+    ``_predict(h)`` on the fitted state, kept in the attribute named by ``_state``."""
+
+    name = ""
+    _state = "result_"  # None until fitted
+
+    def fit(self, y: ArrayLike) -> "ClassicalModel":
+        self._fit(_as_series(y))
+        return self
+
+    def predict(self, h: int) -> np.ndarray:
+        h = _check_h(h)
+        _fitted(self, self._state)
+        return _finite(self._predict(h), self.spec)
+
+    def _fit(self, x: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, h: int) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def spec(self) -> str:
+        raise NotImplementedError

@@ -7,7 +7,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from growlstm.baselines.common import _UNFITTED, _as_series, _check_h, _check_ic, _check_m, _finite, _fitted, _ic_value, _one_blas_thread, _quiet
+from growlstm.baselines.common import (
+    _UNFITTED, ClassicalModel, _as_series, _check_ic, _check_m, _fitted, _ic_value, _one_blas_thread, _quiet,
+)
 
 
 
@@ -24,7 +26,7 @@ def _ets_spec(form: ETSForm) -> str:
     )
 
 
-class AutoETS:
+class AutoETS(ClassicalModel):
     """Automatic exponential smoothing: the state-space ETS model with the lowest IC.
 
     Candidates are error {A, M} x trend {N, A, Ad} x season {N, A, M}, fitted with
@@ -83,8 +85,7 @@ class AutoETS:
             initialization_method=init,
         )
 
-    def fit(self, y: np.ndarray) -> "AutoETS":
-        x = _as_series(y)
+    def _fit(self, x: np.ndarray) -> None:
         self.result_ = None  # a failed refit must not leave the previous model behind
         if np.ptp(x) == 0:
             raise RuntimeError("series is constant: ETS likelihood is degenerate (use naive)")
@@ -138,7 +139,6 @@ class AutoETS:
             self.ic_, self._fitted_spec, model, params = best
             self.result_ = model.smooth(params)
             self._params = params
-        return self
 
     def update(self, y: np.ndarray) -> "AutoETS":
         """Move to the end of ``y`` (the fitted data and what followed) with the fitted form,
@@ -169,12 +169,9 @@ class AutoETS:
         ranked.sort(key=lambda r: r[0])
         return {form: params for _, form, params in ranked[: self.screen]}
 
-    def predict(self, h: int) -> np.ndarray:
-        h = _check_h(h)
-        result = _fitted(self, "result_")
+    def _predict(self, h: int) -> np.ndarray:
         with _quiet():
-            f = np.asarray(result.forecast(h), dtype=float)
-        return _finite(f, self.spec)
+            return np.asarray(self.result_.forecast(h), dtype=float)
 
     @property
     def spec(self) -> str:

@@ -6,51 +6,49 @@ from typing import Optional
 
 import numpy as np
 
-from growlstm.baselines.common import _UNFITTED, _as_series, _check_h, _check_m, _fitted
+from growlstm.baselines.common import ClassicalModel, _check_m, _UNFITTED
 
 
 
 
-class Naive:
+class Naive(ClassicalModel):
     """Repeat the last observed value."""
 
     name = "naive"
+    _state = "last_"
 
     def __init__(self) -> None:
         self.last_: Optional[float] = None
 
-    def fit(self, y: np.ndarray) -> "Naive":
-        self.last_ = float(_as_series(y)[-1])
-        return self
+    def _fit(self, x: np.ndarray) -> None:
+        self.last_ = float(x[-1])
 
-    def predict(self, h: int) -> np.ndarray:
-        return np.full(_check_h(h), float(_fitted(self, "last_")))
+    def _predict(self, h: int) -> np.ndarray:
+        return np.full(h, float(self.last_))  # type: ignore[arg-type]
 
     @property
     def spec(self) -> str:
         return "naive"
 
 
-class SeasonalNaive:
+class SeasonalNaive(ClassicalModel):
     """Repeat the last full season; naive when ``season_length`` is 1 or exceeds the data."""
 
     name = "seasonal_naive"
+    _state = "season_"
 
     def __init__(self, season_length: int = 1) -> None:
         self.season_length = _check_m(season_length)
         self.season_: Optional[np.ndarray] = None
         self.m_: Optional[int] = None
 
-    def fit(self, y: np.ndarray) -> "SeasonalNaive":
-        x = _as_series(y)
+    def _fit(self, x: np.ndarray) -> None:
         # Shorter than one season: there is no season to repeat, so fall back to naive.
         self.m_ = self.season_length if x.size >= self.season_length else 1
         self.season_ = x[-self.m_ :].copy()
-        return self
 
-    def predict(self, h: int) -> np.ndarray:
-        season = _fitted(self, "season_")
-        return np.resize(season, _check_h(h)).astype(float)
+    def _predict(self, h: int) -> np.ndarray:
+        return np.resize(self.season_, h).astype(float)
 
     @property
     def spec(self) -> str:

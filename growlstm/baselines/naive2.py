@@ -6,13 +6,13 @@ from typing import Optional
 
 import numpy as np
 
-from growlstm.baselines.common import _UNFITTED, _as_series, _check_h, _check_m, _finite, _fitted
+from growlstm.baselines.common import ClassicalModel, _check_m, _UNFITTED
 from growlstm.baselines.seasonal import _reseasonalise, seasonal_adjustment
 
 
 
 
-class Naive2:
+class Naive2(ClassicalModel):
     """M4's Naive2: naive on the seasonally adjusted series, then re-seasonalised.
 
     Adjusts with classical multiplicative decomposition (``seasonal_decompose`` on the
@@ -26,6 +26,7 @@ class Naive2:
     """
 
     name = "naive2"
+    _state = "level_"
 
     def __init__(self, season_length: int = 1) -> None:
         self.season_length = _check_m(season_length)
@@ -33,17 +34,12 @@ class Naive2:
         self.mode_: Optional[str] = None
         self.season_: Optional[np.ndarray] = None
 
-    def fit(self, y: np.ndarray) -> "Naive2":
-        x = _as_series(y)
+    def _fit(self, x: np.ndarray) -> None:
         self.mode_, adjusted, self.season_, self._why = seasonal_adjustment(x, self.season_length)
         self.level_ = float(adjusted[-1])
-        return self
 
-    def predict(self, h: int) -> np.ndarray:
-        h = _check_h(h)
-        level = float(_fitted(self, "level_"))
-        f = _reseasonalise(np.full(h, level), self.mode_, self.season_)
-        return _finite(f, self.spec)
+    def _predict(self, h: int) -> np.ndarray:
+        return _reseasonalise(np.full(h, float(self.level_)), self.mode_, self.season_)  # type: ignore[arg-type]
 
     @property
     def spec(self) -> str:

@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from growlstm.baselines.common import _UNFITTED, _as_series, _check_h, _check_m, _finite, _fitted, _one_blas_thread, _quiet
+from growlstm.baselines.common import ClassicalModel, _check_m, _one_blas_thread, _quiet, _UNFITTED
 from growlstm.baselines.seasonal import _reseasonalise, seasonal_adjustment
 
 
 
 
-class Theta:
+class Theta(ClassicalModel):
     """The Theta method as the M4 benchmark: SES with drift on the seasonally adjusted series.
 
     Seasonal adjustment as :class:`Naive2` (M4's 90% test at lag ``season_length``,
@@ -37,10 +37,9 @@ class Theta:
         self.theta = float(theta)
         self.result_: Any = None
 
-    def fit(self, y: np.ndarray) -> "Theta":
+    def _fit(self, x: np.ndarray) -> None:
         from statsmodels.tsa.forecasting.theta import ThetaModel
 
-        x = _as_series(y)
         self.result_ = None  # a failed refit must not leave the previous model behind
         if np.ptp(x) == 0:
             raise RuntimeError("series is constant: the Theta trend is degenerate (use naive)")
@@ -56,14 +55,11 @@ class Theta:
             except Exception as err:  # noqa: BLE001 - reported with the reason
                 raise RuntimeError(f"Theta fit failed: {err}") from err
         self.result_ = result
-        return self
 
-    def predict(self, h: int) -> np.ndarray:
-        h = _check_h(h)
-        result = _fitted(self, "result_")
+    def _predict(self, h: int) -> np.ndarray:
         with _quiet():
-            f = np.asarray(result.forecast(h, theta=self.theta), dtype=float)
-        return _finite(_reseasonalise(f, self.mode_, self.season_), self.spec)
+            f = np.asarray(self.result_.forecast(h, theta=self.theta), dtype=float)
+        return _reseasonalise(f, self.mode_, self.season_)
 
     @property
     def spec(self) -> str:
