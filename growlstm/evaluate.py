@@ -21,7 +21,7 @@ import torch
 
 from growlstm import metrics
 from growlstm.baselines import make_baseline
-from growlstm.config import ModelConfig, TrainerConfig
+from growlstm.config import Config, ModelConfig, TrainerConfig
 from growlstm.model import LSTMStack
 from growlstm.surgery import grow_to, shrink_perturb
 from growlstm.train import FitResult, fit_candidate, predict
@@ -220,6 +220,14 @@ class LSTMEvaluator:
         self.win, self.model, self.trainer, self.seeds = win, model, trainer, seeds
         self.log_dir, self.verbose, self.split_noise = log_dir, verbose, split_noise
         self.shrink, self.perturb = shrink, perturb
+
+    @classmethod
+    def for_run(cls, windows: Any, config: Config, log_dir: Optional[Path]) -> "LSTMEvaluator":
+        """The evaluator a run's config asks for (one series, or ``PooledEvaluator`` on many):
+        its seeds, model, trainer and warm-growth settings."""
+        g = config.growth
+        return cls(windows, config.model, config.trainer, [config.seed + k for k in range(g.seeds)], log_dir=log_dir,
+                   verbose=config.verbose, split_noise=g.split_noise, shrink=g.shrink, perturb=g.perturb)
 
     def __call__(self, index: int, widths: list[int], parents: Optional[list[LSTMStack]] = None) -> StageOutcome:
         inits = None

@@ -40,12 +40,12 @@ from growlstm.recommend import Candidate
 from growlstm.records import Recorder
 from growlstm.refit import RefitFailure, growth_path, recut, refit
 from growlstm.results import GrowthResult, ManyResult
-from growlstm.preparation import prepare
+from growlstm.preparation import horizon_and_season, prepare
 from growlstm.stages import choose, run_stages
 from growlstm.setlevel import series_row, set_scores
 from growlstm.store import atomic_write
 from growlstm.train import FitResult, one_torch_thread
-from growlstm.windows import SeriesWindows, default_h, default_input_size, future_frame
+from growlstm.windows import SeriesWindows, default_input_size, future_frame
 
 log = logging.getLogger("growlstm")
 
@@ -122,12 +122,7 @@ def grow_global(
     recorder = Recorder(root, config, pooled, resume=resume) if root is not None else None  # type: ignore[arg-type]
     if root is not None:
         mark_many(root, "global", len(panel))
-    seeds = [config.seed + k for k in range(config.growth.seeds)]
-    evaluator = PooledEvaluator(
-        pooled, config.model, config.trainer, seeds, log_dir=recorder.tb_dir if recorder else None,
-        verbose=config.verbose, split_noise=config.growth.split_noise, shrink=config.growth.shrink,
-        perturb=config.growth.perturb,
-    )
+    evaluator = PooledEvaluator.for_run(pooled, config, recorder.tb_dir if recorder else None)
     searched = run_stages(pooled, config, goal, cap_fn, evaluator, recorder, first, resume, start)
     if recorder is not None:
         recorder.close_growth(searched.stages, baselines, goal)
@@ -161,8 +156,7 @@ def series_windows(panel: data_mod.Panel, config: Config
                    ) -> tuple[list[SeriesWindows], dict[str, dict[str, Any]], int, int, int]:
     """Every series cut as the one network reads it (one h, one lookback, padded where a series
     is short): (windows, rows of the series refused, h, season, input size)."""
-    h = config.h if config.h is not None else default_h(panel.freq)
-    season = config.data.season_length or panel.season_length
+    h, season = horizon_and_season(panel, config)
     # One network reads one window length: the default is not shortened per series.
     input_size = config.input_size or default_input_size(h, season)
     pad = needs_padding(panel, h, input_size, config)

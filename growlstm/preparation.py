@@ -22,6 +22,13 @@ log = logging.getLogger("growlstm")
 TINY = 2  # cells of the recipe's first LSTM: a series whose cap is below it is too short for one
 
 
+def horizon_and_season(panel: data_mod.Panel, config: Config) -> tuple[int, int]:
+    """``h`` (given, or M4's horizon for the frequency) and the season length (given, or the
+    frequency's): the same for one series, each series of a table, and the scope decision."""
+    h = config.h if config.h is not None else default_h(panel.freq)
+    return h, config.data.season_length or panel.season_length
+
+
 def to_panel(series: Any, config: Config) -> data_mod.Panel:
     """A Panel from whatever the user passed: Panel, pandas Series, numpy array or list."""
     if isinstance(series, data_mod.Panel):
@@ -51,8 +58,7 @@ def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False) -> tupl
     picked = config.data.series if config.data.series in panel.ids() else None
     frame = panel.series(picked)
     uid = picked or panel.ids()[0]
-    season = config.data.season_length or panel.season_length
-    h = config.h if config.h is not None else default_h(panel.freq)
+    h, season = horizon_and_season(panel, config)
     held_out = panel.test_rows.get(uid)
     if held_out is not None:
         span = h + origin_step(h, config.eval) * (config.eval.test_origins - 1)

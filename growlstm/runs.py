@@ -18,10 +18,10 @@ from growlstm.manyseries import MANY
 from growlstm.policy import capacity_cap, next_width
 from growlstm.pooled import grow_global
 from growlstm.results import GrowthResult, ManyResult
+from growlstm.preparation import horizon_and_season, to_panel
 from growlstm.search import grow
-from growlstm.preparation import to_panel
 from growlstm.store import load_run_config
-from growlstm.windows import default_h, default_input_size
+from growlstm.windows import default_input_size
 
 log = logging.getLogger("growlstm")
 
@@ -59,8 +59,7 @@ def choose_scope(panel: data_mod.Panel, config: Config) -> tuple[str, str]:
     compare two sizes. Pooled, every series' training targets count, and the cap lifts.
     """
     g = config.growth
-    h = config.h if config.h is not None else default_h(panel.freq)
-    season = config.data.season_length or panel.season_length
+    h, season = horizon_and_season(panel, config)
     lookback = config.input_size or default_input_size(h, season)
     shorten = None if config.input_size is not None else min(lookback, max(h, season))
     room = next_width(g.start_cells, g.schedule) or g.start_cells

@@ -81,12 +81,7 @@ def grow(
     if no_room and not fixed:
         return classical_only(uid, win, config, goal, baselines, cap_fn, no_room, recorder, start, skipped, panel)
 
-    seeds = [config.seed + k for k in range(config.growth.seeds)]
-    evaluator = evaluator or LSTMEvaluator(
-        win, config.model, config.trainer, seeds,
-        log_dir=recorder.tb_dir if recorder else None, verbose=config.verbose,
-        split_noise=config.growth.split_noise, shrink=config.growth.shrink, perturb=config.growth.perturb,
-    )
+    evaluator = evaluator or LSTMEvaluator.for_run(win, config, recorder.tb_dir if recorder else None)
     stages, modules, history, proposal, spent = run_stages(win, config, goal, cap_fn, evaluator, recorder, first, resume, start)
 
     chosen = choose(stages, history, goal, config.growth)
