@@ -39,8 +39,9 @@ class EpochMean:
         """The mean so far (a vector when vectors are added: one mean per element)."""
         return torch.as_tensor(self.total, dtype=torch.float64) / self.count if self.count else torch.tensor(float("nan"))
 
-    def pop(self) -> float:
-        mean = float(self.value())
+    def pop(self) -> torch.Tensor:
+        """The mean so far, and a fresh start for the next epoch (scalar or vector alike)."""
+        mean = self.value()
         self.total, self.count = 0.0, 0
         return mean
 
@@ -119,7 +120,7 @@ class LSTMForecaster(pl.LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
-        self.log("train/loss", self.epoch_loss.pop())
+        self.log("train/loss", float(self.epoch_loss.pop()))
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch

@@ -59,8 +59,7 @@ class SeedBatchModule(pl.LightningModule):
         self.pack, self.net = pack, pack.big
         self.lr, self.weight_decay, self.grad_clip, self.loss = lr, weight_decay, grad_clip, loss
         self.val_losses = torch.full((pack.seeds,), math.inf)
-        self.epoch_loss = EpochMean()
-        self.seed_loss = EpochMean()  # each seed's own epoch mean (SeedCurves draws them)
+        self.seed_loss = EpochMean()  # each seed's own epoch mean (SeedCurves draws them; their mean is logged)
         self._val_parts: list[tuple[torch.Tensor, int]] = []  # per batch: (per-seed MSE, windows)
 
     def per_seed_loss(self, xs: list[torch.Tensor], ys: list[torch.Tensor]) -> torch.Tensor:
@@ -86,13 +85,12 @@ class SeedBatchModule(pl.LightningModule):
         losses = self.per_seed_loss([b[0] for b in batch], [b[1] for b in batch])
         if not torch.all(torch.isfinite(losses)):
             raise FloatingPointError(f"training loss became {losses.tolist()} at epoch {self.current_epoch}")
-        self.epoch_loss.add(losses.mean(), len(batch[0][0]))
         self.seed_loss.add(losses, len(batch[0][0]))
         return losses.sum()  # seeds share no weights: the sum's gradient is each seed's own
 
     def on_train_epoch_end(self) -> None:
-        self.log("train/loss", self.epoch_loss.pop())
-        self.seed_loss = EpochMean()
+        # After the callbacks' on_train_epoch_end (Lightning calls them first): SeedCurves has read it.
+        self.log("train/loss", float(self.seed_loss.pop().mean()))
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
         return batch if device.type == "cpu" else super().transfer_batch_to_device(batch, device, dataloader_idx)
