@@ -37,7 +37,7 @@ from growlstm.evaluate import backtest
 from growlstm.layout import MIN_HISTORY
 from growlstm.module import LSTMForecaster
 from growlstm.recommend import Candidate, with_combinations
-from growlstm.store import atomic_write, clean, config_dict
+from growlstm.store import atomic_write, clean, config_dict, rebuild
 from growlstm.residual import with_classical_base
 from growlstm.train import predict as net_forecast
 from growlstm.windows import Scaler, SeriesWindows, future_frame
@@ -172,12 +172,7 @@ def load(path: Path) -> Forecaster:
 
 def networks(network: dict[str, Any]) -> list[LSTMForecaster]:
     """The stored seeds, rebuilt from their model_args (in eval mode)."""
-    out = []
-    for state in network["state_dicts"]:
-        module = LSTMForecaster(**network["model_args"])
-        module.net.load_state_dict(state)
-        out.append(module.eval())
-    return out
+    return rebuild(network["model_args"], list(network["state_dicts"]))
 
 
 def lstm_window(state: SeriesState, frame: pd.DataFrame, fc: Forecaster) -> SeriesWindows:

@@ -102,6 +102,12 @@ class Goal:
         return f"{name} <= {threshold:.3f} on validation ({self.margin:.0%} better than {self.baseline})"
 
 
+def claimed(point: Optional[bool], p: Optional[float], significance: float) -> Optional[bool]:
+    """"Goal met on validation" as claimed: met on the mean and, where its p-value
+    (``Goal.claim_pvalue``) could be computed, beyond the noise (None: no goal)."""
+    return point if not point or p is None else bool(p < significance)
+
+
 # Over many series, a per-series claim is made only where the validation origins show such
 # claims carrying over to a later origin. Why: on short series a few validation origins can say
 # nothing about the future (M1 monthly, 3 origins: "met on validation" held on test in 19 of 56

@@ -139,10 +139,10 @@ def run_page(result: "GrowthResult", win: Any, growth_png: bytes) -> str:
     models = forecast_models(result)
     parts.append("<h2>The forecast</h2>")
     parts.append(image(png_bytes(forecast_figure(result, win)), "the series, its test span and the forecasts"))
-    parts.append(f'<p class="muted">Shaded grey: the test span, held out while choosing. Dashed: each model\'s '
-                 f"forecast of the test span from its origin(s); solid with bands: the forecast past the data with "
-                 f"its prediction intervals. forecast.csv in this folder holds these numbers and every other "
-                 f"model's.</p>")
+    parts.append('<p class="muted">Shaded grey: the test span, held out while choosing. Dashed: each model\'s '
+                 "forecast of the test span from its origin(s); solid with bands: the forecast past the data with "
+                 "its prediction intervals. forecast.csv in this folder holds these numbers and every other "
+                 "model's.</p>")
     if result.forecast is not None and models:
         parts.append(future_table(result.forecast, models, rec.get("levels") or []))
     parts.append("<h2>Did the LSTM meet the goal?</h2>")

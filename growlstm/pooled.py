@@ -26,7 +26,7 @@ from growlstm.config import Config, check_config
 from growlstm.errors import InputError
 from growlstm.evaluate import BaselineResult, LSTMEvaluator, SeedOutcome, mean_scores
 from growlstm.forecaster import MODEL_FILE, capture, save
-from growlstm.goal import CarryOver, Goal, carry_over, make_goal
+from growlstm.goal import CarryOver, Goal, carry_over, claimed, make_goal
 from growlstm.layout import plan as plan_layout
 from growlstm.manyseries import (
     all_baselines, mark_many, report_skipped, series_config, set_baselines, split_panel, worker_count,
@@ -328,8 +328,7 @@ def chosen_rows(
     rows = []
     for k, (w, bases) in enumerate(zip(pooled.series, per_series)):
         lstm_val, lstm_test, own, point, claim = lstm_vals[k], test[k] if test else {}, goals[k], points[k], claims[k]
-        met_val = point if claim is None else bool(point and claim < config.forecast.significance)
-        met_val = met_val and not check.withholds
+        met_val = claimed(point, claim, config.forecast.significance) and not check.withholds
         summary = {
             "data": {"points": len(w.y), "residual": w.base_name or None},
             "chosen": {"widths": widths, "params": None, "val": lstm_val, "test": lstm_test,

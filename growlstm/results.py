@@ -14,7 +14,7 @@ import pandas as pd
 from growlstm.config import Config
 from growlstm.evaluate import BaselineResult
 from growlstm.forecaster import Forecaster
-from growlstm.goal import Goal
+from growlstm.goal import Goal, claimed
 from growlstm.setlevel import set_scores, size_counts, verdict_counts
 from growlstm.significance import Significance
 
@@ -104,8 +104,8 @@ class GrowthResult:
             return False
         values = stage.val if part == "val" else self.chosen_test
         met = self.goal.met(values.get(self.goal.metric, math.nan), part)
-        if met and part == "val" and self.val_claim_p is not None:
-            met = self.val_claim_p < self.config.forecast.significance  # claimed only beyond the noise
+        if part == "val":
+            met = claimed(met, self.val_claim_p, self.config.forecast.significance)
         level = self.config.goal.significance
         if met and part == "test" and level is not None and self.goal.beat and self.goal.target is None:
             sig = self.significance

@@ -29,9 +29,15 @@ RUN_CONFIG = "run.yaml"  # the run's config, written first: what `resume` contin
 def load_modules(checkpoint: Path) -> list[LSTMForecaster]:
     """The trained seeds of a stage, rebuilt from its checkpoint (model_args + state dicts)."""
     payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    return rebuild(payload["model_args"], list(payload["state_dicts"].values()))
+
+
+def rebuild(model_args: dict[str, Any], states: list[dict[str, Any]]) -> list[LSTMForecaster]:
+    """Networks from their constructor arguments and state dicts, in eval mode (one per seed):
+    a stage checkpoint's, or the ones forecaster.pt stores."""
     modules = []
-    for state in payload["state_dicts"].values():
-        module = LSTMForecaster(**payload["model_args"])
+    for state in states:
+        module = LSTMForecaster(**model_args)
         module.net.load_state_dict(state)
         modules.append(module.eval())
     return modules
