@@ -179,14 +179,16 @@ def decide(
     growth: GrowthConfig,
     cap_for_alpha: "CapFn",
     goal_threshold: Optional[float],
+    state: Optional[State] = None,
 ) -> Proposal | Stop:
-    """What to do after the last stage of ``history``: train another stage, or stop."""
+    """What to do after the last stage of ``history``: train another stage, or stop.
+    ``state``: ``replay(history, growth)`` when the caller has it already."""
     last = history[-1]
     if goal_threshold is not None and last.score <= goal_threshold:
         return Stop("goal_met", f"stage {len(history) - 1} meets the goal on the validation mean")
     if len(history) >= growth.max_stages:
         return Stop("max_stages", f"growth.max_stages={growth.max_stages} reached")
-    state = replay(history, growth)
+    state = state or replay(history, growth)
     cap = cap_for_alpha(state.alpha)
     if sum(last.widths) > cap:
         return Stop("capacity_cap", f"alpha rose to {state.alpha:g}: the cap is now {cap} cells")

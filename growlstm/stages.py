@@ -18,7 +18,7 @@ from growlstm.evaluate import StageEvaluator, StageOutcome
 from growlstm.goal import Goal
 from growlstm.metrics import fmt
 from growlstm.model import count_params
-from growlstm.policy import CapFn, Proposal, Stage, Stop, beats, decide, replay
+from growlstm.policy import CapFn, Proposal, Stage, State, Stop, beats, decide, replay
 from growlstm.results import StageRecord
 from growlstm.windows import SeriesWindows
 
@@ -55,8 +55,10 @@ def run_stages(
             history.append(stage_of(record, goal))
             spent += record.seconds / 60
             log.info("%s  (resumed)", stage_line(record, goal))
+    # The policy's state after the history so far: replayed once per stage, then shared.
+    state = replay(history, config.growth)
     proposal: Proposal | Stop = (
-        next_step(history, config, cap_fn, goal, spent) if history else Proposal("start", first)
+        next_step(history, config, cap_fn, goal, spent, state) if history else Proposal("start", first)
     )
     while isinstance(proposal, Proposal):
         index = len(stages)
@@ -65,12 +67,12 @@ def run_stages(
         parents = [m.net for m in modules[parent]] if parent is not None else given_parent
         outcome = evaluator(index, proposal.widths, parents)
         modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]
-        record = make_record(index, proposal, outcome, win, config, goal, cap_fn, history)
+        record = make_record(index, proposal, outcome, win, config, goal, cap_fn, state.alpha)
         record.parent, record.init = parent, "warm" if parents is not None else "cold"
         history.append(stage_of(record, goal))
         state = replay(history, config.growth)
         record.gain, record.overfit = state.gains[-1], state.overfit[-1]  # what the decision used
-        proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60)
+        proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60, state)
         record.decision = (
             f"{proposal.action} -> {proposal.widths}" if isinstance(proposal, Proposal) else f"stop: {proposal.reason}"
         )
@@ -116,11 +118,12 @@ def fixed_parent(config: Config) -> Optional[list[Any]]:
     return nets[: config.growth.seeds]
 
 
-def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, minutes: float) -> Proposal | Stop:
+def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, minutes: float,
+              state: Optional[State] = None) -> Proposal | Stop:
     """The controller's decision after the last stage: the policy, a fixed model, or the clock."""
     if config.model.widths:
         return Stop("fixed", "model.widths given: trained that architecture only")
-    proposal = decide(history, config.growth, cap_fn, goal.threshold("val"))
+    proposal = decide(history, config.growth, cap_fn, goal.threshold("val"), state)
     if isinstance(proposal, Proposal) and minutes >= config.growth.max_minutes:
         return Stop("max_minutes", f"growth.max_minutes={config.growth.max_minutes:g} reached")
     return proposal
@@ -148,14 +151,14 @@ def make_record(
     config: Config,
     goal: Goal,
     cap_fn: CapFn,
-    history: list[Stage],
+    alpha: float,
 ) -> StageRecord:
-    """Summarise a stage's seeds: means, spread, over-fitting and the cap in force."""
+    """Summarise a stage's seeds: means, spread, over-fitting and the cap in force (``alpha``:
+    the rule of thumb's, as the stages before it left it)."""
     seeds = outcome.seeds
     keys = list(seeds[0].val) if seeds else []
     train_loss = float(np.mean([s.train_loss for s in seeds])) if seeds else math.nan
     val_loss = float(np.mean([s.val_loss for s in seeds])) if seeds else math.nan
-    alpha = replay(history, config.growth).alpha  # rises each time more capacity hurt
     ok = not outcome.error and bool(seeds)
     return StageRecord(
         index=index,
