@@ -12,7 +12,7 @@ from growlstm.metrics import metric_label
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from growlstm.results import GrowthResult
+    from growlstm.results import GrowthResult, GrowthView
 
 
 def pyplot() -> Any:
@@ -51,7 +51,7 @@ def spread_labels(positions: Sequence[float], gap: float, low: float = 0.0, high
     return out
 
 
-def reference_lines(result: "GrowthResult") -> list[tuple[str, float, str]]:
+def reference_lines(result: "GrowthResult | GrowthView") -> list[tuple[str, float, str]]:
     """(label, value, style) of the baselines' validation metric and the goal; baselines with
     the same value share one line and one label."""
     metric = result.goal.metric
@@ -67,7 +67,7 @@ def reference_lines(result: "GrowthResult") -> list[tuple[str, float, str]]:
     return lines
 
 
-def growth_figure(result: "GrowthResult") -> "Figure":
+def growth_figure(result: "GrowthResult | GrowthView") -> "Figure":
     """The growth plot as a matplotlib Figure (``growth_plot`` saves it)."""
     plt = pyplot()
     metric = result.goal.metric
@@ -134,7 +134,7 @@ def label_lines(fig: "Figure", ax: Any, lines: list[tuple[str, float, str]]) -> 
                     arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.6}, annotation_clip=False)
 
 
-def growth_plot(result: "GrowthResult", path: Path) -> None:
+def growth_plot(result: "GrowthResult | GrowthView", path: Path) -> None:
     fig = growth_figure(result)
     fig.savefig(path, format="png", dpi=110)
     pyplot().close(fig)

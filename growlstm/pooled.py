@@ -39,7 +39,7 @@ from growlstm.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_s
 from growlstm.recommend import Candidate
 from growlstm.records import Recorder
 from growlstm.refit import RefitFailure, growth_path, recut, refit
-from growlstm.results import GrowthResult, ManyResult
+from growlstm.results import GrowthView, ManyResult
 from growlstm.preparation import horizon_and_season, prepare
 from growlstm.stages import choose, run_stages
 from growlstm.setlevel import series_row, set_scores
@@ -96,7 +96,7 @@ def grow_global(
         raise InputError("model.init_from is not available with growth.scope=global", "leave model.init_from unset")
     start = time.perf_counter()
     report_skipped(panel)
-    wins, rows, h, season, input_size = series_windows(panel, config)
+    wins, rows, h, input_size = series_windows(panel, config)
     if config.model.series_id and len(wins) > SERIES_ID_MAX:
         raise InputError(f"model.series_id=true gives one input per series, and {len(wins)} series is more than "
                          f"{SERIES_ID_MAX}", "drop model.series_id, or tell series apart by static data.features")
@@ -137,7 +137,7 @@ def grow_global(
     rows |= {r["uid"]: r for r in table_rows}
     table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
     if root is not None:
-        write_growth_plot(root, config, pooled, goal, baselines, searched, chosen, table, season)
+        write_growth_plot(root, pooled, goal, baselines, searched, chosen, table)
     block = global_block(pooled, searched, chosen, goal, input_size) | {"refit": refit_info,
                                                                          "claim_check": check.as_dict()}
     result = ManyResult(
@@ -153,9 +153,9 @@ def grow_global(
 
 
 def series_windows(panel: data_mod.Panel, config: Config
-                   ) -> tuple[list[SeriesWindows], dict[str, dict[str, Any]], int, int, int]:
+                   ) -> tuple[list[SeriesWindows], dict[str, dict[str, Any]], int, int]:
     """Every series cut as the one network reads it (one h, one lookback, padded where a series
-    is short): (windows, rows of the series refused, h, season, input size)."""
+    is short): (windows, rows of the series refused, h, input size)."""
     h, season = horizon_and_season(panel, config)
     # One network reads one window length: the default is not shortened per series.
     input_size = config.input_size or default_input_size(h, season)
@@ -175,7 +175,7 @@ def series_windows(panel: data_mod.Panel, config: Config
     if not wins:
         raise InputError(f"no series of {len(panel)} has {h} points and two more to validate on",
                          "use a smaller h, or longer series")
-    return wins, rows, h, season, input_size
+    return wins, rows, h, input_size
 
 
 def refitted(pooled: PooledWindows, stages: Sequence[Any], chosen: Optional[int], modules: Sequence[LSTMForecaster],
@@ -224,20 +224,16 @@ def write_global(root: Path, result: ManyResult, panel: data_mod.Panel,
     write_many(root, result)
 
 
-def write_growth_plot(root: Path, config: Config, pooled: PooledWindows, goal: Goal, baselines: dict[str, BaselineResult],
-                      searched: Any, chosen: Optional[int], table: pd.DataFrame, season: int) -> None:
+def write_growth_plot(root: Path, pooled: PooledWindows, goal: Goal, baselines: dict[str, BaselineResult],
+                      searched: Any, chosen: Optional[int], table: pd.DataFrame) -> None:
     """growth.png of the one network, as for one series: set-level validation means per stage,
     the baselines' and the goal's, and the chosen network's set-level test score."""
     scores = set_scores(table, "test")
     test = {k: float(scores.loc["lstm", k]) for k in ("smape", "mase")} if "lstm" in scores.index else {}
-    result = GrowthResult(
-        config=config, series=f"{len(pooled.series)} series (one global LSTM; means over series)",
-        n_points=int(sum(len(w.y) for w in pooled.series)), h=pooled.h, input_size=pooled.input_size,
-        season_length=season, n_samples=pooled.n_samples, n_inputs=pooled.n_inputs, goal=goal,
-        stages=searched.stages, baselines=baselines, stop_reason=searched.stop.reason, stop_note=searched.stop.note,
-        chosen=chosen, chosen_test=test,
-    )
-    atomic_write(root / "growth.png", lambda tmp: growth_plot(result, tmp))
+    view = GrowthView(series=f"{len(pooled.series)} series (one global LSTM; means over series)", goal=goal,
+                      stages=searched.stages, baselines=baselines, stop_reason=searched.stop.reason, chosen=chosen,
+                      chosen_test=test)
+    atomic_write(root / "growth.png", lambda tmp: growth_plot(view, tmp))
 
 
 def refit_global(

@@ -53,6 +53,25 @@ class StageRecord:
 
 
 @dataclass
+class GrowthView:
+    """What growth.png shows: the stages against the baselines and the goal, the chosen stage
+    and its test score. ``GrowthResult`` has these fields too; a global run builds one directly
+    (set-level means over its series)."""
+
+    series: str
+    goal: Goal
+    stages: list[StageRecord]
+    baselines: dict[str, BaselineResult]
+    stop_reason: str
+    chosen: Optional[int]
+    chosen_test: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def chosen_stage(self) -> Optional[StageRecord]:
+        return self.stages[self.chosen] if self.chosen is not None else None
+
+
+@dataclass
 class GrowthResult:
     """Everything the search found, decided and measured."""
 
