@@ -145,10 +145,9 @@ def model_label(name: str) -> str:
 
 
 def test_forecasts(result: "GrowthResult", name: str) -> list[Any]:
-    """A model's forecasts at the test origins (a combination: the mean of its members'), or []."""
-    import numpy as np
-
-    from growlstm.recommend import CLASSICAL_COMB
+    """A model's forecasts at the test origins (a combination: the mean of its members', as the
+    recommendation averages them), or []."""
+    from growlstm.recommend import CLASSICAL_COMB, Candidate, mean_of
 
     if name == "lstm":
         return list(result.lstm_test)
@@ -158,7 +157,7 @@ def test_forecasts(result: "GrowthResult", name: str) -> list[Any]:
     parts = [test_forecasts(result, m) for m in members]
     if not parts or not all(parts) or len({len(p) for p in parts}) != 1:
         return []
-    return [np.mean(group, axis=0) for group in zip(*parts)]
+    return mean_of(name, [Candidate(m, [], p) for m, p in zip(members, parts)]).test
 
 
 def best_baseline_of(result: "GrowthResult") -> Optional[str]:
