@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 import pytorch_lightning as pl
 import torch
@@ -78,7 +78,35 @@ def run_epoch(
         raw.step()
 
 
-class LSTMForecaster(pl.LightningModule):
+class TrainedModule(pl.LightningModule):
+    """What the one-seed and the packed-seeds modules share: the whole epoch as one step (or one
+    minibatch a step), batches already on the CPU left alone, Adam with ``_adam`` (lr, weight
+    decay). Each gives ``batch_loss`` and ``before_step`` (clipping, between backward and step)."""
+
+    _adam: tuple[float, float] = (0.01, 0.0)
+
+    def batch_loss(self, batch: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def before_step(self, optimizer: torch.optim.Optimizer, epoch: Optional[Epoch] = None) -> None:
+        raise NotImplementedError
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
+        if isinstance(batch, Epoch):  # the whole epoch in this one step (manual optimisation)
+            run_epoch(self, batch, self.batch_loss, lambda optimizer: self.before_step(optimizer, batch))
+            return None
+        return self.batch_loss(batch)
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        # Already on the CPU: skip Lightning's generic walk over the batch (a per-step cost).
+        return batch if device.type == "cpu" else super().transfer_batch_to_device(batch, device, dataloader_idx)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        lr, weight_decay = self._adam
+        return torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+class LSTMForecaster(TrainedModule):
     """Plain typed arguments, all saved as hyperparameters (TensorBoard shows them per stage)."""
 
     def __init__(
@@ -97,17 +125,16 @@ class LSTMForecaster(pl.LightningModule):
         self.net = LSTMStack(n_inputs, widths, h, proj_size=proj_size, dropout=dropout)
         self.loss_fn = LOSSES[loss]()
         self.epoch_loss = EpochMean()
+        self._adam = (lr, weight_decay)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
-        if isinstance(batch, Epoch):  # the whole epoch in this one step (manual optimisation)
-            # Lightning's own clipping (what gradient_clip_val does; 0 clips nothing).
-            run_epoch(self, batch, self.batch_loss,
-                      lambda optimizer: self.clip_gradients(optimizer, batch.grad_clip, "norm"))
-            return None
-        return self.batch_loss(batch)
+    def before_step(self, optimizer: torch.optim.Optimizer, epoch: Optional[Epoch] = None) -> None:
+        """The whole-epoch path: Lightning's own clipping (what gradient_clip_val does in the
+        per-step path; 0 clips nothing)."""
+        if epoch is not None:
+            self.clip_gradients(optimizer, epoch.grad_clip, "norm")
 
     def batch_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """The loss of one minibatch, counted into the epoch's mean."""
@@ -126,11 +153,3 @@ class LSTMForecaster(pl.LightningModule):
         x, y = batch
         self.log("val/loss", self.loss_fn(self(x), y), on_step=False, on_epoch=True, batch_size=len(x))
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        # Already on the CPU: skip Lightning's generic walk over the batch (a per-step cost).
-        return batch if device.type == "cpu" else super().transfer_batch_to_device(batch, device, dataloader_idx)
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
-        )

@@ -16,10 +16,11 @@ from pytorch_lightning.utilities import CombinedLoader
 
 from growlstm.batched import SeedPack, split_outputs, stack_inputs
 from growlstm.config import ModelConfig, TrainerConfig
-from growlstm.module import Epoch, EpochMean, elementwise_loss, run_epoch
+from growlstm.module import Epoch, EpochMean, elementwise_loss
 from growlstm.windows import SeriesWindows
 from growlstm.loaders import EVAL_CHUNK, Zipped, batch_size_for, set_loader, window_sets
 from growlstm.train import FitResult, final_losses, new_module, quiet_lightning, run_lightning, set_loss
+from growlstm.module import TrainedModule
 
 
 class SeedCurves(Callback):
@@ -51,13 +52,13 @@ class SeedCurves(Callback):
             writer.close()
 
 
-class SeedBatchModule(pl.LightningModule):
+class SeedBatchModule(TrainedModule):
     """The packed stack of S seeds: per-seed MSE summed, masked gradients, per-seed clipping."""
 
     def __init__(self, pack: SeedPack, lr: float, weight_decay: float, grad_clip: float, loss: str = "mae") -> None:
         super().__init__()
         self.pack, self.net = pack, pack.big
-        self.lr, self.weight_decay, self.grad_clip, self.loss = lr, weight_decay, grad_clip, loss
+        self.grad_clip, self.loss, self._adam = grad_clip, loss, (lr, weight_decay)
         self.val_losses = torch.full((pack.seeds,), math.inf)
         self.seed_loss = EpochMean()  # each seed's own epoch mean (SeedCurves draws them; their mean is logged)
         self._val_parts: list[tuple[torch.Tensor, int]] = []  # per batch: (per-seed MSE, windows)
@@ -66,13 +67,7 @@ class SeedBatchModule(pl.LightningModule):
         out = split_outputs(self.net(stack_inputs(xs)), self.pack.seeds)
         return elementwise_loss(self.loss, out - torch.stack(ys)).mean(dim=(1, 2))  # each seed's own loss, (S,)
 
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
-        if isinstance(batch, Epoch):  # the whole epoch in this one step (manual optimisation)
-            run_epoch(self, batch, self.batch_loss, self.before_step)
-            return None
-        return self.batch_loss(batch)
-
-    def before_step(self, optimizer: Any) -> None:
+    def before_step(self, optimizer: Any, epoch: Optional[Epoch] = None) -> None:
         """Between backward and step, in both paths: mask the off-block gradients, and clip
         each seed alone (clipping masks too)."""
         if self.grad_clip:
@@ -91,9 +86,6 @@ class SeedBatchModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         # After the callbacks' on_train_epoch_end (Lightning calls them first): SeedCurves has read it.
         self.log("train/loss", float(self.seed_loss.pop().mean()))
-
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        return batch if device.type == "cpu" else super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def configure_gradient_clipping(self, optimizer: Any, gradient_clip_val: Any = None, gradient_clip_algorithm: Any = None) -> None:
         # Lightning calls this after every backward of the per-step path, clipping set or not.
@@ -115,9 +107,6 @@ class SeedBatchModule(pl.LightningModule):
         else:
             self.val_losses = sum(loss * n for loss, n in parts) / sum(n for _, n in parts)
         self.log("val/loss", self.val_losses.mean(), on_step=False, on_epoch=True)
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
 
 class SeedStopper(Callback):
