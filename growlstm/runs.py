@@ -17,8 +17,8 @@ from growlstm.many import grow_local
 from growlstm.manyseries import MANY
 from growlstm.policy import capacity_cap, next_width
 from growlstm.pooled import grow_global
-from growlstm.results import GrowthResult, ManyResult
 from growlstm.preparation import horizon_and_season, to_panel
+from growlstm.results import GrowthResult, ManyResult
 from growlstm.search import grow
 from growlstm.store import load_run_config
 from growlstm.windows import default_input_size
