@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 import pandas as pd
 
 from growlstm.data import _fmt
-from growlstm.metrics import metric_label
+from growlstm.metrics import fmt, metric_label
 
 if TYPE_CHECKING:
     from growlstm.results import ManyResult
@@ -57,14 +57,6 @@ GLOSSARY = [
 
 def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
-
-
-def num(value: Any, digits: int = 3) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "-"
-    return f"{v:.{digits}f}" if math.isfinite(v) else "-"
 
 
 def image(png: bytes, alt: str) -> str:
@@ -129,7 +121,7 @@ def run_page(result: "GrowthResult", win: Any, growth_png: bytes) -> str:
         parts.append(
             f'<div class="answer"><b class="big">Use {esc(model_words(rec["model"]))}.</b><br>'
             f"Why: {esc(rec.get('reason', ''))}.<br>"
-            + (f"On the held-out test span its {label} is {num(test.get(metric))}" if metric in test else "")
+            + (f"On the held-out test span its {label} is {fmt(test.get(metric))}" if metric in test else "")
             + (f"; test values inside its intervals: {esc(inside)}" if inside else "")
             + ".</div>"
         )
@@ -151,7 +143,7 @@ def run_page(result: "GrowthResult", win: Any, growth_png: bytes) -> str:
     if result.significance is not None:
         sig = result.significance
         parts.append(f"<p>On the test span the LSTM against {esc(sig.baseline)} (Diebold-Mariano test on absolute "
-                     f"errors): p = {num(sig.pvalue_better)} that the LSTM is better "
+                     f"errors): p = {fmt(sig.pvalue_better)} that the LSTM is better "
                      f"({'significant' if sig.pvalue_better < 0.05 else 'not significant'} at 5%).</p>")
     parts.append(f"<p>Search stopped: {esc(result.stop_reason)}"
                  + (f" ({esc(result.stop_note)})" if result.stop_note else "") + ".</p>")
@@ -185,9 +177,9 @@ def future_table(frame: pd.DataFrame, models: list[str], levels: Sequence[int]) 
                                               else int(r["ds"]) if float(r["ds"]).is_integer() else r["ds"]]
                                              if "ds" in frame else [])
         for name in models:
-            row.append(num(r[name], 2))
+            row.append(fmt(r[name], 2))
             if level is not None and f"{name}-lo-{level}" in frame:
-                row.append(f"{num(r[f'{name}-lo-{level}'], 2)} to {num(r[f'{name}-hi-{level}'], 2)}")
+                row.append(f"{fmt(r[f'{name}-lo-{level}'], 2)} to {fmt(r[f'{name}-hi-{level}'], 2)}")
         rows.append(row)
     return table(header, rows, left=2 if "ds" in frame else 1)
 
@@ -201,8 +193,8 @@ def stages_table(result: "GrowthResult") -> str:
         if s.index == result.chosen:
             chosen.add(len(rows))
         rows.append([s.index, s.action, " ".join(map(str, s.widths)), s.params,
-                     f"{num(s.val.get(metric))} ± {num(s.val_std)}" if s.ok else f"failed: {s.error}",
-                     num(s.gain), f"{s.seconds:.1f}", s.decision])
+                     f"{fmt(s.val.get(metric))} ± {fmt(s.val_std)}" if s.ok else f"failed: {s.error}",
+                     fmt(s.gain), f"{s.seconds:.1f}", s.decision])
     header = ["stage", "action", "cells per layer", "parameters", f"validation {metric_label(metric)} (± sd over seeds)",
               "gain", "seconds", "decision"]
     return table(header, rows, left=3, highlight=chosen) + '<p class="muted">Highlighted: the chosen stage.</p>'
@@ -218,18 +210,18 @@ def models_table(result: "GrowthResult", best: Optional[str]) -> str:
     chosen = result.chosen_stage
     if rec:
         marks.add(0)
-        rows.append([f"recommended: {rec['model']}", model_words(rec["model"]), num((rec.get("val") or {}).get("mase")),
-                     num((rec.get("val") or {}).get("smape"))] + [num((rec.get("test") or {}).get(k)) for k in keys])
+        rows.append([f"recommended: {rec['model']}", model_words(rec["model"]), fmt((rec.get("val") or {}).get("mase")),
+                     fmt((rec.get("val") or {}).get("smape"))] + [fmt((rec.get("test") or {}).get(k)) for k in keys])
     if chosen is not None:
         rows.append(["LSTM (chosen size)", f"cells per layer {' '.join(map(str, chosen.widths))}, {chosen.params} parameters",
-                     num(chosen.val.get("mase")), num(chosen.val.get("smape"))]
-                    + [num(result.chosen_test.get(k)) for k in keys])
+                     fmt(chosen.val.get("mase")), fmt(chosen.val.get("smape"))]
+                    + [fmt(result.chosen_test.get(k)) for k in keys])
     for name, b in sorted(result.baselines.items(), key=lambda kv: kv[1].val.get(result.goal.metric, math.inf)):
         if not b.ok:
             rows.append([name, f"failed: {b.error}", "-", "-"] + ["-"] * len(keys))
             continue
-        rows.append([name + (" (best baseline)" if name == best else ""), b.spec, num(b.val.get("mase")),
-                     num(b.val.get("smape"))] + [num(b.test.get(k)) for k in keys])
+        rows.append([name + (" (best baseline)" if name == best else ""), b.spec, fmt(b.val.get("mase")),
+                     fmt(b.val.get("smape"))] + [fmt(b.test.get(k)) for k in keys])
     return table(header, rows, left=2, highlight=marks)
 
 
@@ -267,7 +259,7 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
     parts.append("<h2>Scores over the series (test)</h2>")
     scores = result.scores("test")
     parts.append(table(["model", "series", "sMAPE", "MASE", "OWA"],
-                       [[set_model_label(m), int(r.series), num(r.smape, 2), num(r.mase), num(r.owa)]
+                       [[set_model_label(m), int(r.series), fmt(r.smape, 2), fmt(r.mase), fmt(r.owa)]
                         for m, r in scores.iterrows()]))
     parts.append('<p class="muted">Means over the series the LSTM ran on; OWA: the mean of the sMAPE and MASE '
                  "ratios to Naive2 on the same series, as in the M4 competition (below 1: better than Naive2).</p>")
@@ -287,7 +279,7 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
         parts.append(table(["stage", "cells per layer", "parameters", f"validation {metric_label(metric)} (mean over series)",
                             "decision"],
                            [[s["stage"], " ".join(map(str, s["widths"])), s["params"],
-                             num((s.get("val") or {}).get(metric)), s.get("decision") or s.get("error")]
+                             fmt((s.get("val") or {}).get(metric)), s.get("decision") or s.get("error")]
                             for s in block["stages"]], left=2,
                            highlight={k for k, s in enumerate(block["stages"]) if s["stage"] == block["chosen_stage"]}))
     elif result.sizes:
@@ -302,8 +294,8 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
             uid = esc(r.uid)
             if pages and r.uid in pages:
                 uid = f'<a href="{esc(pages[r.uid])}">{uid}</a>'
-            rows.append([uid, esc(r.widths if isinstance(r.widths, str) else ""), esc(r.best), num(r.lstm), num(r.base),
-                         num(r.ratio, 2), esc(getattr(r, "recommended", "") or "")])
+            rows.append([uid, esc(r.widths if isinstance(r.widths, str) else ""), esc(r.best), fmt(r.lstm), fmt(r.base),
+                         fmt(r.ratio, 2), esc(getattr(r, "recommended", "") or "")])
         head = ["series", "cells per layer", "best baseline", "LSTM test MASE", "baseline test MASE", "ratio", "recommended"]
         parts.append(_raw_table(head, rows))
         parts.append(f'<p class="muted">The {len(worst)} series where the LSTM does worst against the best baseline '

@@ -107,5 +107,10 @@ def score(y: ArrayLike, f: ArrayLike, insample: ArrayLike, m: int) -> dict[str, 
     }
 
 
-def fmt(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f}" if value is not None and math.isfinite(value) else "-"
+def fmt(value: object, digits: int = 3) -> str:
+    """A score for the reader (console and report.html): fixed digits, "-" when missing or not finite."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "-"
+    return f"{v:.{digits}f}" if math.isfinite(v) else "-"
