@@ -53,10 +53,7 @@ class Goal:
         None when there is no goal to test. Why: with a few validation origins, a mean just
         under the threshold is as likely to miss on new data as to meet (issue 15: "met on
         validation" held on test in 58 of 122 claims)."""
-        from growlstm.recommend import dm_pvalue
-
-        losses = self._step_losses(lstm, actuals, histories, season)
-        return None if losses is None else dm_pvalue(losses[1], losses[0])
+        return self.evidence(lstm, actuals, histories, season)[0]
 
     def origin_ratios(
         self, lstm: Sequence[np.ndarray], actuals: Sequence[np.ndarray], histories: Sequence[np.ndarray], season: int,
@@ -64,11 +61,22 @@ class Goal:
         """Origin by origin, the LSTM's loss over the goal's bar (the target, or ``1 - margin``
         times the best baseline's loss at that origin): <= 1 where it meets the goal. None
         without a goal, or where a loss is undefined."""
+        return self.evidence(lstm, actuals, histories, season, with_p=False)[1]
+
+    def evidence(
+        self, lstm: Sequence[np.ndarray], actuals: Sequence[np.ndarray], histories: Sequence[np.ndarray], season: int,
+        with_p: bool = True,
+    ) -> tuple[Optional[float], Optional[np.ndarray]]:
+        """(``claim_pvalue``, ``origin_ratios``) from one pass over the losses; the p-value only
+        ``with_p`` (a claim on the mean to test)."""
+        from growlstm.recommend import dm_pvalue
+
         losses = self._step_losses(lstm, actuals, histories, season)
         if losses is None:
-            return None
+            return None, None
+        p = dm_pvalue(losses[1], losses[0]) if with_p else None
         ours, bar = (part.mean(axis=1) for part in losses)
-        return None if (bar <= 0).any() else ours / bar
+        return p, None if (bar <= 0).any() else ours / bar
 
     def _step_losses(
         self, lstm: Sequence[np.ndarray], actuals: Sequence[np.ndarray], histories: Sequence[np.ndarray], season: int,

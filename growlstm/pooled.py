@@ -316,8 +316,7 @@ def chosen_rows(
             mean = np.mean([f[k] for f in val_forecasts], axis=0)
             evidence = (list(mean), [w.actuals(int(o)) for o in w.val_origins],
                         [w.history(int(o)) for o in w.val_origins], w.season_length)
-            claims[k] = own.claim_pvalue(*evidence) if points[k] else None
-            ratios[k] = own.origin_ratios(*evidence)
+            claims[k], ratios[k] = own.evidence(*evidence, with_p=bool(points[k]))
     check = carry_over(ratios)
     if check.claimed:
         log.info("%s", check.describe())

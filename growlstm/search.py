@@ -132,8 +132,7 @@ def chosen_lstm(result: GrowthResult, win: SeriesWindows, modules: list[Any], co
     goal = result.goal
     evidence = (seed_mean(modules, win, win.val_origins), [win.actuals(int(o)) for o in win.val_origins],
                 [win.history(int(o)) for o in win.val_origins], win.season_length)
-    result.val_claim_p = goal.claim_pvalue(*evidence)
-    ratios = goal.origin_ratios(*evidence)
+    result.val_claim_p, ratios = goal.evidence(*evidence)
     result.val_origins_met = float(np.mean(ratios <= 1)) if ratios is not None else None
     nets = finish_chosen(result, win, modules, config)
     (at_val, val_nets), (at_end, end_nets) = nets["val"], nets["future"]
