@@ -83,7 +83,7 @@ class TrainedModule(pl.LightningModule):
     minibatch a step), batches already on the CPU left alone, Adam with ``_adam`` (lr, weight
     decay). Each gives ``batch_loss`` and ``before_step`` (clipping, between backward and step)."""
 
-    _adam: tuple[float, float] = (0.01, 0.0)
+    _adam: tuple[float, float]  # set by each subclass from its trainer settings
 
     def batch_loss(self, batch: Any) -> torch.Tensor:
         raise NotImplementedError
