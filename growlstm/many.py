@@ -24,8 +24,8 @@ from growlstm import data as data_mod
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
 from growlstm.manyseries import (
-    REFUSED, SERIES_DIR, mark_many, progress_line, quiet_worker, report_skipped, series_config, series_folder, split_panel,
-    stop_workers, worker_count, write_many,
+    REFUSED, SERIES_DIR, mark_many, progress_line, quiet_worker, series_config, series_folder, split_panel, stop_workers,
+    worker_count, write_many,
 )
 from growlstm.progress import progress
 from growlstm.results import ManyResult
@@ -56,7 +56,7 @@ def grow_local(
         (root / "summary.json").unlink(missing_ok=True)  # rewritten when every series is done
         mark_many(root, "local", len(panel))
     ids = panel.ids()
-    report_skipped(panel)
+    data_mod.report_skipped(panel)
     workers = worker_count(config, len(ids))
     log.info("growlstm: %d series, local scope: one growth search per series, %d at a time%s",
              len(ids), workers, f"; records under {root / SERIES_DIR}" if root else "")

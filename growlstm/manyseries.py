@@ -84,13 +84,6 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def report_skipped(panel: data_mod.Panel) -> None:
-    for uid, reason in panel.skipped.items():
-        log.warning("skipped series %s: %s", uid, reason)
-    if panel.skipped:
-        log.warning("%d series skipped (data.bad_series=skip); data.bad_series=fail stops instead", len(panel.skipped))
-
-
 def progress_line(k: int, n: int, row: dict[str, Any], note: str = "") -> str:
     """One console line per finished series."""
     head = f"[{k}/{n}] {row['uid']}"

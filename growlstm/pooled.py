@@ -29,8 +29,7 @@ from growlstm.forecaster import MODEL_FILE, capture, save
 from growlstm.goal import CarryOver, Goal, carry_over, claimed, make_goal
 from growlstm.layout import plan as plan_layout
 from growlstm.manyseries import (
-    all_baselines, mark_many, report_skipped, series_config, set_baselines, split_panel, worker_count,
-    write_many,
+    all_baselines, mark_many, series_config, set_baselines, split_panel, worker_count, write_many,
 )
 from growlstm.module import LSTMForecaster
 from growlstm.plots import growth_plot
@@ -95,7 +94,7 @@ def grow_global(
     if config.model.widths and config.model.init_from:
         raise InputError("model.init_from is not available with growth.scope=global", "leave model.init_from unset")
     start = time.perf_counter()
-    report_skipped(panel)
+    data_mod.report_skipped(panel)
     wins, rows, h, input_size = series_windows(panel, config)
     if config.model.series_id and len(wins) > SERIES_ID_MAX:
         raise InputError(f"model.series_id=true gives one input per series, and {len(wins)} series is more than "

@@ -21,7 +21,6 @@ from growlstm.errors import InputError
 from growlstm.evaluate import BaselineResult, LSTMEvaluator, StageEvaluator, run_baseline, score_origins
 from growlstm.forecaster import capture
 from growlstm.goal import Goal, make_goal
-from growlstm.manyseries import report_skipped
 from growlstm.metrics import fmt
 from growlstm.policy import CapFn
 from growlstm.preparation import describe_layout, layout_of, lstm_room, prepare, to_panel
@@ -57,8 +56,7 @@ def grow(
     check_config(config)
     start = time.perf_counter()
     panel = to_panel(series, config)
-    if panel.skipped:
-        report_skipped(panel)
+    data_mod.report_skipped(panel)
     uid, win = prepare(panel, config)
     skipped = dict(panel.skipped)
     cap_fn = CapFn(win.n_samples, win.n_inputs, win.h)

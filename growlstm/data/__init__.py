@@ -18,12 +18,12 @@ from growlstm.errors import InputError
 from growlstm.data.builtin import BUILTINS, _BUILTIN_LOADERS
 from growlstm.data.files import _load_csv
 from growlstm.data.freq import normalize_freq
-from growlstm.data.panel import Panel
+from growlstm.data.panel import Panel, report_skipped
 from growlstm.data.messages import _fmt, _list
 from growlstm.data.validate import BAD_SERIES, FILLS, _build, build_panel
 
 __all__ = ["BAD_SERIES", "BUILTINS", "FILLS", "Panel", "build_panel", "from_long", "from_values", "load",
-           "normalize_freq", "_fmt"]
+           "normalize_freq", "report_skipped", "_fmt"]
 
 
 def load(cfg: DataConfig) -> Panel:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from growlstm.errors import InputError
 from growlstm.data.messages import _list
+
+log = logging.getLogger("growlstm")
 
 
 @dataclass
@@ -62,3 +65,11 @@ class Panel:
 def _zero_step(ds: pd.Series) -> object:
     """A zero difference of the time column's dtype (Timedelta for dates, 0 for steps)."""
     return pd.Timedelta(0) if pd.api.types.is_datetime64_any_dtype(ds) else 0
+
+
+def report_skipped(panel: Panel) -> None:
+    """Warn about the series the loader left out (``data.bad_series=skip``), one line each."""
+    for uid, reason in panel.skipped.items():
+        log.warning("skipped series %s: %s", uid, reason)
+    if panel.skipped:
+        log.warning("%d series skipped (data.bad_series=skip); data.bad_series=fail stops instead", len(panel.skipped))
