@@ -21,17 +21,17 @@ from growlstm.errors import InputError
 
 if TYPE_CHECKING:
     from growlstm.data import Panel, from_long, from_values, load
-    from growlstm.prediction import Prediction, predict
-    from growlstm.report import format_report
-    from growlstm.search import grow
-    from growlstm.runs import resume
-    from growlstm.results import GrowthResult
+    from growlstm.runs.prediction import Prediction, predict
+    from growlstm.records.report import format_report
+    from growlstm.growth.controller import grow
+    from growlstm.runs.dispatch import resume
+    from growlstm.records.results import GrowthResult
 
 # Loaded on first use: `import growlstm` (and `growlstm --help`) must not pay for torch.
 _LAZY: dict[str, str] = {
     "Panel": "growlstm.data", "from_long": "growlstm.data", "from_values": "growlstm.data", "load": "growlstm.data",
-    "format_report": "growlstm.report", "GrowthResult": "growlstm.results", "grow": "growlstm.search",
-    "resume": "growlstm.runs", "predict": "growlstm.prediction", "Prediction": "growlstm.prediction",
+    "format_report": "growlstm.records.report", "GrowthResult": "growlstm.records.results", "grow": "growlstm.growth.controller",
+    "resume": "growlstm.runs.dispatch", "predict": "growlstm.runs.prediction", "Prediction": "growlstm.runs.prediction",
 }
 
 __all__ = [

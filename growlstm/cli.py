@@ -98,7 +98,7 @@ def ctrl_c() -> Iterator[list[bool]]:
 
 def interrupted(run_dir: Path) -> None:
     """After Ctrl-C: the command that continues the run, and exit code 130 (as a shell's)."""
-    from growlstm.store import RUN_CONFIG
+    from growlstm.records.store import RUN_CONFIG
 
     if (run_dir / RUN_CONFIG).is_file():
         echo(f"growlstm: interrupted; continue with: growlstm resume={shlex.quote(str(run_dir.resolve()))}", sys.stderr)
@@ -131,10 +131,10 @@ def run(cfg: DictConfig) -> None:
         try:
             setup_console(run_dir, config.verbose)
             from growlstm.data import load
-            from growlstm.runs import grow_panel
-            from growlstm.results import ManyResult
-            from growlstm.report import format_many, format_report
-            from growlstm.runs import resume
+            from growlstm.runs.dispatch import grow_panel
+            from growlstm.records.results import ManyResult
+            from growlstm.records.report import format_many, format_report
+            from growlstm.runs.dispatch import resume
 
             if config.predict:
                 result = predict_into(config, job_dir)
@@ -161,7 +161,7 @@ def run(cfg: DictConfig) -> None:
             sys.exit(2)
     echo("")
     if config.predict:
-        from growlstm.prediction import describe
+        from growlstm.runs.prediction import describe
 
         echo(describe(result))  # type: ignore[arg-type]
         echo(f"records: {run_dir}")
@@ -179,7 +179,7 @@ def predict_into(config: Config, out_dir: Path) -> object:
     apply (the model is the run's); one line names them."""
     from dataclasses import replace
 
-    from growlstm.prediction import predict, run_config
+    from growlstm.runs.prediction import predict, run_config
 
     keys = [o.partition("=")[0].lstrip("+~") for o in HydraConfig.get().overrides.task]
     ignored = [o for o, k in zip(HydraConfig.get().overrides.task, keys)

@@ -41,7 +41,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
 import growlstm  # noqa: E402
-from growlstm import evaluate  # noqa: E402
+from growlstm.baselines import backtesting  # noqa: E402
 from growlstm.config import Config, DataConfig, EvalConfig, GrowthConfig, ModelConfig  # noqa: E402
 from growlstm.errors import InputError  # noqa: E402
 from m4 import M4_DIR, M4Series, load_m4  # noqa: E402
@@ -80,8 +80,8 @@ def cached_backtest(name: str, y: np.ndarray, h: int, season_length: int, origin
     return [f.copy() for f in forecasts], spec
 
 
-_backtest = evaluate.backtest
-evaluate.backtest = cached_backtest  # run_baseline looks it up at call time
+_backtest = backtesting.backtest
+backtesting.backtest = cached_backtest  # run_baseline looks it up at call time
 
 
 def run_series(s: M4Series, treatments: list[str], seed: int) -> list[dict[str, Any]]:

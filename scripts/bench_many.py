@@ -58,7 +58,7 @@ def overrides(config: Any, settings: dict[str, Any]) -> Any:
 def m4_job(spec: dict[str, Any]) -> dict[str, Any]:
     import growlstm
     from growlstm.config import Config, DataConfig, GrowthConfig
-    from growlstm.runs import grow_many
+    from growlstm.runs.dispatch import grow_many
 
     pattern, h, season, _ = SUBSETS[spec["subset"]]
     data = DataConfig(name="csv", path=str(M4_DIR / "train.csv"), test_path=str(M4_DIR / "test.csv"), id_col="uid",
@@ -105,7 +105,7 @@ def synthetic(n_series: int, length: int, seed: int = 0) -> pd.DataFrame:
 def scale_job(spec: dict[str, Any]) -> dict[str, Any]:
     from growlstm import from_long
     from growlstm.config import Config, DataConfig, GrowthConfig, TrainerConfig
-    from growlstm.runs import grow_many
+    from growlstm.runs.dispatch import grow_many
 
     panel = from_long(synthetic(spec["n"], spec["length"]), season_length=12)
     config = Config(

@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import growlstm  # noqa: E402
 from growlstm.config import Config, DataConfig, ModelConfig, TrainerConfig  # noqa: E402
 from growlstm.model import LSTMStack  # noqa: E402
-from growlstm.preparation import prepare  # noqa: E402
-from growlstm.train import fit_candidate  # noqa: E402
-from growlstm.packed import fit_seeds
-from growlstm.loaders import batch_loader
+from growlstm.growth.preparation import prepare  # noqa: E402
+from growlstm.train.fit import fit_candidate  # noqa: E402
+from growlstm.train.packed import fit_seeds
+from growlstm.train.loaders import batch_loader
 from m4 import load_m4  # noqa: E402
 
 
@@ -125,7 +125,7 @@ def main() -> None:
         "# Training overhead\n\nTargets (issue 3): Lightning / plain <= 1.2 per epoch; stage start-up < 0.2 s; "
         "three seeds together <= 1.5x one seed.\n\n"
         "The growth loop runs under Lightning's Trainer with each epoch as one Lightning step (the module "
-        "steps through the minibatches: `growlstm.module.run_epoch`); 'Lightning per-step' is Lightning's own "
+        "steps through the minibatches: `growlstm.train.module.run_epoch`); 'Lightning per-step' is Lightning's own "
         "loop, one step per minibatch (automatic optimisation; the DDP path). Both give identical weights. "
         "Start-up: from the call to the first epoch (Trainer construction included).\n\n"
         f"Command: `python scripts/bench_overhead.py {' '.join(sys.argv[1:])}`; {args.epochs} epochs, "

@@ -31,8 +31,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
 import growlstm  # noqa: E402
 from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig  # noqa: E402
-from growlstm.policy import CapFn  # noqa: E402
-from growlstm.preparation import prepare, to_panel  # noqa: E402
+from growlstm.growth.policy import CapFn  # noqa: E402
+from growlstm.growth.preparation import prepare, to_panel  # noqa: E402
 from bench_short import M1_DIR  # noqa: E402
 from m4 import load_m4  # noqa: E402
 
@@ -109,7 +109,7 @@ class Searched:
 
 def run_growth(data: Any, config: Config) -> Searched:
     if config.growth.scope == "global":
-        from growlstm.runs import grow_many
+        from growlstm.runs.dispatch import grow_many
 
         many = grow_many(data, config)
         block = many.extra["global"]

@@ -70,7 +70,7 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["scope"] != "auto":
         settings["growth.scope"] = spec["scope"]
     config = overrides(config, settings)
-    from growlstm.runs import grow_many
+    from growlstm.runs.dispatch import grow_many
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

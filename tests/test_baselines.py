@@ -405,18 +405,18 @@ def test_update_runs_the_fitted_model_forward_with_its_parameters_fixed(name: st
 
 
 def test_backtest_fits_once_and_runs_forward(co2: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
-    from growlstm import evaluate
+    from growlstm.baselines import backtesting
 
     fits = []
-    real = evaluate.make_baseline
+    real = backtesting.make_baseline
 
     def counting(name: str, m: int) -> object:
         fits.append(name)
         return real(name, m)
 
-    monkeypatch.setattr(evaluate, "make_baseline", counting)
-    forecasts, spec = evaluate.backtest("ets", co2[-150:], 12, 12, [100, 110, 120])
+    monkeypatch.setattr(backtesting, "make_baseline", counting)
+    forecasts, spec = backtesting.backtest("ets", co2[-150:], 12, 12, [100, 110, 120])
     assert fits == ["ets"] and len(forecasts) == 3 and spec.startswith("ETS(")
     fits.clear()
-    evaluate.backtest("naive", co2[-150:], 12, 12, [100, 110])
+    backtesting.backtest("naive", co2[-150:], 12, 12, [100, 110])
     assert fits == ["naive", "naive"]  # the cheap ones refit at every origin

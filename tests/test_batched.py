@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from growlstm.batched import SeedPack, split_outputs, stack_inputs
+from growlstm.train.batched import SeedPack, split_outputs, stack_inputs
 from growlstm.config import Config, DataConfig, ModelConfig, TrainerConfig
 from growlstm.data import load
 from growlstm.model import LSTMStack
-from growlstm.preparation import prepare
+from growlstm.growth.preparation import prepare
 from growlstm.surgery import grow_to
-from growlstm.train import fit_candidate
-from growlstm.packed import fit_seeds
+from growlstm.train.fit import fit_candidate
+from growlstm.train.packed import fit_seeds
 
 
 @pytest.mark.parametrize("widths,proj", [([3], 0), ([4, 2], 0), ([6, 5], 2)])

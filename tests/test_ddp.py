@@ -11,10 +11,10 @@ import torch
 
 from growlstm import load
 from growlstm.config import Config, DataConfig, TrainerConfig
-from growlstm.pooled_windows import PooledWindows
-from growlstm.preparation import prepare
-from growlstm.train import fit_candidate
-from growlstm.loaders import RankShare, set_loader
+from growlstm.train.pooled_windows import PooledWindows
+from growlstm.growth.preparation import prepare
+from growlstm.train.fit import fit_candidate
+from growlstm.train.loaders import RankShare, set_loader
 
 
 def test_rank_share_outside_ddp_is_the_plain_batches() -> None:
@@ -46,7 +46,7 @@ def test_ddp_two_processes_match_one(shared_m4: Path) -> None:
 @pytest.mark.slow
 def test_global_run_with_ddp_end_to_end(shared_m4: Path, tmp_path: Path) -> None:
     from growlstm.config import GrowthConfig
-    from growlstm.runs import grow_many
+    from growlstm.runs.dispatch import grow_many
 
     panel = load(DataConfig(name="csv", path=str(shared_m4 / "train.csv"), id_col="uid", time_col="t", target="value",
                             test_path=str(shared_m4 / "test.csv"), series="M4-M[1-3]", season_length=12))

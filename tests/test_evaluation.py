@@ -12,12 +12,12 @@ import statsmodels.api as sm
 
 from growlstm.config import EvalConfig, GrowthConfig
 from growlstm.errors import InputError
-from growlstm.evaluate import BaselineResult, run_baseline
-from growlstm.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
+from growlstm.baselines.backtesting import BaselineResult, run_baseline
+from growlstm.growth.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
 from growlstm.baselines import make_baseline
-from growlstm.residual import seasonal_naive_paths, theta_paths, with_classical_base
-from growlstm.significance import diebold_mariano
-from growlstm.windows import layout, make_windows, reserved
+from growlstm.baselines.residual import seasonal_naive_paths, theta_paths, with_classical_base
+from growlstm.verdict.significance import diebold_mariano
+from growlstm.data.windows import layout, make_windows, reserved
 
 
 def frame(n: int) -> pd.DataFrame:
@@ -198,7 +198,7 @@ def test_diebold_mariano_undefined_for_identical_forecasts() -> None:
 
 
 def test_auto_residual_picks_the_base_that_scores_better_on_validation(co2: np.ndarray) -> None:
-    from growlstm.residual import base_score, with_best_base
+    from growlstm.baselines.residual import base_score, with_best_base
 
     rng = np.random.default_rng(0)
     # A season that drifts year by year (each month a random walk), no trend: last year is the best guess.

@@ -17,8 +17,8 @@ import pytest
 
 from growlstm import from_long, grow, load
 from growlstm.config import Config, DataConfig, GrowthConfig, TrainerConfig
-from growlstm.runs import grow_many
-from growlstm.manyseries import series_folder
+from growlstm.runs.dispatch import grow_many
+from growlstm.runs.shared import series_folder
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

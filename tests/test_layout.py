@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from growlstm.config import EvalConfig
-from growlstm.layout import MIN_HISTORY, plan
+from growlstm.data.layout import MIN_HISTORY, plan
 
 H, LOOKBACK = 6, 12
 EV = EvalConfig(val_origins=3)  # 3 validation origins 2 apart, 1 test origin, an early-stopping slice
@@ -87,7 +87,7 @@ def test_early_stop_on_validation_keeps_its_rule() -> None:
 
 
 def test_more_validation_origins_lengthen_the_span_at_three_per_horizon() -> None:
-    from growlstm.layout import origin_step
+    from growlstm.data.layout import origin_step
 
     # Up to three origins the step is h / origins (the span covers about two horizons) ...
     assert [origin_step(18, EvalConfig(val_origins=k)) for k in (1, 2, 3)] == [18, 9, 6]

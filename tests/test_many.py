@@ -14,15 +14,15 @@ import torch
 
 from growlstm import load
 from growlstm.config import Config, DataConfig, GrowthConfig, TrainerConfig
-from growlstm.many import grow_local
-from growlstm.runs import grow_many
-from growlstm.manyseries import series_folder
+from growlstm.runs.local import grow_local
+from growlstm.runs.dispatch import grow_many
+from growlstm.runs.shared import series_folder
 from growlstm import from_long
-from growlstm.pooled_windows import PooledWindows, pool_feature_scaling
-from growlstm.report import format_many
-from growlstm.preparation import prepare
-from growlstm.setlevel import set_scores, size_counts, verdict_counts
-from growlstm.train import new_module, predict
+from growlstm.train.pooled_windows import PooledWindows, pool_feature_scaling
+from growlstm.records.report import format_many
+from growlstm.growth.preparation import prepare
+from growlstm.records.setlevel import set_scores, size_counts, verdict_counts
+from growlstm.train.fit import new_module, predict
 
 
 def _m4(shared_m4: Path, series: str) -> DataConfig:
@@ -230,7 +230,7 @@ def test_global_run_with_series_id(tmp_path: Path) -> None:
 
 
 def test_series_id_needs_global_scope_and_few_series(monkeypatch: pytest.MonkeyPatch) -> None:
-    from growlstm import pooled
+    from growlstm.runs import pooled
     from growlstm.errors import InputError
 
     config = replace(_tiny(scope="local", workers=1), h=6, input_size=12, data=DataConfig(season_length=1))

@@ -11,7 +11,7 @@ import pytest
 from growlstm import from_long, load
 from growlstm.config import Config, DataConfig
 from growlstm.errors import InputError
-from growlstm.preparation import prepare
+from growlstm.growth.preparation import prepare
 
 
 def _table(n_series: int = 3, n: int = 60) -> pd.DataFrame:

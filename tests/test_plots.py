@@ -10,7 +10,7 @@ import pytest
 import growlstm
 from growlstm.config import Config, GoalConfig, GrowthConfig
 from growlstm.data import load
-from growlstm.plots import growth_figure, pyplot, reference_lines, spread_labels
+from growlstm.records.plots import growth_figure, pyplot, reference_lines, spread_labels
 
 from .test_search import CO2, scripted
 
@@ -67,7 +67,7 @@ def test_growth_figure_reads_at_a_glance(result: growlstm.GrowthResult) -> None:
 
 
 def test_a_run_without_stages_still_plots(tmp_path) -> None:
-    from growlstm.plots import growth_plot
+    from growlstm.records.plots import growth_plot
 
     config = Config(baselines=["naive"], goal=GoalConfig(target=0.5), growth=GrowthConfig(max_stages=1))
     config.data.name = "nile"

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from growlstm.config import GrowthConfig
-from growlstm.policy import CapFn, Proposal, Stage, Stop, capacity_cap, decide, improves, next_width, related, replay
+from growlstm.growth.policy import CapFn, Proposal, Stage, Stop, capacity_cap, decide, improves, next_width, related, replay
 
 GROWTH = GrowthConfig(min_gain=0.02, patience=1, max_layers=3, max_stages=20)
 WIDE_CAP = CapFn(n_samples=100_000, n_inputs=1, n_outputs=10)  # never binding
@@ -204,7 +204,7 @@ def test_schedule_end_is_a_plateau(end: list[int]) -> None:
 
 def test_a_run_saved_with_the_retired_overfit_ratio_reads_back() -> None:
     from growlstm.config import Config, config_from_dict
-    from growlstm.store import config_dict
+    from growlstm.records.store import config_dict
     from growlstm.errors import InputError
 
     saved = config_dict(Config())

@@ -22,10 +22,10 @@ import growlstm
 from growlstm import from_long
 from growlstm.config import Config, DataConfig, ForecastConfig, GrowthConfig, ModelConfig, TrainerConfig
 from growlstm.errors import InputError
-from growlstm.forecaster import MODEL_FILE, load, networks
-from growlstm.runs import grow_many
-from growlstm.manyseries import series_folder
-from growlstm.residual import theta_paths
+from growlstm.records.forecaster import MODEL_FILE, load, networks
+from growlstm.runs.dispatch import grow_many
+from growlstm.runs.shared import series_folder
+from growlstm.baselines.residual import theta_paths
 
 from .test_cli import run_cli
 

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from growlstm import from_long, many
+from growlstm import from_long
+from growlstm.runs import local as many
 from growlstm.config import Config, DataConfig, GrowthConfig
 from growlstm import progress as progress_mod
 from growlstm.progress import progress
@@ -82,8 +83,8 @@ def test_local_run_shows_a_series_bar_on_a_terminal(monkeypatch: pytest.MonkeyPa
 
 
 def test_global_run_counts_series_while_fitting_baselines(monkeypatch: pytest.MonkeyPatch) -> None:
-    from growlstm.manyseries import all_baselines
-    from growlstm.preparation import prepare
+    from growlstm.runs.shared import all_baselines
+    from growlstm.growth.preparation import prepare
 
     panel = _panel(3)
     config = Config(data=DataConfig(season_length=1), h=6)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from growlstm.recommend import Candidate, conformal_quantiles, interval_columns, mean_of, recommend, with_combinations
+from growlstm.verdict.recommend import Candidate, conformal_quantiles, interval_columns, mean_of, recommend, with_combinations
 
 H = 4
 
@@ -127,7 +127,7 @@ def test_the_path_goes_from_the_combination_to_the_lstm_one_significant_gate_at_
 
 
 def test_a_baseline_that_failed_on_a_few_series_still_takes_part_in_the_decision() -> None:
-    from growlstm.advice import SeriesAdvice, decide, shared_candidates
+    from growlstm.verdict.advice import SeriesAdvice, decide, shared_candidates
 
     # 20 series: ARIMA validates far better than the LSTM but failed on 2 of them.
     arima, lstm, naive = _errors(0.5, 0.05, 20, seed=1), _errors(0.8, 0.05, 20, seed=2), _errors(1.0, 0.05, 20, seed=3)
@@ -147,8 +147,8 @@ def test_a_baseline_that_failed_on_a_few_series_still_takes_part_in_the_decision
 
 
 def test_goal_met_on_validation_is_claimed_only_beyond_the_noise() -> None:
-    from growlstm.evaluate import BaselineResult
-    from growlstm.goal import Goal
+    from growlstm.baselines.backtesting import BaselineResult
+    from growlstm.verdict.goal import Goal
 
     rng = np.random.default_rng(0)
     actuals = [rng.normal(100, 1, H) for _ in range(3)]
@@ -169,8 +169,8 @@ def test_goal_met_on_validation_is_claimed_only_beyond_the_noise() -> None:
 
 
 def test_goal_evidence_origin_by_origin_and_its_carry_over_check() -> None:
-    from growlstm.evaluate import BaselineResult
-    from growlstm.goal import Goal, carry_over
+    from growlstm.baselines.backtesting import BaselineResult
+    from growlstm.verdict.goal import Goal, carry_over
 
     histories = [np.arange(50.0) for _ in range(3)]  # naive scale 1: MASE = mean absolute error
     actuals = [np.full(H, 100.0) for _ in range(3)]

@@ -17,11 +17,12 @@ import pytest
 import statsmodels.api as sm
 
 import growlstm
-from growlstm import evaluate
+from growlstm.train import evaluator as evaluate
+from growlstm.baselines import backtesting
 from growlstm.config import Config, GoalConfig
 from growlstm.errors import InputError
-from growlstm.module import LSTMForecaster
-from growlstm.packed import SeedBatchModule
+from growlstm.train.module import LSTMForecaster
+from growlstm.train.packed import SeedBatchModule
 
 # Enough stages to kill one mid-way; nile's cap (5 cells with 3 validation origins) bounds the search.
 RUN = [
@@ -159,14 +160,14 @@ def test_stage_failing_twice_is_recorded_and_the_search_goes_on(
 def test_failing_baseline_is_reported_and_the_others_go_on(
     monkeypatch: pytest.MonkeyPatch, tiny_config: Config, tmp_path: Path
 ) -> None:
-    real = evaluate.make_baseline
+    real = backtesting.make_baseline
 
     def broken(name: str, season_length: int):
         if name == "seasonal_naive":
             raise RuntimeError("injected failure")
         return real(name, season_length)
 
-    monkeypatch.setattr(evaluate, "make_baseline", broken)
+    monkeypatch.setattr(backtesting, "make_baseline", broken)
     config = replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1))
     growlstm.grow(nile(), config, run_dir=tmp_path)
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from growlstm import runs
+from growlstm.runs import dispatch as runs
 
 from .conftest import TINY_OVERRIDES
 from .test_cli import run_cli
@@ -157,9 +157,9 @@ def test_help_and_import_do_not_load_torch(tmp_path: Path) -> None:
 def test_an_absurd_baseline_forecast_fails_that_baseline_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
-    from growlstm import evaluate
-    from growlstm.evaluate import BaselineResult, implausible, run_baseline
-    from growlstm.preparation import prepare
+    from growlstm.baselines import backtesting
+    from growlstm.baselines.backtesting import BaselineResult, implausible, run_baseline
+    from growlstm.growth.preparation import prepare
     from growlstm.config import Config
     from growlstm import load
 
@@ -175,7 +175,7 @@ def test_an_absurd_baseline_forecast_fails_that_baseline_with_the_reason(monkeyp
         def predict(self, h: int) -> object:
             return np.full(h, 9.18e9)
 
-    monkeypatch.setattr(evaluate, "make_baseline", lambda name, m: Exploding())
+    monkeypatch.setattr(backtesting, "make_baseline", lambda name, m: Exploding())
     config = Config()
     win = prepare(load(config.data), config)[1]
     result = BaselineResult("arima")

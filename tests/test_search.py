@@ -16,9 +16,9 @@ import statsmodels.api as sm
 import growlstm
 from growlstm.config import Config, EvalConfig, GoalConfig, GrowthConfig
 from growlstm.data import load
-from growlstm.evaluate import SeedOutcome, StageOutcome
+from growlstm.train.evaluator import SeedOutcome, StageOutcome
 from growlstm.errors import InputError
-from growlstm.significance import Significance
+from growlstm.verdict.significance import Significance
 
 
 def scripted(scores: dict[tuple[int, ...], float]):

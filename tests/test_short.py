@@ -14,11 +14,11 @@ import torch
 
 from growlstm import from_long, grow
 from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GrowthConfig, TrainerConfig
-from growlstm.runs import choose_scope, grow_many
-from growlstm.pooled_windows import PooledWindows
-from growlstm.refit import growth_path, recut, stage_epochs
-from growlstm.preparation import prepare
-from growlstm.packed import fit_seeds
+from growlstm.runs.dispatch import choose_scope, grow_many
+from growlstm.train.pooled_windows import PooledWindows
+from growlstm.growth.refit import growth_path, recut, stage_epochs
+from growlstm.growth.preparation import prepare
+from growlstm.train.packed import fit_seeds
 
 from .test_cli import run_cli
 

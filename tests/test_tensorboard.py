@@ -16,7 +16,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 from growlstm import from_long, grow, load
 from growlstm.config import Config, EvalConfig, GoalConfig, GrowthConfig
-from growlstm.runs import grow_many
+from growlstm.runs.dispatch import grow_many
 
 
 def read_run(folder: Path) -> tuple[dict[str, list[tuple[int, float]]], dict[str, object]]:

@@ -8,7 +8,7 @@ import pytest
 
 from growlstm.config import EvalConfig
 from growlstm.errors import InputError
-from growlstm.windows import make_windows
+from growlstm.data.windows import make_windows
 
 ONE = EvalConfig(val_origins=1, test_origins=1, early_stop="val")  # one validation window, no slice
 

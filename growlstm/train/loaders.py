@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
 from growlstm.config import TrainerConfig
-from growlstm.module import Epoch
+from growlstm.train.module import Epoch
 
 
 EVAL_CHUNK = 8192  # windows per forward pass when scoring whole sets (bounds memory for many series)

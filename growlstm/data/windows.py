@@ -24,8 +24,8 @@ import torch
 
 from growlstm.config import M4_HORIZONS, EvalConfig
 from growlstm.errors import InputError
-from growlstm.layout import Layout
-from growlstm.layout import plan as plan_layout
+from growlstm.data.layout import Layout
+from growlstm.data.layout import plan as plan_layout
 
 
 NORMS = ("global", "last", "mean")
@@ -222,7 +222,7 @@ def make_windows(
 ) -> SeriesWindows:
     """Split one series (columns ds, y, features) and fit the scaler on the data before validation.
 
-    ``cut``: the layout to use (``growlstm.layout.plan``); by default the full layout, which must
+    ``cut``: the layout to use (``growlstm.data.layout.plan``); by default the full layout, which must
     leave at least h training windows.
     """
     ev = ev or EvalConfig()

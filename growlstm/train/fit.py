@@ -21,9 +21,9 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
 from growlstm.config import ModelConfig, TrainerConfig
-from growlstm.module import LSTMForecaster
-from growlstm.windows import SeriesWindows
-from growlstm.loaders import EVAL_CHUNK, EpochBatches, batch_size_for, set_loader, window_sets
+from growlstm.train.module import LSTMForecaster
+from growlstm.data.windows import SeriesWindows
+from growlstm.train.loaders import EVAL_CHUNK, EpochBatches, batch_size_for, set_loader, window_sets
 
 
 def quiet_lightning(verbose: bool = False) -> None:

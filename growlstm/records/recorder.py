@@ -28,14 +28,14 @@ import yaml
 
 from growlstm.config import SCHEMA_NAME, Config
 from growlstm.errors import InputError
-from growlstm.evaluate import StageOutcome
-from growlstm.goal import Goal
-from growlstm.module import LSTMForecaster
-from growlstm.store import atomic_write, clean, config_dict, load_modules, versions, write_run_config, write_text
-from growlstm.windows import SeriesWindows
+from growlstm.train.evaluator import StageOutcome
+from growlstm.verdict.goal import Goal
+from growlstm.train.module import LSTMForecaster
+from growlstm.records.store import atomic_write, clean, config_dict, load_modules, versions, write_run_config, write_text
+from growlstm.data.windows import SeriesWindows
 
 if TYPE_CHECKING:
-    from growlstm.results import GrowthResult, StageRecord
+    from growlstm.records.results import GrowthResult, StageRecord
 
 
 def scaler_state(win: Any) -> dict[str, Any]:
@@ -87,7 +87,7 @@ class Recorder:
 
     def completed(self) -> list[tuple["StageRecord", list[LSTMForecaster]]]:
         """Read completed stages back; drop what a cut-off stage left (temp folder, TensorBoard)."""
-        from growlstm.results import StageRecord
+        from growlstm.records.results import StageRecord
 
         for tmp in self.stages_dir.glob(".stage_*.tmp"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -168,8 +168,8 @@ class Recorder:
 
     def finish(self, result: "GrowthResult") -> None:
         """Write the run-level files; summary.json last, as the mark of a finished run."""
-        from growlstm.htmlreport import run_page
-        from growlstm.plots import growth_plot
+        from growlstm.records.htmlreport import run_page
+        from growlstm.records.plots import growth_plot
 
         self.close_growth(result.stages, result.baselines, result.goal)
         atomic_write(self.run_dir / "stages.csv", lambda tmp: stages_frame(result).to_csv(tmp, index=False))
@@ -177,7 +177,7 @@ class Recorder:
             atomic_write(self.run_dir / "forecast.csv", lambda tmp: result.forecast.to_csv(tmp, index=False))
         atomic_write(self.run_dir / "growth.png", lambda tmp: growth_plot(result, tmp))
         if result.forecaster is not None:
-            from growlstm.forecaster import MODEL_FILE, save
+            from growlstm.records.forecaster import MODEL_FILE, save
 
             save(self.run_dir / MODEL_FILE, result.forecaster)
         write_report(self.run_dir, lambda: run_page(result, self.win, (self.run_dir / "growth.png").read_bytes()))

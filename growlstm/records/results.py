@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from growlstm.config import Config
-from growlstm.evaluate import BaselineResult
-from growlstm.forecaster import Forecaster
-from growlstm.goal import Goal, claimed
-from growlstm.setlevel import set_scores, size_counts, verdict_counts
-from growlstm.significance import Significance
+from growlstm.baselines.backtesting import BaselineResult
+from growlstm.records.forecaster import Forecaster
+from growlstm.verdict.goal import Goal, claimed
+from growlstm.records.setlevel import set_scores, size_counts, verdict_counts
+from growlstm.verdict.significance import Significance
 
 
 @dataclass

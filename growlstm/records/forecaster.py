@@ -1,5 +1,5 @@
 """The saved forecaster: what a run's forecast.csv was made from, and the arithmetic with which
-``growlstm.prediction.predict`` forecasts again from it without training.
+``growlstm.runs.prediction.predict`` forecasts again from it without training.
 
 A finished run keeps ``forecaster.pt`` beside forecast.csv (a local-scope run: in each series
 folder): the recommendation, every candidate's conformal quantiles, and per series where the
@@ -29,23 +29,23 @@ import numpy as np
 import pandas as pd
 import torch
 
-from growlstm.advice import first_available, future_columns, history_scale, series_choice
+from growlstm.verdict.advice import first_available, future_columns, history_scale, series_choice
 from growlstm.baselines import BASELINES
 from growlstm.config import Config, plain
 from growlstm.errors import InputError
-from growlstm.evaluate import backtest
-from growlstm.layout import MIN_HISTORY
-from growlstm.module import LSTMForecaster
-from growlstm.recommend import Candidate, with_combinations
-from growlstm.store import atomic_write, clean, config_dict, rebuild
-from growlstm.residual import with_classical_base
-from growlstm.train import predict as net_forecast
-from growlstm.windows import Scaler, SeriesWindows, future_frame
+from growlstm.baselines.backtesting import backtest
+from growlstm.data.layout import MIN_HISTORY
+from growlstm.train.module import LSTMForecaster
+from growlstm.verdict.recommend import Candidate, with_combinations
+from growlstm.records.store import atomic_write, clean, config_dict, rebuild
+from growlstm.baselines.residual import with_classical_base
+from growlstm.train.fit import predict as net_forecast
+from growlstm.data.windows import Scaler, SeriesWindows, future_frame
 
 if TYPE_CHECKING:
-    from growlstm.advice import SeriesAdvice
+    from growlstm.verdict.advice import SeriesAdvice
     from growlstm.data import Panel
-    from growlstm.recommend import Recommendation
+    from growlstm.verdict.recommend import Recommendation
 
 log = logging.getLogger("growlstm")
 
@@ -89,7 +89,7 @@ class Forecaster:
     freq: Optional[str]
     features: list[str]
     levels: list[int]
-    recommendation: dict[str, Any]  # growlstm.recommend.Recommendation.as_dict()
+    recommendation: dict[str, Any]  # growlstm.verdict.recommend.Recommendation.as_dict()
     quantiles: dict[str, list[list[float]]]  # per candidate: (levels, h), in units of the series' scale
     series: list[SeriesState]
     # model_args, state_dicts (one per seed, in seed order), input_size, norm, series_id; None: no LSTM
@@ -199,7 +199,7 @@ def lstm_futures(fc: Forecaster, frames: dict[str, pd.DataFrame]) -> dict[str, n
     wins = [lstm_window(s, frames[s.uid], fc) for s in states]
     if fc.scope != "global":
         return {w.uid: np.mean([net_forecast(m, w, len(w.y)) for m in nets], axis=0) for w in wins}
-    from growlstm.pooled_windows import PooledWindows
+    from growlstm.train.pooled_windows import PooledWindows
 
     pooled = PooledWindows.build(wins, series_id=fc.network["series_id"])
     per_seed = [pooled.forecasts(m, [np.array([len(w.y)]) for w in wins]) for m in nets]

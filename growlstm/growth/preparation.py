@@ -11,11 +11,11 @@ import pandas as pd
 from growlstm import data as data_mod
 from growlstm.config import Config, GrowthConfig
 from growlstm.errors import InputError
-from growlstm.layout import MIN_HISTORY, origin_step
-from growlstm.layout import plan as plan_layout
-from growlstm.policy import CapFn
-from growlstm.residual import RESIDUAL_BASES, with_best_base, with_classical_base
-from growlstm.windows import SeriesWindows, default_h, default_input_size, make_windows
+from growlstm.data.layout import MIN_HISTORY, origin_step
+from growlstm.data.layout import plan as plan_layout
+from growlstm.growth.policy import CapFn
+from growlstm.baselines.residual import RESIDUAL_BASES, with_best_base, with_classical_base
+from growlstm.data.windows import SeriesWindows, default_h, default_input_size, make_windows
 
 log = logging.getLogger("growlstm")
 
@@ -50,7 +50,7 @@ def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False) -> tupl
     """Pick the series to grow and cut it into windows, with h, input_size and the layout resolved.
 
     One series (``pad=False``) needs h training windows; its default lookback shortens to fit, then
-    its layout shrinks (``growlstm.layout``). When even the smallest layout has too few windows,
+    its layout shrinks (``growlstm.data.layout``). When even the smallest layout has too few windows,
     the windows come back as they are, for the classical forecasts (``lstm_room`` says why).
     ``pad``: the global scope's left-padded lookback, one training window is enough.
     """

@@ -14,13 +14,13 @@ import numpy as np
 from growlstm import metrics
 from growlstm.config import Config, GrowthConfig
 from growlstm.errors import InputError
-from growlstm.evaluate import StageEvaluator, StageOutcome
-from growlstm.goal import Goal
+from growlstm.train.evaluator import StageEvaluator, StageOutcome
+from growlstm.verdict.goal import Goal
 from growlstm.metrics import fmt
 from growlstm.model import count_params
-from growlstm.policy import CapFn, Proposal, Stage, State, Stop, beats, decide, replay
-from growlstm.results import StageRecord
-from growlstm.windows import SeriesWindows
+from growlstm.growth.policy import CapFn, Proposal, Stage, State, Stop, beats, decide, replay
+from growlstm.records.results import StageRecord
+from growlstm.data.windows import SeriesWindows
 
 log = logging.getLogger("growlstm")
 
@@ -106,7 +106,7 @@ def fixed_parent(config: Config) -> Optional[list[Any]]:
     """Networks per seed to start a fixed architecture from (``model.init_from``), or None."""
     if not config.model.init_from:
         return None
-    from growlstm.store import load_modules
+    from growlstm.records.store import load_modules
 
     path = Path(config.model.init_from)
     if not path.is_file():

@@ -17,8 +17,8 @@ from growlstm.data import _fmt
 from growlstm.metrics import fmt, metric_label
 
 if TYPE_CHECKING:
-    from growlstm.results import ManyResult
-    from growlstm.results import GrowthResult
+    from growlstm.records.results import ManyResult
+    from growlstm.records.results import GrowthResult
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1040px;
@@ -88,7 +88,7 @@ def glossary() -> str:
 
 def model_words(name: str) -> str:
     """A model's name as a reader understands it."""
-    from growlstm.plots import model_label
+    from growlstm.records.plots import model_label
 
     if name == "comb":
         return "comb: the mean of the ETS, ARIMA and Theta forecasts"
@@ -99,8 +99,8 @@ def model_words(name: str) -> str:
 
 def run_page(result: "GrowthResult", win: Any, growth_png: bytes) -> str:
     """The page of one series' run."""
-    from growlstm.plots import best_baseline_of, forecast_figure, forecast_models, metric_label, png_bytes
-    from growlstm.report import format_report, verdict
+    from growlstm.records.plots import best_baseline_of, forecast_figure, forecast_models, metric_label, png_bytes
+    from growlstm.records.report import format_report, verdict
 
     metric = result.goal.metric
     label = metric_label(metric)
@@ -185,7 +185,7 @@ def future_table(frame: pd.DataFrame, models: list[str], levels: Sequence[int]) 
 
 
 def stages_table(result: "GrowthResult") -> str:
-    from growlstm.plots import metric_label
+    from growlstm.records.plots import metric_label
 
     metric = result.goal.metric
     rows, chosen = [], set()
@@ -235,8 +235,8 @@ WORST = 10  # series listed as the worst
 def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> str:
     """The set-level page of a many-series run. ``pages``: each series' own report.html, as a
     path relative to this page (local scope), to link to."""
-    from growlstm.plots import metric_label
-    from growlstm.report import format_many, set_model_label
+    from growlstm.records.plots import metric_label
+    from growlstm.records.report import format_many, set_model_label
 
     t = result.table
     v = result.verdicts
@@ -339,7 +339,7 @@ def worst_series(table_: pd.DataFrame, n: int = WORST) -> pd.DataFrame:
 
 def set_scatter(table_: pd.DataFrame) -> Optional[bytes]:
     """Each series' LSTM test MASE against its best baseline's (below the diagonal: the LSTM wins)."""
-    from growlstm.plots import png_bytes, pyplot
+    from growlstm.records.plots import png_bytes, pyplot
 
     pairs = worst_series(table_, n=len(table_))
     if pairs.empty:

@@ -1,5 +1,5 @@
 """The recommendation of a run: candidates built from the searched LSTM and the baselines of each
-series, the rule of ``growlstm.recommend`` applied, and every candidate's test scores and
+series, the rule of ``growlstm.verdict.recommend`` applied, and every candidate's test scores and
 forecast with its conformal intervals (what forecast.csv, summary.json and series.csv show).
 
 One series decides on its own validation errors. Many series in one global model decide once,
@@ -16,9 +16,9 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from growlstm import metrics
-from growlstm.evaluate import BaselineResult, mean_scores, score_at
-from growlstm.recommend import Candidate, Recommendation, conformal_quantiles, interval_columns, recommend, scaled_errors, with_combinations
-from growlstm.windows import SeriesWindows
+from growlstm.baselines.backtesting import BaselineResult, mean_scores, score_at
+from growlstm.verdict.recommend import Candidate, Recommendation, conformal_quantiles, interval_columns, recommend, scaled_errors, with_combinations
+from growlstm.data.windows import SeriesWindows
 
 @dataclass
 class SeriesAdvice:
@@ -39,7 +39,7 @@ def series_scale(win: SeriesWindows) -> float:
 
 
 def history_scale(history: np.ndarray, season_length: int) -> float:
-    """``series_scale`` of the data before an origin (``growlstm.forecaster`` takes it again
+    """``series_scale`` of the data before an origin (``growlstm.records.forecaster`` takes it again
     on newer data)."""
     scale = metrics.mase_scale(history, season_length) if history.size >= 2 else 0.0
     if not scale or not math.isfinite(scale):

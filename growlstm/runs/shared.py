@@ -18,10 +18,10 @@ from typing import Any, Iterator, Sequence
 
 from growlstm import data as data_mod
 from growlstm.config import Config
-from growlstm.evaluate import BaselineResult, mean_scores, run_baseline
+from growlstm.baselines.backtesting import BaselineResult, mean_scores, run_baseline
 from growlstm.progress import progress
-from growlstm.results import ManyResult
-from growlstm.windows import SeriesWindows
+from growlstm.records.results import ManyResult
+from growlstm.data.windows import SeriesWindows
 
 log = logging.getLogger("growlstm")
 
@@ -37,7 +37,7 @@ REFUSED = "refused.json"  # in a series folder: why the series was refused (kept
 
 def mark_many(root: Path, scope: str, n_series: int) -> None:
     """Say at the top of the run folder that it holds a many-series run (resume checks it)."""
-    from growlstm.store import write_text
+    from growlstm.records.store import write_text
 
     write_text(root / MANY, json.dumps({"scope": scope, "series": n_series}))
 
@@ -100,9 +100,9 @@ def progress_line(k: int, n: int, row: dict[str, Any], note: str = "") -> str:
 
 def write_many(root: Path, result: ManyResult) -> None:
     """series.csv and the set-level summary.json (written last: the mark of a finished run)."""
-    from growlstm.htmlreport import set_page
-    from growlstm.records import write_report
-    from growlstm.store import atomic_write, clean, config_dict, versions, write_text
+    from growlstm.records.htmlreport import set_page
+    from growlstm.records.recorder import write_report
+    from growlstm.records.store import atomic_write, clean, config_dict, versions, write_text
 
     atomic_write(root / "series.csv", lambda tmp: result.table.to_csv(tmp, index=False))
     pages = ({uid: f"{SERIES_DIR}/{series_folder(root, uid).name}/report.html" for uid in result.table.uid}

@@ -9,8 +9,8 @@ from growlstm.metrics import metric_label
 from growlstm.metrics import fmt
 
 if TYPE_CHECKING:
-    from growlstm.results import ManyResult
-    from growlstm.results import GrowthResult
+    from growlstm.records.results import ManyResult
+    from growlstm.records.results import GrowthResult
 
 
 def _yes(value: Optional[bool]) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 
 from growlstm import metrics
 from growlstm.config import GoalConfig
-from growlstm.evaluate import BaselineResult
+from growlstm.baselines.backtesting import BaselineResult
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Goal:
     ) -> tuple[Optional[float], Optional[np.ndarray]]:
         """(``claim_pvalue``, ``origin_ratios``) from one pass over the losses; the p-value only
         ``with_p`` (a claim on the mean to test)."""
-        from growlstm.recommend import dm_pvalue
+        from growlstm.verdict.recommend import dm_pvalue
 
         losses = self._step_losses(lstm, actuals, histories, season)
         if losses is None:

@@ -21,30 +21,31 @@ import numpy as np
 import pandas as pd
 
 from growlstm import data as data_mod
-from growlstm.advice import decide, forecast_columns, quantiles, series_advice, summary_block
+from growlstm.verdict.advice import decide, forecast_columns, quantiles, series_advice, summary_block
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
-from growlstm.evaluate import BaselineResult, LSTMEvaluator, SeedOutcome, mean_scores
-from growlstm.forecaster import MODEL_FILE, capture, save
-from growlstm.goal import CarryOver, Goal, carry_over, claimed, make_goal
-from growlstm.layout import plan as plan_layout
-from growlstm.manyseries import (
+from growlstm.train.evaluator import LSTMEvaluator, SeedOutcome
+from growlstm.baselines.backtesting import BaselineResult, mean_scores
+from growlstm.records.forecaster import MODEL_FILE, capture, save
+from growlstm.verdict.goal import CarryOver, Goal, carry_over, claimed, make_goal
+from growlstm.data.layout import plan as plan_layout
+from growlstm.runs.shared import (
     all_baselines, mark_many, series_config, set_baselines, split_panel, worker_count, write_many,
 )
-from growlstm.module import LSTMForecaster
-from growlstm.plots import growth_plot
-from growlstm.policy import CapFn
-from growlstm.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
-from growlstm.recommend import Candidate
-from growlstm.records import Recorder
-from growlstm.refit import RefitFailure, growth_path, recut, refit
-from growlstm.results import GrowthView, ManyResult
-from growlstm.preparation import horizon_and_season, prepare
-from growlstm.stages import choose, run_stages
-from growlstm.setlevel import series_row, set_scores
-from growlstm.store import atomic_write
-from growlstm.train import FitResult, one_torch_thread
-from growlstm.windows import SeriesWindows, default_input_size, future_frame
+from growlstm.train.module import LSTMForecaster
+from growlstm.records.plots import growth_plot
+from growlstm.growth.policy import CapFn
+from growlstm.train.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
+from growlstm.verdict.recommend import Candidate
+from growlstm.records.recorder import Recorder
+from growlstm.growth.refit import RefitFailure, growth_path, recut, refit
+from growlstm.records.results import GrowthView, ManyResult
+from growlstm.growth.preparation import horizon_and_season, prepare
+from growlstm.growth.stages import choose, run_stages
+from growlstm.records.setlevel import series_row, set_scores
+from growlstm.records.store import atomic_write
+from growlstm.train.fit import FitResult, one_torch_thread
+from growlstm.data.windows import SeriesWindows, default_input_size, future_frame
 
 log = logging.getLogger("growlstm")
 
@@ -66,7 +67,7 @@ class PooledEvaluator(LSTMEvaluator):
 
 def needs_padding(panel: data_mod.Panel, h: int, input_size: int, config: Config) -> bool:
     """Whether some series is too short for the full layout with whole windows: then every series
-    is cut with a padded lookback, and its layout shrinks as far as it must (``growlstm.layout``)."""
+    is cut with a padded lookback, and its layout shrinks as far as it must (``growlstm.data.layout``)."""
     lengths = panel.df.groupby("unique_id", sort=False).size()
     for uid, n in lengths.items():
         cut = plan_layout(int(n), h, config.eval, input_size, min_windows=h, test_span=panel.test_rows.get(str(uid)))
@@ -238,7 +239,7 @@ def write_growth_plot(root: Path, pooled: PooledWindows, goal: Goal, baselines: 
 def refit_global(
     pooled: PooledWindows, stages: Sequence[Any], chosen: int, config: Config,
 ) -> tuple[dict[str, tuple[PooledWindows, list[LSTMForecaster]]], dict[str, Any]]:
-    """The chosen network refitted (``growlstm.refit``, the series pooled) on every series' data
+    """The chosen network refitted (``growlstm.growth.refit``, the series pooled) on every series' data
     before its first validation origin (``val``: the evidence the recommendation compares with
     the baselines, fitted there too), before its first test origin (``test``: the test scores)
     and on all of it (``future``: forecast.csv)."""
@@ -265,7 +266,7 @@ def global_advice(
     goal: Goal, config: Config,
 ) -> Optional[tuple[Any, list[Any], dict[str, np.ndarray]]]:
     """The recommendation for every series, decided once on all series' validation errors
-    (``growlstm.advice``): (recommendation, each series' advice, conformal quantiles per candidate)."""
+    (``growlstm.verdict.advice``): (recommendation, each series' advice, conformal quantiles per candidate)."""
     def seed_mean(where: PooledWindows, nets: Sequence[LSTMForecaster], origins: list[Any]) -> list[np.ndarray]:
         per_seed = [where.forecasts(m, origins) for m in nets]
         return [np.mean([f[k] for f in per_seed], axis=0) for k in range(len(origins))]

@@ -19,14 +19,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 from growlstm.config import Config
-from growlstm.evaluate import grown_states
-from growlstm.module import LSTMForecaster
-from growlstm.residual import with_classical_base
-from growlstm.packed import fit_seeds
-from growlstm.windows import SeriesWindows
+from growlstm.train.evaluator import grown_states
+from growlstm.train.module import LSTMForecaster
+from growlstm.baselines.residual import with_classical_base
+from growlstm.train.packed import fit_seeds
+from growlstm.data.windows import SeriesWindows
 
 if TYPE_CHECKING:
-    from growlstm.results import StageRecord
+    from growlstm.records.results import StageRecord
 
 
 def growth_path(stages: Sequence["StageRecord"], chosen: int) -> list["StageRecord"]:
@@ -48,7 +48,7 @@ def recut(win: SeriesWindows, origin: int) -> SeriesWindows:
     """``win`` for a refit at ``origin``: training targets up to it, scaler and residual base
     fitted on the data before it, no early-stopping slice (its validation and test origins stay,
     to be forecast)."""
-    from growlstm.windows import Scaler
+    from growlstm.data.windows import Scaler
 
     raw = win.z * win.scaler.std + win.scaler.mean
     raw[:, 0] = win.y

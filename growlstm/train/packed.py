@@ -14,13 +14,13 @@ import torch
 from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.utilities import CombinedLoader
 
-from growlstm.batched import SeedPack, split_outputs, stack_inputs
+from growlstm.train.batched import SeedPack, split_outputs, stack_inputs
 from growlstm.config import ModelConfig, TrainerConfig
-from growlstm.module import Epoch, EpochMean, elementwise_loss
-from growlstm.windows import SeriesWindows
-from growlstm.loaders import EVAL_CHUNK, Zipped, batch_size_for, set_loader, window_sets
-from growlstm.train import FitResult, final_losses, new_module, quiet_lightning, run_lightning, set_loss
-from growlstm.module import TrainedModule
+from growlstm.train.module import Epoch, EpochMean, elementwise_loss
+from growlstm.data.windows import SeriesWindows
+from growlstm.train.loaders import EVAL_CHUNK, Zipped, batch_size_for, set_loader, window_sets
+from growlstm.train.fit import FitResult, final_losses, new_module, quiet_lightning, run_lightning, set_loss
+from growlstm.train.module import TrainedModule
 
 
 class SeedCurves(Callback):

@@ -20,7 +20,7 @@ KEYS = ("smape", "mase")
 def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, reason: str = "") -> dict[str, Any]:
     """One series as a flat row: status, chosen size, verdicts, and every model's val/test scores.
 
-    ``summary`` is the series' summary.json (``growlstm.records.summary``) when it ran.
+    ``summary`` is the series' summary.json (``growlstm.records.recorder.summary``) when it ran.
     """
     row: dict[str, Any] = {"uid": uid, "status": status, "reason": reason}
     if summary is None:
@@ -43,7 +43,7 @@ def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, 
         "goal_met_test": goal.get("met_test"),
         "dm_p_better": (summary.get("significance") or {}).get("pvalue_better"),
         "stop": summary.get("stop_reason"),
-        "residual": summary["data"].get("residual"),  # the layout, as search.layout_of records it
+        "residual": summary["data"].get("residual"),  # the layout, as growth.preparation.layout_of records it
         "seconds": summary.get("seconds"),
     }
     for part in PARTS:

@@ -23,13 +23,13 @@ import pandas as pd
 from growlstm import data as data_mod
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
-from growlstm.manyseries import (
+from growlstm.runs.shared import (
     REFUSED, SERIES_DIR, mark_many, progress_line, quiet_worker, series_config, series_folder, split_panel, stop_workers,
     worker_count, write_many,
 )
 from growlstm.progress import progress
-from growlstm.results import ManyResult
-from growlstm.setlevel import series_row
+from growlstm.records.results import ManyResult
+from growlstm.records.setlevel import series_row
 
 log = logging.getLogger("growlstm")
 
@@ -42,7 +42,7 @@ def grow_local(
     A series that is refused (too short for the settings, ...) or fails is reported in its row
     with the reason, and the others go on.
     """
-    from growlstm.store import write_run_config
+    from growlstm.records.store import write_run_config
 
     check_config(config)
     start = time.perf_counter()
@@ -111,9 +111,9 @@ def grow_local(
 
 def grow_series(uid: str, panel: data_mod.Panel, config: Config, folder: Optional[Path]) -> dict[str, Any]:
     """Grow on one series (in a worker); its row. Never raises for a bad series."""
-    from growlstm.records import summary
-    from growlstm.store import clean, write_text
-    from growlstm.search import grow
+    from growlstm.records.recorder import summary
+    from growlstm.records.store import clean, write_text
+    from growlstm.growth.controller import grow
 
     logger = logging.getLogger("growlstm")
     # Stage lines go to the series' own growlstm.log; the console keeps one line per series.

@@ -9,10 +9,10 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from growlstm.evaluate import mean_scores, score_at
-from growlstm.module import LSTMForecaster
-from growlstm.loaders import EVAL_CHUNK
-from growlstm.windows import SeriesWindows, masked_mean, pad_window
+from growlstm.baselines.backtesting import mean_scores, score_at
+from growlstm.train.module import LSTMForecaster
+from growlstm.train.loaders import EVAL_CHUNK
+from growlstm.data.windows import SeriesWindows, masked_mean, pad_window
 
 
 # model.series_id: one input per series, so the first layer's input weights (and the capacity

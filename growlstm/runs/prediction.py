@@ -1,5 +1,5 @@
 """``predict``: forecast again from a finished run's saved forecaster (forecaster.pt), on its own
-data or newer data of the same series, without training (``growlstm.forecaster`` does the
+data or newer data of the same series, without training (``growlstm.records.forecaster`` does the
 arithmetic; this module finds the run's forecasters, reads the data and writes the result)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pandas as pd
 
 from growlstm.config import Config, DataConfig
 from growlstm.errors import InputError
-from growlstm.forecaster import MODEL_FILE, PREDICTION, check_series, forecast, load, stamp
-from growlstm.store import atomic_write, clean, write_text
+from growlstm.records.forecaster import MODEL_FILE, PREDICTION, check_series, forecast, load, stamp
+from growlstm.records.store import atomic_write, clean, write_text
 
 if TYPE_CHECKING:
     from growlstm.data import Panel
@@ -39,7 +39,7 @@ def as_panel(series: Any, config: Config, uid: Optional[str]) -> "Panel":
     """The data to forecast: the run's own (``series=None``: loaded as ``config.data`` says), a
     Panel or long table, or one series' values (named as the run's series ``uid``)."""
     from growlstm import data as data_mod
-    from growlstm.preparation import to_panel
+    from growlstm.growth.preparation import to_panel
 
     if series is None:
         panel = data_mod.load(config.data)
@@ -57,7 +57,7 @@ def as_panel(series: Any, config: Config, uid: Optional[str]) -> "Panel":
 
 def local_forecasters(run_dir: Path) -> tuple[dict[str, Path], dict[str, str]]:
     """A local-scope run's series: the forecaster of each that ran, and why the others did not."""
-    from growlstm.manyseries import series_folder
+    from growlstm.runs.shared import series_folder
 
     table = pd.read_csv(run_dir / "series.csv", dtype={"uid": str, "reason": str}, keep_default_na=False)
     files, others = {}, {}
@@ -74,7 +74,7 @@ def local_forecasters(run_dir: Path) -> tuple[dict[str, Path], dict[str, str]]:
 
 def run_config(run_dir: Path) -> Config:
     """The config of the finished run in ``run_dir`` (InputError when it is none)."""
-    from growlstm.store import RUN_CONFIG, load_run_config
+    from growlstm.records.store import RUN_CONFIG, load_run_config
 
     if not (Path(run_dir) / RUN_CONFIG).is_file():
         raise InputError(f"{run_dir} holds no growlstm run ({RUN_CONFIG} is missing)",
@@ -96,7 +96,7 @@ def predict(run_dir: str | Path, series: Any = None, *, data: Optional[DataConfi
     written when None). Data that is not the run's (other series, frequency, features, too few
     points) raises ``InputError``.
     """
-    from growlstm.manyseries import MANY
+    from growlstm.runs.shared import MANY
 
     run_dir = Path(run_dir)
     config = run_config(run_dir)
@@ -110,7 +110,7 @@ def predict(run_dir: str | Path, series: Any = None, *, data: Optional[DataConfi
         panel = as_panel(series, config, fc.series[0].uid if scope == "single" else None)
         parts = [(fc, panel)]
     elif many.get("scope") == "local" and (run_dir / "series.csv").is_file() and (found := local_forecasters(run_dir))[0]:
-        from growlstm.manyseries import split_panel
+        from growlstm.runs.shared import split_panel
 
         scope = "local"
         files, others = found

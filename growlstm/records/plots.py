@@ -12,7 +12,7 @@ from growlstm.metrics import metric_label
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from growlstm.results import GrowthResult, GrowthView
+    from growlstm.records.results import GrowthResult, GrowthView
 
 
 def pyplot() -> Any:
@@ -147,7 +147,7 @@ def model_label(name: str) -> str:
 def test_forecasts(result: "GrowthResult", name: str) -> list[Any]:
     """A model's forecasts at the test origins (a combination: the mean of its members', as the
     recommendation averages them), or []."""
-    from growlstm.recommend import CLASSICAL_COMB, Candidate, mean_of
+    from growlstm.verdict.recommend import CLASSICAL_COMB, Candidate, mean_of
 
     if name == "lstm":
         return list(result.lstm_test)
@@ -162,7 +162,7 @@ def test_forecasts(result: "GrowthResult", name: str) -> list[Any]:
 
 def best_baseline_of(result: "GrowthResult") -> Optional[str]:
     """The baseline that validates best (the goal's reference when it beats a baseline)."""
-    from growlstm.advice import best_classical
+    from growlstm.verdict.advice import best_classical
 
     return result.goal.baseline or best_classical(result.baselines, result.goal.metric)
 

@@ -20,8 +20,8 @@ import numpy as np
 from scipy import optimize, signal
 
 from growlstm.baselines import seasonal_adjustment
-from growlstm.evaluate import score_origins
-from growlstm.windows import SeriesWindows
+from growlstm.baselines.backtesting import score_origins
+from growlstm.data.windows import SeriesWindows
 
 RESIDUAL_BASES = ("theta", "seasonal_naive")
 RESIDUAL_CHOICES = (*RESIDUAL_BASES, "auto")

@@ -20,7 +20,7 @@ import yaml
 
 from growlstm.config import Config, config_from_dict, plain
 from growlstm.errors import InputError
-from growlstm.module import LSTMForecaster
+from growlstm.train.module import LSTMForecaster
 
 
 RUN_CONFIG = "run.yaml"  # the run's config, written first: what `resume` continues with

@@ -12,16 +12,16 @@ from typing import Any, Optional
 from growlstm import data as data_mod
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
-from growlstm.layout import plan
-from growlstm.many import grow_local
-from growlstm.manyseries import MANY
-from growlstm.policy import capacity_cap, next_width
-from growlstm.pooled import grow_global
-from growlstm.preparation import horizon_and_season, to_panel
-from growlstm.results import GrowthResult, ManyResult
-from growlstm.search import grow
-from growlstm.store import load_run_config
-from growlstm.windows import default_input_size
+from growlstm.data.layout import plan
+from growlstm.runs.local import grow_local
+from growlstm.runs.shared import MANY
+from growlstm.growth.policy import capacity_cap, next_width
+from growlstm.runs.pooled import grow_global
+from growlstm.growth.preparation import horizon_and_season, to_panel
+from growlstm.records.results import GrowthResult, ManyResult
+from growlstm.growth.controller import grow
+from growlstm.records.store import load_run_config
+from growlstm.data.windows import default_input_size
 
 log = logging.getLogger("growlstm")
 
@@ -88,7 +88,7 @@ def grow_panel(
 def resume(run_dir: str | Path, series: Any = None) -> GrowthResult:
     """Continue an interrupted run from its last completed stage, with its saved config.
 
-    A run on several series continues as ``growlstm.runs.grow_many(..., resume=True)`` and
+    A run on several series continues as ``growlstm.runs.dispatch.grow_many(..., resume=True)`` and
     returns its ``ManyResult``.
 
     ``series``: the data the run was started on; None reloads it from the saved ``data`` config

@@ -18,19 +18,20 @@ import pandas as pd
 from growlstm import data as data_mod
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
-from growlstm.evaluate import BaselineResult, LSTMEvaluator, StageEvaluator, run_baseline, score_origins
-from growlstm.forecaster import capture
-from growlstm.goal import Goal, make_goal
+from growlstm.train.evaluator import LSTMEvaluator, StageEvaluator
+from growlstm.baselines.backtesting import BaselineResult, run_baseline, score_origins
+from growlstm.records.forecaster import capture
+from growlstm.verdict.goal import Goal, make_goal
 from growlstm.metrics import fmt
-from growlstm.policy import CapFn
-from growlstm.preparation import describe_layout, layout_of, lstm_room, prepare, to_panel
-from growlstm.recommend import Candidate
-from growlstm.records import Recorder
-from growlstm.results import GrowthResult, StageRecord
-from growlstm.significance import diebold_mariano
-from growlstm.stages import choose, run_stages
-from growlstm.train import one_torch_thread, predict
-from growlstm.windows import SeriesWindows, future_frame
+from growlstm.growth.policy import CapFn
+from growlstm.growth.preparation import describe_layout, layout_of, lstm_room, prepare, to_panel
+from growlstm.verdict.recommend import Candidate
+from growlstm.records.recorder import Recorder
+from growlstm.records.results import GrowthResult, StageRecord
+from growlstm.verdict.significance import diebold_mariano
+from growlstm.growth.stages import choose, run_stages
+from growlstm.train.fit import one_torch_thread, predict
+from growlstm.data.windows import SeriesWindows, future_frame
 
 log = logging.getLogger("growlstm")
 
@@ -170,7 +171,7 @@ def finish_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[An
     evidence), the test origins and the future, the windows and networks that forecast them:
     with ``forecast.refit``, the chosen stage refitted on all the data before each (as the
     baselines are fitted there); otherwise the searched networks throughout."""
-    from growlstm.refit import RefitFailure, growth_path, recut, refit
+    from growlstm.growth.refit import RefitFailure, growth_path, recut, refit
 
     searched = {part: (win, modules) for part in ("val", "test", "future")}
     if len(win.test_origins):
@@ -201,7 +202,7 @@ def finish_chosen(result: GrowthResult, win: SeriesWindows, modules: Sequence[An
 
 
 def stage_epochs_of(record: StageRecord, config: Config) -> list[int]:
-    from growlstm.refit import stage_epochs
+    from growlstm.growth.refit import stage_epochs
 
     return stage_epochs(record, config.growth.seeds)
 
@@ -233,7 +234,7 @@ def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], 
     """The recommendation among the LSTM, the baselines and their combinations, and forecast.csv:
     the recommended forecast and every candidate's, with conformal intervals; and what it was
     made from (``end``: the windows and networks of the LSTM's future forecast), for ``predict``."""
-    from growlstm.advice import decide, forecast_columns, quantiles, series_advice, summary_block
+    from growlstm.verdict.advice import decide, forecast_columns, quantiles, series_advice, summary_block
 
     levels = list(config.forecast.levels)
     advice = series_advice(win, result.baselines, lstm, result.goal.metric)
