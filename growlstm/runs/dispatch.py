@@ -1,5 +1,5 @@
-"""The one place that decides how a run goes: one series (``search.grow``), many series one
-LSTM each (``many.grow_local``) or one LSTM for all (``pooled.grow_global``), and resuming any
+"""The one place that decides how a run goes: one series (``growth.controller.grow``), many
+series one LSTM each (``runs.local.grow_local``) or one LSTM for all (``runs.pooled.grow_global``), and resuming any
 of them."""
 
 from __future__ import annotations

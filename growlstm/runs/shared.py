@@ -1,5 +1,5 @@
-"""What runs on many series share, whichever the scope (local: one LSTM per series, ``many``;
-global: one for all, ``pooled``): the run folder's layout, splitting the table, worker processes,
+"""What runs on many series share, whichever the scope (local: one LSTM per series, ``runs.local``;
+global: one for all, ``runs.pooled``): the run folder's layout, splitting the table, worker processes,
 the console line per series and the set-level records."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The LightningModule that trains an ``LSTMStack`` with MSE on scaled targets."""
+"""The LightningModules that train an ``LSTMStack`` on scaled targets (``trainer.loss``: MAE or MSE):
+one seed (``LSTMForecaster``), and the base it shares with the packed seeds (``TrainedModule``)."""
 
 from __future__ import annotations
 
