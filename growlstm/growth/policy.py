@@ -86,8 +86,7 @@ def improves(reference: Stage, stage: Stage, growth: GrowthConfig, paired: bool 
 
     The mean gain must be at least ``growth.min_gain`` (relative) and the absolute improvement
     larger than ``growth.spread_factor`` x the seed noise. Unpaired, the noise is the pooled seed
-    spread sqrt((s_ref^2 + s_new^2) / 2): a forecaster deploys one trained network, not the mean of
-    the seeds, so a size should help beyond what reseeding changes. ``paired`` (one stage grew
+    spread sqrt((s_ref^2 + s_new^2) / 2), the spread of single seeds. ``paired`` (one stage grew
     from the other, seed by seed): the noise is the spread of the per-seed gains over sqrt(2),
     which equals the pooled spread when the seeds are independent, and is smaller when each
     seed's luck carries over from parent to child. That is the extra evidence warm growth has
