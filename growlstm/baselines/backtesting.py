@@ -1,8 +1,8 @@
 """Scores on the shared forecast origins, and the classical baselines' backtests.
 
-Every model forecasts the same validation and test windows from the same history: classical
-models are fitted on the data before the first origin and run forward to the others, the LSTM
-reads the input_size steps before each. MASE is scaled by the seasonal-naive error of the data
+Every model forecasts the same validation and test windows from the same history: ARIMA and
+ETS are fitted on the data before the first origin and run forward to the others, the cheap
+classical models are refitted at each, the LSTM reads the input_size steps before each. MASE is scaled by the seasonal-naive error of the data
 before the origin (M4 definition). A span's metrics are the mean over its origins; the
 per-origin values are kept.
 """
