@@ -21,7 +21,7 @@ from growlstm.errors import InputError
 from growlstm.train.evaluator import LSTMEvaluator, StageEvaluator
 from growlstm.baselines.backtesting import BaselineResult, run_baseline, score_origins
 from growlstm.records.forecaster import capture
-from growlstm.verdict.goal import Goal, make_goal
+from growlstm.verdict.goal import Goal, make_goal, share_met
 from growlstm.metrics import fmt
 from growlstm.growth.policy import CapFn
 from growlstm.growth.preparation import describe_layout, layout_of, lstm_room, prepare, to_panel
@@ -129,10 +129,8 @@ def chosen_lstm(result: GrowthResult, win: SeriesWindows, modules: list[Any], co
     if not modules:
         return None, None
     goal = result.goal
-    evidence = (seed_mean(modules, win, win.val_origins), [win.actuals(int(o)) for o in win.val_origins],
-                [win.history(int(o)) for o in win.val_origins], win.season_length)
-    result.val_claim_p, ratios = goal.evidence(*evidence)
-    result.val_origins_met = float(np.mean(ratios <= 1)) if ratios is not None else None
+    result.val_claim_p, ratios = goal.evidence_at(win, seed_mean(modules, win, win.val_origins))
+    result.val_origins_met = share_met(ratios)
     nets = finish_chosen(result, win, modules, config)
     (at_val, val_nets), (at_end, end_nets) = nets["val"], nets["future"]
     lstm = Candidate("lstm", seed_mean(val_nets, at_val, win.val_origins), result.lstm_test,

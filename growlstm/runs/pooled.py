@@ -27,7 +27,7 @@ from growlstm.errors import InputError
 from growlstm.train.evaluator import LSTMEvaluator, SeedOutcome
 from growlstm.baselines.backtesting import BaselineResult, mean_scores
 from growlstm.records.forecaster import MODEL_FILE, capture, save
-from growlstm.verdict.goal import CarryOver, Goal, carry_over, claimed, make_goal
+from growlstm.verdict.goal import CarryOver, Goal, carry_over, claimed, make_goal, share_met
 from growlstm.data.layout import plan as plan_layout
 from growlstm.runs.shared import (
     all_baselines, mark_many, series_config, set_baselines, split_panel, worker_count, write_many,
@@ -314,9 +314,7 @@ def chosen_rows(
     for k, (w, own) in enumerate(zip(pooled.series, goals)):
         if val_forecasts:  # claimed only beyond the noise (Goal.claim_pvalue)
             mean = np.mean([f[k] for f in val_forecasts], axis=0)
-            evidence = (list(mean), [w.actuals(int(o)) for o in w.val_origins],
-                        [w.history(int(o)) for o in w.val_origins], w.season_length)
-            claims[k], ratios[k] = own.evidence(*evidence, with_p=bool(points[k]))
+            claims[k], ratios[k] = own.evidence_at(w, list(mean), with_p=bool(points[k]))
     check = carry_over(ratios)
     if check.claimed:
         log.info("%s", check.describe())
@@ -329,7 +327,7 @@ def chosen_rows(
             "chosen": {"widths": widths, "params": None, "val": lstm_val, "test": lstm_test,
                        "search_test": searched[k] if searched else {}} if modules else None,
             "goal": {"baseline": own.baseline, "met_val": met_val, "met_val_mean": point, "met_val_p": claim,
-                     "met_val_origins": float(np.mean(ratios[k] <= 1)) if ratios[k] is not None else None,
+                     "met_val_origins": share_met(ratios[k]),
                      "claims_withheld": check.withholds,
                      "met_test": own.met(lstm_test.get(goal.metric, math.nan), "test")},
             "baselines": {n: {"status": "ok" if b.ok else "failed", "val": b.val, "test": b.test} for n, b in bases.items()},

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
 from growlstm import metrics
 from growlstm.config import GoalConfig
 from growlstm.baselines.backtesting import BaselineResult
+
+if TYPE_CHECKING:
+    from growlstm.data.windows import SeriesWindows
 
 
 @dataclass
@@ -78,6 +81,14 @@ class Goal:
         ours, bar = (part.mean(axis=1) for part in losses)
         return p, None if (bar <= 0).any() else ours / bar
 
+    def evidence_at(self, win: "SeriesWindows", forecasts: Sequence[np.ndarray], with_p: bool = True
+                    ) -> tuple[Optional[float], Optional[np.ndarray]]:
+        """``evidence`` of ``forecasts`` (one per validation origin of ``win``) against that
+        series' actuals and histories at those origins."""
+        origins = [int(o) for o in win.val_origins]
+        return self.evidence(list(forecasts), [win.actuals(o) for o in origins], [win.history(o) for o in origins],
+                             win.season_length, with_p)
+
     def _step_losses(
         self, lstm: Sequence[np.ndarray], actuals: Sequence[np.ndarray], histories: Sequence[np.ndarray], season: int,
     ) -> Optional[tuple[np.ndarray, np.ndarray]]:
@@ -143,6 +154,11 @@ class CarryOver:
 
     def as_dict(self) -> dict[str, Any]:
         return {"claimed": self.claimed, "held": self.held, "withholds": self.withholds}
+
+
+def share_met(ratios: Optional[np.ndarray]) -> Optional[float]:
+    """The share of validation origins at which the goal was met (``Goal.origin_ratios`` <= 1)."""
+    return float(np.mean(ratios <= 1)) if ratios is not None else None
 
 
 def carry_over(ratios: Sequence[Optional[np.ndarray]]) -> CarryOver:
