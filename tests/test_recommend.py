@@ -152,7 +152,8 @@ def test_goal_met_on_validation_is_claimed_only_beyond_the_noise() -> None:
 
     rng = np.random.default_rng(0)
     actuals = [rng.normal(100, 1, H) for _ in range(3)]
-    histories = [np.arange(50.0) for _ in range(3)]  # naive scale 1: MASE = mean absolute error
+    # Naive scale 1 (MASE = mean absolute error); origins H apart: paths that do not overlap.
+    histories = [np.arange(50.0 + H * k) for k in range(3)]
     base = BaselineResult("ets", val_forecasts=[a + rng.choice([-1.0, 1.0], H) for a in actuals])  # MASE 1.0
     goal = Goal("mase", None, 0.05, "ets", base, True)  # threshold 0.95
     # Just under the threshold on the mean, with errors as noisy as the baseline's: not claimed.
@@ -191,3 +192,39 @@ def test_goal_evidence_origin_by_origin_and_its_carry_over_check() -> None:
     assert (check.claimed, check.held) == (11, 9) and not check.withholds  # 82%
     assert carry_over([held, held, lost]).withholds  # 2 of 3: a guess, even on few series
     assert not carry_over([never, None]).withholds  # nothing claimed at a first origin: nothing against
+
+
+def test_dm_without_overlap_is_the_one_sample_t_test_on_origin_means() -> None:
+    from scipy import stats
+
+    from growlstm.verdict.recommend import dm_pvalue
+
+    rng = np.random.default_rng(3)
+    ref, new = rng.normal(1.0, 0.3, (8, H)), rng.normal(0.8, 0.3, (8, H))
+    expected = stats.ttest_1samp(ref.mean(axis=1) - new.mean(axis=1), 0.0, alternative="greater").pvalue
+    assert dm_pvalue(ref, new) == pytest.approx(expected, rel=1e-9)
+
+
+def test_path_overlap_counts_the_later_origins_that_share_targets() -> None:
+    from growlstm.verdict.recommend import path_overlap
+
+    assert path_overlap([100, 105, 110], 13) == 2  # 5 apart: the next two paths share targets
+    assert path_overlap([100, 113, 126], 13) == 0  # h apart: none
+    assert path_overlap([100], 13) == 0
+
+
+def test_dm_on_overlapping_origins_rejects_equal_models_less_often_than_independent_origins() -> None:
+    # Two equally good models; the loss difference belongs to the target, so origins 5 apart
+    # with h = 13 share most of their targets (M4 weekly's validation layout: 9 origins).
+    from growlstm.verdict.recommend import dm_pvalue, path_overlap
+
+    h, origins = 13, np.arange(9) * 5
+    overlap = path_overlap(origins, h)
+    rng = np.random.default_rng(0)
+    draws = [rng.standard_normal(origins[-1] + h) for _ in range(600)]
+    paths = [np.stack([1 + e[o:o + h] for o in origins]) for e in draws]
+    ones = np.ones((len(origins), h))
+    rate = np.mean([dm_pvalue(p, ones, overlap) < 0.05 for p in paths])
+    independent = np.mean([dm_pvalue(p, ones, 0) < 0.05 for p in paths])  # the overlap ignored
+    # Nine overlapping origins are little evidence: still above the nominal 5%, far closer to it.
+    assert rate < 0.13 and rate < 0.7 * independent

@@ -17,7 +17,9 @@ import numpy as np
 
 from growlstm import metrics
 from growlstm.baselines.backtesting import BaselineResult, mean_scores, score_at
-from growlstm.verdict.recommend import Candidate, Recommendation, conformal_quantiles, interval_columns, recommend, scaled_errors, with_combinations
+from growlstm.verdict.recommend import (
+    Candidate, Recommendation, conformal_quantiles, interval_columns, path_overlap, recommend, scaled_errors, with_combinations,
+)
 from growlstm.data.windows import SeriesWindows
 
 @dataclass
@@ -30,6 +32,7 @@ class SeriesAdvice:
     scale: float
     val: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> validation metrics
     test: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> test metrics
+    overlap: int = 0  # validation origins whose paths share targets with one origin's (recommend.path_overlap)
 
 
 def series_scale(win: SeriesWindows) -> float:
@@ -70,7 +73,7 @@ def series_advice(
     scale = series_scale(win)
     actuals = [win.actuals(int(o)) for o in win.val_origins]
     errors = {n: scaled_errors(c.val, actuals, scale) for n, c in candidates.items()}
-    advice = SeriesAdvice(win.uid, candidates, errors, scale)
+    advice = SeriesAdvice(win.uid, candidates, errors, scale, overlap=path_overlap(win.val_origins, win.h))
     for name, cand in candidates.items():
         advice.val[name] = mean_scores([score_at(win, int(o), f) for o, f in zip(win.val_origins, cand.val)])
         if cand.test:
@@ -102,7 +105,8 @@ def decide(advice: Sequence[SeriesAdvice], significance: float) -> Recommendatio
     ``lstm+<best>`` partner). A series that lacks the chosen model follows ``series_choice``."""
     names, usable = shared_candidates(advice)
     errors = {n: [a.errors[n] for a in usable] for n in names}
-    rec = recommend(errors, {n: usable[0].candidates[n] for n in names}, significance)
+    rec = recommend(errors, {n: usable[0].candidates[n] for n in names}, significance,
+                    overlap=max(a.overlap for a in usable))
     if len(usable) < len(advice):
         rec.reason += f"; decided on the {len(usable)} of {len(advice)} series that have every candidate compared"
     return rec

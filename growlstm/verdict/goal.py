@@ -72,12 +72,13 @@ class Goal:
     ) -> tuple[Optional[float], Optional[np.ndarray]]:
         """(``claim_pvalue``, ``origin_ratios``) from one pass over the losses; the p-value only
         ``with_p`` (a claim on the mean to test)."""
-        from growlstm.verdict.recommend import dm_pvalue
+        from growlstm.verdict.recommend import dm_pvalue, path_overlap
 
         losses = self._step_losses(lstm, actuals, histories, season)
         if losses is None:
             return None, None
-        p = dm_pvalue(losses[1], losses[0]) if with_p else None
+        origins = [len(x) for x in histories]  # an origin is the length of the data before it
+        p = dm_pvalue(losses[1], losses[0], path_overlap(origins, losses[0].shape[1])) if with_p else None
         ours, bar = (part.mean(axis=1) for part in losses)
         return p, None if (bar <= 0).any() else ours / bar
 
