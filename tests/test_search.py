@@ -99,7 +99,8 @@ def test_scripted_search_does_not_grow_on_seed_noise() -> None:
                                  for s, d in enumerate((-spread, 0.0, spread))])
         return evaluate
 
-    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"), growth=GrowthConfig(patience=0),
+    # (The flat-start probe is off: this is about the noise gate; the next test turns it on.)
+    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"), growth=GrowthConfig(patience=0, probe=False),
                     eval=EvalConfig(val_origins=3))  # co2's cap then 10 cells (8 with 9 origins)
     steady = growlstm.grow(CO2, config, evaluator=evaluator(0.01))
     # Gains beat the noise; the new layer grows on [6], which validates best though not by 2%.
@@ -112,6 +113,25 @@ def test_scripted_search_does_not_grow_on_seed_noise() -> None:
     assert [s.widths for s in noisy.stages] == [[2], [3], [3, 2], [3, 3]]
     assert noisy.stop_reason == "plateau" and "seed noise" in noisy.stop_note
     assert noisy.stages[1].val_spread["mase"] == pytest.approx(0.3)
+
+
+def test_the_flat_start_probe_is_on_for_a_series_own_network_and_off_for_a_pooled_one() -> None:
+    from growlstm.growth.stages import probe_resolved
+
+    assert probe_resolved(Config(), pooled=False).growth.probe is True
+    assert probe_resolved(Config(), pooled=True).growth.probe is False
+    assert probe_resolved(Config(growth=GrowthConfig(probe=False)), pooled=False).growth.probe is False
+
+    def flat(index: int, widths: list[int], parents=None) -> StageOutcome:  # only the widest width helps
+        m = 0.6 if widths[0] >= 8 else 1.0
+        return StageOutcome([SeedOutcome(s, {"mae": m, "rmse": m, "smape": m, "mase": m}, 0.1, 0.1, 1, 1, 0.0)
+                             for s in range(3)])
+
+    config = Config(baselines=["naive"], goal=GoalConfig(beat="none"), eval=EvalConfig(val_origins=3))
+    result = growlstm.grow(CO2, config, evaluator=flat)  # growth.probe left at its default (null)
+    # Two failed widenings (patience 1), then the widest width the cap (10 cells) allows, fresh.
+    assert [s.widths for s in result.stages][:4] == [[2], [3], [4], [8]] and result.stages[3].action == "probe"
+    assert result.chosen_stage.widths[0] == 8
 
 
 def test_tiny_real_run_writes_every_record(tiny_config: Config, tmp_path: Path) -> None:
