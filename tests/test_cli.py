@@ -218,6 +218,7 @@ def test_help_lists_groups(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
         (["eval.early_stop=never"], "eval.early_stop"),
         (["eval.val_origins=0"], "eval.val_origins"),
         (["goal.significance=1.5"], "goal.significance"),
+        (["goal.claim_significance=0"], "goal.claim_significance"),
         (["model.residual=prophet"], "model.residual"),
         (["model.residual=seasonal_naive", "input_size=6"], "needs input_size >= the season length (12)"),
         (["growth.spread_factor=-1"], "growth.spread_factor"),

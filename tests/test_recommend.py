@@ -37,7 +37,7 @@ def test_a_clear_lstm_win_is_taken() -> None:
 def test_many_series_pool_their_evidence_series_by_series() -> None:
     # Each series alone is too noisy to tell; 200 series with the same small edge are not.
     ref, new = _errors(1.0, 0.3, series=200, seed=1), _errors(0.95, 0.3, series=200, seed=2)
-    assert recommend({"ets": ref[:1], "lstm+ets": new[:1]}, _cands("ets", "lstm+ets")).model == "ets"
+    assert recommend({"ets": ref[:1], "lstm+ets": new[:1]}, _cands("ets", "lstm+ets"), series_significance=0.05).model == "ets"
     rec = recommend({"ets": ref, "lstm+ets": new}, _cands("ets", "lstm+ets"))
     assert rec.model == "lstm+ets" and rec.pvalue < 0.05
 
@@ -137,7 +137,7 @@ def test_a_baseline_that_failed_on_a_few_series_still_takes_part_in_the_decision
         advice.append(SeriesAdvice(f"s{k}", {n: Candidate(n, []) for n in errors}, errors, 1.0))
     names, usable = shared_candidates(advice)
     assert names == ["arima", "lstm", "naive"] and [a.uid for a in usable] == [f"s{k}" for k in range(2, 20)]
-    rec = decide(advice, 0.05)
+    rec = decide(advice, 0.05, 0.3)
     assert rec.model == "arima" and rec.reference == "arima"  # not "lstm beats naive" on all 20
     # A candidate most series lack is left out rather than the series.
     for a in advice[:5]:
@@ -228,3 +228,15 @@ def test_dm_on_overlapping_origins_rejects_equal_models_less_often_than_independ
     independent = np.mean([dm_pvalue(p, ones, 0) < 0.05 for p in paths])  # the overlap ignored
     # Nine overlapping origins are little evidence: still above the nominal 5%, far closer to it.
     assert rate < 0.13 and rate < 0.7 * independent
+
+
+def test_one_series_decides_at_the_series_level_and_a_panel_at_the_panel_level() -> None:
+    one = {"ets": _errors(1.0, 0.3, origins=9, seed=1), "lstm": _errors(0.9, 0.3, origins=9, seed=2)}
+    rec = recommend(one, _cands("ets", "lstm"))
+    assert rec.significance == 0.3 and 0 < rec.pvalue < 1
+    p = rec.pvalue
+    assert recommend(one, _cands("ets", "lstm"), series_significance=p * 1.01).model == "lstm"
+    assert recommend(one, _cands("ets", "lstm"), series_significance=p * 0.99).model == "ets"
+    assert recommend(one, _cands("ets", "lstm"), significance=p * 1.01, series_significance=p * 0.99).model == "ets"
+    panel = {"ets": _errors(1.0, 0.3, series=20, seed=1), "lstm": _errors(0.9, 0.3, series=20, seed=2)}
+    assert recommend(panel, _cands("ets", "lstm")).significance == 0.05

@@ -194,6 +194,16 @@ def test_goal_significance_requires_a_significant_win(tiny_config: Config) -> No
     assert result.goal_met("test") is False
 
 
+def test_goal_met_on_validation_is_claimed_at_the_claim_level_not_the_recommendation_level(tiny_config: Config) -> None:
+    result = growlstm.grow(nile(), replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1)))
+    threshold = result.goal.threshold("val")
+    result.stages[result.chosen].val = {**result.chosen_stage.val, result.goal.metric: threshold * 0.9}  # met on the mean
+    result.val_claim_p = 0.1  # inside the recommendation's gate (0.3), outside a claim's (0.05)
+    assert result.config.forecast.series_significance == 0.3 and result.goal_met("val") is False
+    result.config = replace(result.config, goal=replace(result.config.goal, claim_significance=0.2))
+    assert result.goal_met("val") is True
+
+
 def test_python_api_takes_numpy_arrays(tiny_config: Config) -> None:
     y = nile().to_numpy()
     result = growlstm.grow(y, tiny_config)

@@ -241,7 +241,7 @@ def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], 
         log.warning("no model forecast the validation origins: no recommendation, no forecast")
         result.forecast = frame
         return
-    rec = decide([advice], config.forecast.significance)
+    rec = decide([advice], config.forecast.significance, config.forecast.series_significance)
     q = {name: quantiles([advice], name, levels) for name in advice.candidates}
     result.recommendation = summary_block(rec, advice, q, levels, win)
     result.forecast = pd.concat([frame, pd.DataFrame(forecast_columns(advice, rec, levels, q))], axis=1)

@@ -89,7 +89,7 @@ def verdict(result: "GrowthResult") -> str:
         text = f"met on {part}: {_yes(met)}"
         claim = result.val_claim_p if key == "val" and chosen else None
         if claim is not None and goal.met(value, key):
-            level = result.config.forecast.significance
+            level = result.config.goal.claim_significance
             text = (f"met on {part}: yes, beyond the noise (p = {claim:.2g})" if met else
                     f"met on {part}: on the mean only ({fmt(value)} vs {fmt(threshold)}), within the noise "
                     f"(p = {claim:.2g} >= {level:g})")

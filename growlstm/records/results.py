@@ -115,7 +115,7 @@ class GrowthResult:
         """Whether the chosen model meets the goal on ``part`` (val or test).
 
         On validation, the mean must meet the goal and do so beyond the noise (``val_claim_p``
-        below ``forecast.significance``; ``Goal.claim_pvalue``). With ``goal.significance`` set,
+        below ``goal.claim_significance``; ``Goal.claim_pvalue``). With ``goal.significance`` set,
         a test verdict against the best baseline also needs a significant Diebold-Mariano win.
         """
         stage = self.chosen_stage
@@ -124,7 +124,7 @@ class GrowthResult:
         values = stage.val if part == "val" else self.chosen_test
         met = self.goal.met(values.get(self.goal.metric, math.nan), part)
         if part == "val":
-            met = claimed(met, self.val_claim_p, self.config.forecast.significance)
+            met = claimed(met, self.val_claim_p, self.config.goal.claim_significance)
         level = self.config.goal.significance
         if met and part == "test" and level is not None and self.goal.beat and self.goal.target is None:
             sig = self.significance

@@ -34,7 +34,7 @@ def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, 
         "best_baseline": goal.get("baseline"),
         "goal_met_val": goal.get("met_val"),
         # The claim's evidence: met on the validation mean, and the one-sided p-value that it is
-        # met beyond the noise (goal_met_val needs p < forecast.significance).
+        # met beyond the noise (goal_met_val needs p < goal.claim_significance).
         "goal_met_val_mean": goal.get("met_val_mean"),
         "goal_met_val_p": goal.get("met_val_p"),
         "goal_met_val_origins": goal.get("met_val_origins"),  # share of the validation origins that met it

@@ -282,7 +282,7 @@ def global_advice(
               for w, bases, cand in zip(pooled.series, per_series, lstm)]
     if not any(a.candidates for a in advice):
         return None
-    rec = decide([a for a in advice if a.candidates], config.forecast.significance)
+    rec = decide([a for a in advice if a.candidates], config.forecast.significance, config.forecast.series_significance)
     names = set().union(*(a.candidates for a in advice))  # a series' own fallback needs its intervals too
     q = {name: quantiles(advice, name, config.forecast.levels) for name in sorted(names)}
     return rec, advice, q
@@ -321,7 +321,7 @@ def chosen_rows(
     rows = []
     for k, (w, bases) in enumerate(zip(pooled.series, per_series)):
         lstm_val, lstm_test, own, point, claim = lstm_vals[k], test[k] if test else {}, goals[k], points[k], claims[k]
-        met_val = claimed(point, claim, config.forecast.significance) and not check.withholds
+        met_val = claimed(point, claim, config.goal.claim_significance) and not check.withholds
         summary = {
             "data": {"points": len(w.y), "residual": w.base_name or None},
             "chosen": {"widths": widths, "params": None, "val": lstm_val, "test": lstm_test,

@@ -99,13 +99,13 @@ def shared_candidates(advice: Sequence[SeriesAdvice], share: float = DECISION_SH
         names.pop()
 
 
-def decide(advice: Sequence[SeriesAdvice], significance: float) -> Recommendation:
+def decide(advice: Sequence[SeriesAdvice], significance: float, series_significance: float) -> Recommendation:
     """One recommendation from the pooled validation errors of ``advice`` (one or many series),
     among the candidates nearly every series has (``shared_candidates``; many series share one
     ``lstm+<best>`` partner). A series that lacks the chosen model follows ``series_choice``."""
     names, usable = shared_candidates(advice)
     errors = {n: [a.errors[n] for a in usable] for n in names}
-    rec = recommend(errors, {n: usable[0].candidates[n] for n in names}, significance,
+    rec = recommend(errors, {n: usable[0].candidates[n] for n in names}, significance, series_significance,
                     overlap=max(a.overlap for a in usable))
     if len(usable) < len(advice):
         rec.reason += f"; decided on the {len(usable)} of {len(advice)} series that have every candidate compared"

@@ -92,7 +92,7 @@ class Recommendation:
     reference: str  # the best classical candidate on validation
     challenger: Optional[str] = None  # the best candidate with the LSTM in it
     pvalue: Optional[float] = None  # one-sided DM p-value that the challenger beats the reference
-    significance: float = 0.05
+    significance: float = 0.05  # the level of the gates that decided
 
     def as_dict(self) -> dict[str, object]:
         return {"model": self.model, "reason": self.reason, "reference": self.reference,
@@ -122,7 +122,9 @@ def dm_pvalue(reference: Sequence[np.ndarray] | np.ndarray, challenger: Sequence
     way). Why origins and not steps as units: the
     differences at nearby origins forecast the same targets, so a test that counts every step
     (lag h - 1 across the flattened steps) took correlated errors for independent evidence and
-    claimed too often (issue 15: a claim at p = 0.044 that did not hold on test)."""
+    claimed too often (issue 15: a claim at p = 0.044 that did not hold on test). Not
+    statsmodels' ``diebold_mariano_test`` (used on test, ``verdict.significance``): it takes one
+    sequence, and a few series pooled here keep their autocovariances within each series."""
     from scipy import stats
 
     def per_series(losses: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:
@@ -169,10 +171,15 @@ def panel_pvalue(reference: list[np.ndarray], challenger: list[np.ndarray]) -> f
 
 
 def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candidate], significance: float = 0.05,
-              overlap: int = 0) -> Recommendation:
+              series_significance: float = 0.3, overlap: int = 0) -> Recommendation:
     """Choose among ``candidates`` from their scaled validation ``errors`` (per series, arrays of
-    shape (origins, h); one list entry per series, in the same order for every candidate);
-    ``overlap``: ``path_overlap`` of the validation origins (for the Diebold-Mariano test).
+    shape (origins, h); one list entry per series, in the same order for every candidate).
+
+    The gates' level: ``significance`` for the panel test (``PANEL`` series or more),
+    ``series_significance`` for the Diebold-Mariano test of fewer series' origins, whose
+    ``path_overlap`` is ``overlap``. Why two: nine overlapping validation origins of one series
+    are about four independent paths, which a 5% test almost never lets through, while a
+    panel of hundreds of series is a powerful test at 5% (README, "What to use").
 
     A path of significance gates, from the most robust forecast to the most specialised: the
     classical combination ``comb``, replaced by the best single classical model only if that one
@@ -183,13 +190,15 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
     scores = {name: float(np.mean([e.mean() for e in errs])) for name, errs in errors.items() if errs}
     if not scores:
         raise ValueError("no candidate forecast the validation origins")
+    panel = max(len(errs) for errs in errors.values()) >= PANEL
+    significance = significance if panel else series_significance
 
     def beats(challenger: str, incumbent: str) -> float:
         """One-sided p-value that ``challenger`` validates better than ``incumbent``."""
         if scores[challenger] >= scores[incumbent]:
             return 1.0
         a, b = errors[incumbent], errors[challenger]
-        if len(a) >= PANEL:
+        if panel:
             return panel_pvalue(a, b)
         return dm_pvalue(a, b, overlap)
 
@@ -202,7 +211,7 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
         best = min(singles, key=scores.__getitem__) if singles else None
         p_best = beats(best, "comb") if best is not None else 1.0
         if p_best < significance:  # 1.0 when there is no single to compare
-            steps.append(f"{best} beats comb significantly (p = {p_best:.3g})")
+            steps.append(f"{best} validates better than comb beyond the noise (p = {p_best:.3g} < {significance:g})")
             choice = best
     elif singles:
         choice = min(singles, key=scores.__getitem__)
