@@ -10,11 +10,11 @@ The rule: a path of significance gates from the most robust forecast to the most
 ``comb`` is the classical choice unless the best single classical model validates significantly
 better; ``lstm+<best>`` replaces the classical choice only if it validates significantly better;
 the LSTM alone replaces ``lstm+<best>`` only if it validates significantly better still. A test
-is one-sided on the validation errors (absolute errors scaled per series) and must give
-``p < significance``: Diebold-Mariano on one series' errors (origins as units, Newey-West
-variance over the origins whose paths overlap), or, from
-``PANEL`` series on, a paired t-test of the series' mean errors (series are independent units;
-the errors within one are not). A win that may be luck does not earn the complexity. Why a
+is one-sided on the validation errors (absolute errors scaled per series) and must give a p-value
+below its level: Diebold-Mariano on one series' errors (origins as units, Newey-West variance
+over the origins whose paths overlap) at ``series_significance``, or, from ``PANEL`` series on,
+a paired t-test of the series' mean errors (series are independent units; the errors within one
+are not) at ``significance``. A win that may be luck does not earn the complexity. Why a
 significance test rather than the lowest validation score: on short series a handful of
 validation origins decide, and the candidate with the lowest score is then often
 the luckiest, not the best (issue 15: the validation-chosen baseline scored OWA 1.004 on 38
