@@ -211,7 +211,7 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
         best = min(singles, key=scores.__getitem__) if singles else None
         p_best = beats(best, "comb") if best is not None else 1.0
         if p_best < significance:  # 1.0 when there is no single to compare
-            steps.append(f"{best} validates better than comb beyond the noise (p = {p_best:.3g} < {significance:g})")
+            steps.append(f"{best} validates better than comb (p = {p_best:.3g} < {significance:g})")
             choice = best
     elif singles:
         choice = min(singles, key=scores.__getitem__)
