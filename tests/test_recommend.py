@@ -197,7 +197,7 @@ def test_goal_evidence_origin_by_origin_and_its_carry_over_check() -> None:
 def test_dm_without_overlap_is_the_one_sample_t_test_on_origin_means() -> None:
     from scipy import stats
 
-    from growlstm.verdict.recommend import dm_pvalue
+    from growlstm.verdict.significance import dm_pvalue
 
     rng = np.random.default_rng(3)
     ref, new = rng.normal(1.0, 0.3, (8, H)), rng.normal(0.8, 0.3, (8, H))
@@ -206,7 +206,7 @@ def test_dm_without_overlap_is_the_one_sample_t_test_on_origin_means() -> None:
 
 
 def test_path_overlap_counts_the_later_origins_that_share_targets() -> None:
-    from growlstm.verdict.recommend import path_overlap
+    from growlstm.verdict.significance import path_overlap
 
     assert path_overlap([100, 105, 110], 13) == 2  # 5 apart: the next two paths share targets
     assert path_overlap([100, 113, 126], 13) == 0  # h apart: none
@@ -216,7 +216,7 @@ def test_path_overlap_counts_the_later_origins_that_share_targets() -> None:
 def test_dm_on_overlapping_origins_rejects_equal_models_less_often_than_independent_origins() -> None:
     # Two equally good models; the loss difference belongs to the target, so origins 5 apart
     # with h = 13 share most of their targets (M4 weekly's validation layout: 9 origins).
-    from growlstm.verdict.recommend import dm_pvalue, path_overlap
+    from growlstm.verdict.significance import dm_pvalue, path_overlap
 
     h, origins = 13, np.arange(9) * 5
     overlap = path_overlap(origins, h)

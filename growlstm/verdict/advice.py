@@ -18,8 +18,9 @@ import numpy as np
 from growlstm import metrics
 from growlstm.baselines.backtesting import BaselineResult, mean_scores, score_at
 from growlstm.verdict.recommend import (
-    Candidate, Recommendation, conformal_quantiles, interval_columns, path_overlap, recommend, scaled_errors, with_combinations,
+    Candidate, Recommendation, conformal_quantiles, interval_columns, recommend, scaled_errors, with_combinations,
 )
+from growlstm.verdict.significance import path_overlap
 from growlstm.data.windows import SeriesWindows
 
 @dataclass
@@ -32,7 +33,7 @@ class SeriesAdvice:
     scale: float
     val: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> validation metrics
     test: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> test metrics
-    overlap: int = 0  # validation origins whose paths share targets with one origin's (recommend.path_overlap)
+    overlap: int = 0  # validation origins whose paths share targets with one origin's (significance.path_overlap)
 
 
 def series_scale(win: SeriesWindows) -> float:

@@ -72,7 +72,7 @@ class Goal:
     ) -> tuple[Optional[float], Optional[np.ndarray]]:
         """(``claim_pvalue``, ``origin_ratios``) from one pass over the losses; the p-value only
         ``with_p`` (a claim on the mean to test)."""
-        from growlstm.verdict.recommend import dm_pvalue, path_overlap
+        from growlstm.verdict.significance import dm_pvalue, path_overlap
 
         losses = self._step_losses(lstm, actuals, histories, season)
         if losses is None:
