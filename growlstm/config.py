@@ -43,7 +43,7 @@ def values(choice: type[Enum]) -> tuple[str, ...]:
 
 Fill = _choice("Fill", "error", "interpolate", "drop")
 BadSeries = _choice("BadSeries", "skip", "fail")
-InputNorm = _choice("InputNorm", "last", "mean", "global")
+InputNorm = _choice("InputNorm", "last", "mean", "global", "recent")
 Residual = _choice("Residual", "theta", "seasonal_naive", "auto")
 Loss = _choice("Loss", "mae", "mse")
 Accelerator = _choice("Accelerator", "cpu", "gpu", "cuda", "mps", "auto")
@@ -107,9 +107,10 @@ class ModelConfig:
     widths: list[int] = field(default_factory=list)
     proj_size: int = 0  # recurrent projection (LSTMP) size per layer; 0 = none
     dropout: float = 0.0  # between stacked layers
-    # What each window is measured from: last (the last input value), mean (the window's mean)
-    # or global (plain standardisation with the training mean and std).
-    input_norm: InputNorm = InputNorm.last
+    # What each window is measured from: recent (the last input value, in units of the training
+    # std or of the lookback's mean absolute value where that is smaller), last (the last input
+    # value, in training stds), mean (the window's mean) or global (plain standardisation).
+    input_norm: InputNorm = InputNorm.recent
     # Residual treatment: a classical forecast (theta, seasonal_naive, or auto: the one of the two
     # that forecasts better on validation, per series) that the LSTM corrects;
     # the network then predicts (actual - that forecast from each origin). None: it forecasts alone.

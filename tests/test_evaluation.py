@@ -106,7 +106,7 @@ def test_baselines_are_refitted_at_every_origin() -> None:
 # --------------------------------------------------------------------------- input treatments
 
 
-@pytest.mark.parametrize("norm", ["global", "last", "mean"])
+@pytest.mark.parametrize("norm", ["global", "last", "mean", "recent"])
 @pytest.mark.parametrize("residual", [None, "theta", "seasonal_naive"])
 def test_every_treatment_inverts_to_the_series(co2: np.ndarray, norm: str, residual: str | None) -> None:
     df = pd.DataFrame({"ds": pd.date_range("1958-03-01", periods=len(co2), freq="MS"), "y": co2})
@@ -128,6 +128,28 @@ def test_theta_paths_equal_the_theta_baseline_at_the_fit_origin(co2: np.ndarray)
     later = co2.copy()
     later[400:] += 100.0
     np.testing.assert_allclose(theta_paths(later, 300, 12, 12)[400], theta_paths(co2, 300, 12, 12)[400])
+
+
+def test_a_collapsed_series_is_corrected_from_seasonal_naive_not_from_a_negative_theta() -> None:
+    # Sales of a withdrawn product (shaped like M1-MND21): a steep whole-history slope takes Theta
+    # below zero, which a non-negative series never reaches; its residual base is seasonal naive.
+    rng = np.random.default_rng(3)
+    t = np.arange(144)
+    season = 1 + 0.3 * np.sin(2 * np.pi * t / 12)
+    y = np.where(t < 80, 800.0 - 2 * t, 25.0) * season + rng.uniform(0, 5, 144)
+    df = pd.DataFrame({"ds": pd.date_range("2000-01-01", periods=144, freq="MS"), "y": y})
+    win = make_windows(df, uid="s", h=18, input_size=24, season_length=12, features=[], ev=EvalConfig(val_origins=1))
+    assert theta_paths(y, win.n_train, 18, 12)[win.n_train].min() < 0
+    based = with_classical_base(win, "theta")
+    assert based.base_name == "seasonal_naive"
+    np.testing.assert_allclose(based.to_units(win.n_train, np.zeros(18)), seasonal_naive_paths(y, 18, 12)[win.n_train])
+    # Decided on the fitting data only: the same series before its collapse keeps Theta, as
+    # does a series that is not non-negative (its Theta may well forecast below zero).
+    early = make_windows(df.iloc[:90], uid="s", h=6, input_size=12, season_length=12, features=[], ev=EvalConfig(val_origins=1))
+    assert with_classical_base(early, "theta").base_name == "theta"
+    shifted = make_windows(df.assign(y=y - 30), uid="s", h=18, input_size=24, season_length=12, features=[],
+                           ev=EvalConfig(val_origins=1))
+    assert with_classical_base(shifted, "theta").base_name == "theta"
 
 
 def test_seasonal_naive_paths_equal_the_baseline_at_every_origin(co2: np.ndarray) -> None:

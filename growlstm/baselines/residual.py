@@ -91,14 +91,27 @@ def seasonal_naive_paths(y: np.ndarray, h: int, m: int) -> np.ndarray:
     return out
 
 
+def theta_leaves_support(y: np.ndarray, fit_end: int, paths: np.ndarray) -> bool:
+    """Whether Theta, fitted on a non-negative ``y[:fit_end]``, forecasts below zero from there.
+
+    A series that collapsed (a product being withdrawn) has a whole-history slope that takes
+    Theta below zero: on M1 monthly, 10 of 617 series at their last origin, where Theta's test
+    sMAPE is 84-196 against seasonal naive's 17-67. Such a series is corrected from the seasonal
+    naive forecast instead, decided on the fitting data only, like Theta's parameters.
+    """
+    return bool(np.all(y[:fit_end] >= 0) and np.nanmin(paths[fit_end]) < 0)
+
+
 def with_classical_base(win: SeriesWindows, name: str) -> SeriesWindows:
     """``win`` with targets relative to the ``name`` forecast from each origin (scaled units)."""
     if name not in RESIDUAL_BASES:
         raise ValueError(f"unknown residual base {name!r}; valid: {', '.join(RESIDUAL_BASES)}")
+    if name == "theta":
+        paths = theta_paths(win.y, win.n_train, win.h, win.season_length)
+        if theta_leaves_support(win.y, win.n_train, paths):
+            name = "seasonal_naive"  # recorded as such; a refit or predict= re-decides the same way
     if name == "seasonal_naive":
         paths = seasonal_naive_paths(win.y, win.h, win.season_length)
-    else:
-        paths = theta_paths(win.y, win.n_train, win.h, win.season_length)
     base = (paths - win.scaler.mean[0]) / win.scaler.std[0]
     return win.with_base(base, name)
 

@@ -28,7 +28,9 @@ from growlstm.data.layout import Layout
 from growlstm.data.layout import plan as plan_layout
 
 
-NORMS = ("global", "last", "mean")
+NORMS = ("global", "last", "mean", "recent")
+# ``recent``: the smallest window unit, in the series' standard deviations (a lookback of zeros).
+SCALE_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -128,12 +130,22 @@ class SeriesWindows:
         network having to extrapolate its inputs.
         """
         origins = np.asarray(origins)
-        if self.norm == "last":
+        if self.norm in ("last", "recent"):
             return self.z[origins - 1, 0]
         if self.norm == "mean":
             idx = origins[:, None] + np.arange(-self.input_size, 0)[None, :]
             return masked_mean(self.z[np.maximum(idx, 0), 0], idx >= 0)
         return np.zeros(len(origins))
+
+    def spread(self, origins: np.ndarray | list[int]) -> np.ndarray:
+        """The unit each window's inputs and targets are measured in, in training standard
+        deviations, shape (N,): 1, or with ``recent`` at most the lookback's mean absolute value."""
+        origins = np.asarray(origins)
+        if self.norm != "recent":
+            return np.ones(len(origins))
+        idx = origins[:, None] + np.arange(-self.input_size, 0)[None, :]
+        n = len(origins)
+        return window_unit(self.z[np.maximum(idx, 0), 0], idx >= 0, np.full(n, self.scaler.mean[0]), np.full(n, self.scaler.std[0]))
 
     def inputs(self, origins: np.ndarray | list[int]) -> torch.Tensor:
         """Input windows, shape (N, input_size, C), float32; the target column relative to the
@@ -141,7 +153,7 @@ class SeriesWindows:
         origins = np.asarray(origins)
         idx = origins[:, None] + np.arange(-self.input_size, 0)[None, :]
         x = self.z[np.maximum(idx, 0)].copy()
-        x[:, :, 0] -= self.level(origins)[:, None]
+        x[:, :, 0] = (x[:, :, 0] - self.level(origins)[:, None]) / self.spread(origins)[:, None]
         if self.pad:
             x = pad_window(x, idx >= 0)
         return torch.as_tensor(x, dtype=torch.float32)
@@ -150,7 +162,8 @@ class SeriesWindows:
         """Scaled target windows relative to the reference (level or classical forecast), (N, h), float32."""
         origins = np.asarray(origins)
         idx = origins[:, None] + np.arange(self.h)[None, :]
-        return torch.as_tensor(self.z[idx, 0] - self.reference(origins), dtype=torch.float32)
+        scaled = (self.z[idx, 0] - self.reference(origins)) / self.spread(origins)[:, None]
+        return torch.as_tensor(scaled, dtype=torch.float32)
 
     def datasets(self) -> tuple[torch.utils.data.TensorDataset, torch.utils.data.TensorDataset]:
         """Training windows and early-stopping windows as datasets (PooledWindows has the same)."""
@@ -160,7 +173,8 @@ class SeriesWindows:
 
     def to_units(self, origin: int, output: np.ndarray) -> np.ndarray:
         """A network output for ``origin`` back in the series' own units."""
-        return self.scaler.inverse_target(np.asarray(output, dtype=float) + self.reference([origin])[0])
+        out = np.asarray(output, dtype=float) * self.spread([origin])[0]
+        return self.scaler.inverse_target(out + self.reference([origin])[0])
 
     def actuals(self, origin: int) -> np.ndarray:
         """Raw target values of the h steps from ``origin`` (validation or test)."""
@@ -174,6 +188,20 @@ class SeriesWindows:
 def masked_mean(values: np.ndarray, real: np.ndarray) -> np.ndarray:
     """Row means over the real (not padded) steps; every window has at least one."""
     return (values * real).sum(axis=1) / np.maximum(real.sum(axis=1), 1)
+
+
+def window_unit(z: np.ndarray, real: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``recent``: each window's unit, in training standard deviations: 1, or the mean absolute
+    value of its real lookback steps where that is smaller (at least ``SCALE_FLOOR``).
+
+    ``z`` (N, L) is scaled target, ``mean`` and ``std`` (N,) each row's series scaler. Why: a
+    series whose level collapsed (M1-MND21: from about 800 to 25) keeps the standard deviation
+    of its history, so a correction the network learnt on other series, a fraction of a standard
+    deviation, is several times its current level. Where the level is above the standard
+    deviation, as in almost every series, the unit is 1 and nothing changes.
+    """
+    level = masked_mean(np.abs(z * std[:, None] + mean[:, None]), real)
+    return np.clip(level / std, SCALE_FLOOR, 1.0)
 
 
 def pad_window(x: np.ndarray, real: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@ own scaler, layout and origins; padded lookbacks and per-series identity inputs 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any, Optional, Sequence
 
@@ -12,7 +13,7 @@ import torch
 from growlstm.baselines.backtesting import mean_scores, score_at
 from growlstm.train.module import LSTMForecaster
 from growlstm.train.loaders import EVAL_CHUNK
-from growlstm.data.windows import SeriesWindows, masked_mean, pad_window
+from growlstm.data.windows import SeriesWindows, masked_mean, pad_window, window_unit
 
 
 # model.series_id: one input per series, so the first layer's input weights (and the capacity
@@ -74,6 +75,15 @@ class PooledWindows:
     def n_inputs(self) -> int:
         return self.z.shape[1] + int(self.pad) + (len(self.series) if self.series_id else 0)
 
+    @functools.cached_property
+    def target_mean(self) -> np.ndarray:
+        """Each series' target scaler mean, (n_series,)."""
+        return np.array([w.scaler.mean[0] for w in self.series])
+
+    @functools.cached_property
+    def target_std(self) -> np.ndarray:
+        return np.array([w.scaler.std[0] for w in self.series])
+
     def series_of(self, pos: np.ndarray) -> np.ndarray:
         """Index of the series each position belongs to. A position equal to the next series'
         offset is this series' origin past its end (the future forecast; no origin is ever 0)."""
@@ -93,17 +103,25 @@ class PooledWindows:
 
     def level(self, pos: np.ndarray) -> np.ndarray:
         """Scaled level each window is measured from (as ``SeriesWindows.level``)."""
-        if self.norm == "last":
+        if self.norm in ("last", "recent"):
             return self.z[pos - 1, 0]
         if self.norm == "mean":
             idx, real = self.window_steps(pos)
             return masked_mean(self.z[idx, 0], real).astype(np.float32)
         return np.zeros(len(pos), dtype=np.float32)
 
+    def spread(self, pos: np.ndarray) -> np.ndarray:
+        """The unit each window is measured in (as ``SeriesWindows.spread``), with its own series' scaler."""
+        if self.norm != "recent":
+            return np.ones(len(pos), dtype=np.float32)
+        idx, real = self.window_steps(pos)
+        k = self.series_of(pos)
+        return window_unit(self.z[idx, 0], real, self.target_mean[k], self.target_std[k]).astype(np.float32)
+
     def inputs(self, pos: np.ndarray) -> torch.Tensor:
         idx, real = self.window_steps(pos)
         x = self.z[idx]
-        x[:, :, 0] -= self.level(pos)[:, None]
+        x[:, :, 0] = (x[:, :, 0] - self.level(pos)[:, None]) / self.spread(pos)[:, None]
         if self.pad:
             x = pad_window(x, real)
         elif not real.all():
@@ -123,7 +141,7 @@ class PooledWindows:
 
     def gather(self, pos: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs, targets) of the windows with origins at ``pos``: (N, input_size, C), (N, h)."""
-        y = self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - self.reference(pos)
+        y = (self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - self.reference(pos)) / self.spread(pos)[:, None]
         return self.inputs(pos), torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
 
     def datasets(self) -> tuple[WindowSet, WindowSet]:
