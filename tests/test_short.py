@@ -73,6 +73,32 @@ def test_padded_windows_read_only_their_own_series_past(tmp_path: Path) -> None:
             assert w.train_origins.max() + H <= w.val_origins.min()
 
 
+def test_recent_windows_are_measured_in_their_recent_level_where_it_is_below_the_std() -> None:
+    # model.input_norm=recent: a window's unit is 1 training std, or its lookback's mean absolute
+    # value where that is smaller (a collapsed series); pooled windows read what the series alone does.
+    t = np.arange(60)
+    collapsed = np.where(t < 30, 800.0, 5.0) + np.random.default_rng(0).uniform(0, 2, 60)
+    steady = 1000.0 + t + np.random.default_rng(1).normal(0, 1, 60)
+    frame = pd.concat([pd.DataFrame({"unique_id": u, "ds": t, "y": y}) for u, y in (("a", collapsed), ("b", steady))])
+    panel = from_long(frame, season_length=4)
+    config = _tiny()
+    assert f"{config.model.input_norm}" == "recent"  # the default
+    wins = [_cut(panel, config, u) for u in "ab"]
+    pooled = PooledWindows.build(wins)
+    for k, w in enumerate(wins):
+        origins = np.concatenate([w.train_origins, w.val_origins, [w.future_origin]]).astype(np.int64)
+        torch.testing.assert_close(pooled.inputs(pooled.offsets[k] + origins), w.inputs(origins))
+        _, y = pooled.gather(pooled.offsets[k] + w.train_origins.astype(np.int64))
+        torch.testing.assert_close(y, w.targets(w.train_origins))
+        for o in origins:
+            level = np.abs(w.y[max(o - config.input_size, 0):o]).mean()
+            assert w.spread([o])[0] == pytest.approx(min(1.0, max(level / w.scaler.std[0], 0.01)), rel=1e-6)
+        back = w.to_units(int(w.train_origins[-1]), y[-1].numpy().astype(float))
+        np.testing.assert_allclose(back, w.actuals(int(w.train_origins[-1])), rtol=1e-4)
+    assert wins[0].spread([wins[0].future_origin])[0] < 0.02  # 5 against a std of about 400
+    assert (wins[1].spread(wins[1].train_origins) == 1).all()  # a steady series: as `last`
+
+
 def test_series_too_short_for_an_lstm_gets_a_classical_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     t = pd.date_range("2020-01-01", periods=40, freq="MS")
     y = 100 + np.arange(40) + 10 * np.sin(np.arange(40) * np.pi / 6)
