@@ -45,7 +45,7 @@ def _tiny(**growth: object) -> Config:
 
 
 def _cut(panel: object, config: Config, uid: str):  # noqa: ANN202
-    return prepare(panel, replace(config, data=replace(config.data, series=uid)), pad=True)[1]
+    return prepare(panel, replace(config, data=replace(config.data, series=uid)), pad=True, pooled=True)[1]
 
 
 def test_padded_windows_read_only_their_own_series_past(tmp_path: Path) -> None:
@@ -82,8 +82,10 @@ def test_recent_windows_are_measured_in_their_recent_level_where_it_is_below_the
     frame = pd.concat([pd.DataFrame({"unique_id": u, "ds": t, "y": y}) for u, y in (("a", collapsed), ("b", steady))])
     panel = from_long(frame, season_length=4)
     config = _tiny()
-    assert f"{config.model.input_norm}" == "recent"  # the default
     wins = [_cut(panel, config, u) for u in "ab"]
+    assert config.model.input_norm is None and {w.norm for w in wins} == {"recent"}  # pooled: the default
+    # A series' own network keeps `last` by default.
+    assert prepare(panel, replace(config, data=replace(config.data, series="a")), pad=True)[1].norm == "last"
     pooled = PooledWindows.build(wins)
     for k, w in enumerate(wins):
         origins = np.concatenate([w.train_origins, w.val_origins, [w.future_origin]]).astype(np.int64)

@@ -46,13 +46,24 @@ def to_panel(series: Any, config: Config) -> data_mod.Panel:
     )
 
 
-def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False) -> tuple[str, SeriesWindows]:
+def norm_for(config: Config, pooled: bool) -> str:
+    """``model.input_norm``, or where it is null the scope's default: ``recent`` for a network
+    pooled over many series, whose corrections are learnt on other series' scales and must not
+    exceed a collapsed series' current level; ``last`` for a series' own network, which learns
+    its own scale (and on a series that nears zero, such as sunspots, validates far better)."""
+    if config.model.input_norm is not None:
+        return str(config.model.input_norm)
+    return "recent" if pooled else "last"
+
+
+def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False, pooled: bool = False) -> tuple[str, SeriesWindows]:
     """Pick the series to grow and cut it into windows, with h, input_size and the layout resolved.
 
     One series (``pad=False``) needs h training windows; its default lookback shortens to fit, then
     its layout shrinks (``growlstm.data.layout``). When even the smallest layout has too few windows,
     the windows come back as they are, for the classical forecasts (``lstm_room`` says why).
-    ``pad``: the global scope's left-padded lookback, one training window is enough.
+    ``pad``: the global scope's left-padded lookback, one training window is enough. ``pooled``:
+    the windows are for one network over many series (``norm_for``).
     """
     # data.series may be a pattern that selected this one series when the data was loaded.
     picked = config.data.series if config.data.series in panel.ids() else None
@@ -89,7 +100,7 @@ def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False) -> tupl
         )
     win = make_windows(
         frame, uid=uid, h=h, input_size=cut.input_size, season_length=season,
-        features=list(panel.features), norm=config.model.input_norm, ev=config.eval, cut=cut,
+        features=list(panel.features), norm=norm_for(config, pooled), ev=config.eval, cut=cut,
     )
     residual = config.model.residual
     if residual == "seasonal_naive" and win.input_size < season and not pad:

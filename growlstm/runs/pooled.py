@@ -169,7 +169,7 @@ def series_windows(panel: data_mod.Panel, config: Config
     wins: list[SeriesWindows] = []
     for uid, one in split_panel(panel):
         try:
-            wins.append(prepare(one, series_config(common, uid), pad=pad)[1])
+            wins.append(prepare(one, series_config(common, uid), pad=pad, pooled=True)[1])
         except InputError as err:  # too short for any validation: reported, the others go on
             rows[uid] = series_row(uid, "refused", reason=str(err))
     if not wins:
