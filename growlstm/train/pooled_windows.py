@@ -110,18 +110,21 @@ class PooledWindows:
             return masked_mean(self.z[idx, 0], real).astype(np.float32)
         return np.zeros(len(pos), dtype=np.float32)
 
-    def spread(self, pos: np.ndarray) -> np.ndarray:
-        """The unit each window is measured in (as ``SeriesWindows.spread``), with its own series' scaler."""
+    def spread(self, pos: np.ndarray, steps: Optional[tuple[np.ndarray, np.ndarray]] = None) -> np.ndarray:
+        """The unit each window is measured in (as ``SeriesWindows.spread``), with its own series'
+        scaler; ``steps``: ``window_steps(pos)`` when the caller has them."""
         if self.norm != "recent":
             return np.ones(len(pos), dtype=np.float32)
-        idx, real = self.window_steps(pos)
+        idx, real = steps if steps is not None else self.window_steps(pos)
         k = self.series_of(pos)
         return window_unit(self.z[idx, 0], real, self.target_mean[k], self.target_std[k]).astype(np.float32)
 
-    def inputs(self, pos: np.ndarray) -> torch.Tensor:
+    def inputs(self, pos: np.ndarray, unit: Optional[np.ndarray] = None) -> torch.Tensor:
+        """Input windows at ``pos``; ``unit``: their ``spread`` when the caller has it."""
         idx, real = self.window_steps(pos)
         x = self.z[idx]
-        x[:, :, 0] = (x[:, :, 0] - self.level(pos)[:, None]) / self.spread(pos)[:, None]
+        unit = self.spread(pos, (idx, real)) if unit is None else unit
+        x[:, :, 0] = (x[:, :, 0] - self.level(pos)[:, None]) / unit[:, None]
         if self.pad:
             x = pad_window(x, real)
         elif not real.all():
@@ -141,8 +144,9 @@ class PooledWindows:
 
     def gather(self, pos: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs, targets) of the windows with origins at ``pos``: (N, input_size, C), (N, h)."""
-        y = (self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - self.reference(pos)) / self.spread(pos)[:, None]
-        return self.inputs(pos), torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+        unit = self.spread(pos)  # once per batch: inputs and targets share it
+        y = (self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - self.reference(pos)) / unit[:, None]
+        return self.inputs(pos, unit), torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
 
     def datasets(self) -> tuple[WindowSet, WindowSet]:
         return WindowSet(self, self.train_pos), WindowSet(self, self.stop_pos)
