@@ -103,7 +103,8 @@ def theta_leaves_support(y: np.ndarray, fit_end: int, paths: np.ndarray) -> bool
 
 
 def with_classical_base(win: SeriesWindows, name: str) -> SeriesWindows:
-    """``win`` with targets relative to the ``name`` forecast from each origin (scaled units)."""
+    """``win`` with targets relative to the ``name`` forecast from each origin (scaled units);
+    ``theta`` is seasonal naive where ``theta_leaves_support`` (``base_name`` says which)."""
     if name not in RESIDUAL_BASES:
         raise ValueError(f"unknown residual base {name!r}; valid: {', '.join(RESIDUAL_BASES)}")
     if name == "theta":

@@ -4,6 +4,7 @@ the layout that fits its length, the residual base, and whether it has room for 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -44,6 +45,19 @@ def to_panel(series: Any, config: Config) -> data_mod.Panel:
         series, freq=config.data.freq, season_length=config.data.season_length,
         fill=config.data.fill, name=getattr(series, "name", None) or "series",
     )
+
+
+# The defaults that depend on who the network is for (growth.probe and model.input_norm null):
+# a series' own network, or one pooled over many series.
+
+
+def probe_resolved(config: Config, pooled: bool) -> Config:
+    """``config`` with ``growth.probe=null`` (auto) made definite: the flat-start probe where one
+    series grows its own network, none for a network pooled over many (there every size
+    validates within about 1%, and the probe's widest network doubled the time)."""
+    if config.growth.probe is not None:
+        return config
+    return replace(config, growth=replace(config.growth, probe=not pooled))
 
 
 def norm_for(config: Config, pooled: bool) -> str:

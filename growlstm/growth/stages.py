@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
@@ -17,6 +16,7 @@ from growlstm.config import Config, GrowthConfig
 from growlstm.errors import InputError
 from growlstm.train.evaluator import StageEvaluator, StageOutcome
 from growlstm.train.pooled_windows import PooledWindows
+from growlstm.growth.preparation import probe_resolved  # the scope's defaults sit with norm_for
 from growlstm.verdict.goal import Goal
 from growlstm.metrics import fmt
 from growlstm.model import count_params
@@ -35,15 +35,6 @@ class Searched(NamedTuple):
     history: list[Stage]
     stop: Stop
     spent: float  # minutes of stages read back on resume
-
-
-def probe_resolved(config: Config, pooled: bool) -> Config:
-    """``config`` with ``growth.probe=null`` (auto) made definite: the flat-start probe where one
-    series grows its own network, none for a network pooled over many (there every size
-    validates within about 1%, and the probe's widest network doubled the time)."""
-    if config.growth.probe is not None:
-        return config
-    return replace(config, growth=replace(config.growth, probe=not pooled))
 
 
 def run_stages(
