@@ -1,0 +1,136 @@
+"""Does capacity pay on pooled short series? Fixed widths of the one global network on M1.
+
+    python scripts/bench_pooled_capacity.py                       # the three M1 subsets, both treatments
+    python scripts/bench_pooled_capacity.py --subsets m1_quarterly --widths 2 4 8 16 32 64
+
+Why: on pooled M1 the growth search accepts no widening (every stage within the seed noise of
+[2]). This measures, without the search, whether a wider network validates better at all: each
+width is trained from fresh weights (3 seeds, the default trainer) on the same pooled windows
+that ``growth.scope=global`` builds, for the Theta residual treatment (the default: the network
+corrects each series' Theta forecast) and for ``model.residual=null`` (the network forecasts
+alone, from each window's last value). The row ``base only`` is a network that outputs zero:
+Theta's own forecast, or the last value repeated. Scores are the set-level validation MASE (the
+growth search's metric: the mean over series of each series' mean over its validation origins);
+no test span is read.
+
+Writes <out>/bench_pooled_capacity.csv and <out>/bench_pooled_capacity.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_short import M1_DIR, SUBSETS  # noqa: E402
+
+
+def base_only(pooled) -> float:
+    """Set-level validation MASE of a network whose output is zero: the reference alone."""
+    from growlstm.baselines.backtesting import mean_scores, score_at
+
+    per = [mean_scores([score_at(w, int(o), w.to_units(int(o), np.zeros(w.h))) for o in w.val_origins])
+           for w in pooled.series]
+    return float(np.mean([p["mase"] for p in per]))
+
+
+def cell(value: object) -> str:
+    """A table cell: floats to 3 decimals, missing values blank."""
+    if isinstance(value, float):
+        return "" if np.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def run(subset: str, residual: str | None, widths: list[int], seeds: int) -> list[dict]:
+    import growlstm
+    from growlstm.config import Config, DataConfig
+    from growlstm.growth.policy import capacity_cap
+    from growlstm.model import count_params
+    from growlstm.runs.pooled import PooledEvaluator, series_windows
+    from growlstm.train.pooled_windows import PooledWindows, pool_feature_scaling
+
+    pattern, h, season = SUBSETS[subset]
+    data = DataConfig(name="csv", path=str(M1_DIR / "train.csv"), test_path=str(M1_DIR / "test.csv"), id_col="uid",
+                      time_col="t", target="value", series=pattern, season_length=season)
+    panel = growlstm.load(data)
+    config = Config(data=data, h=h)
+    config = replace(config, model=replace(config.model, residual=residual),
+                     growth=replace(config.growth, seeds=seeds))
+    wins, _, h, input_size = series_windows(panel, config)
+    pooled = PooledWindows.build(pool_feature_scaling(wins))
+    cap = capacity_cap(pooled.n_samples, pooled.n_inputs, h, config.growth.alpha)
+    label = residual or "none"
+    common = {"subset": subset, "residual": label, "series": len(wins), "train_windows": len(pooled.train_pos),
+              "cap": cap}
+    rows = [common | {"widths": "base only", "params": 0, "val_mase": base_only(pooled)}]
+    print(f"{subset} residual={label}: {len(wins)} series, {len(pooled.train_pos)} training windows, cap {cap} cells; "
+          f"base only {rows[0]['val_mase']:.3f}", flush=True)
+    evaluator = PooledEvaluator.for_run(pooled, config, None)
+    for width in widths:
+        start = time.perf_counter()
+        out = evaluator(0, [width], None)  # fresh weights: no warm-growth path in the way
+        vals = [s.val["mase"] for s in out.seeds]
+        row = common | {
+            "widths": f"[{width}]", "params": count_params(pooled.n_inputs, [width], h),
+            "val_mase": float(np.mean(vals)), "val_sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
+            "train_loss": float(np.mean([s.train_loss for s in out.seeds])),
+            "stop_loss": float(np.mean([s.val_loss for s in out.seeds])),
+            "kept_epochs": "/".join(str(s.kept_epochs) for s in out.seeds),
+            "seconds": time.perf_counter() - start,
+        }
+        rows.append(row)
+        print(f"  [{width}] val MASE {row['val_mase']:.3f} ± {row['val_sd']:.3f}  train loss {row['train_loss']:.3f}  "
+              f"stop loss {row['stop_loss']:.3f}  kept epochs {row['kept_epochs']}  {row['seconds']:.0f}s", flush=True)
+    return rows
+
+
+def report(table: pd.DataFrame, args: str) -> str:
+    """The markdown table of the runs."""
+    text = ["# Capacity on pooled M1: fixed widths of the global network", "",
+            f"`python scripts/bench_pooled_capacity.py{' ' + args if args else ''}`", "",
+            "Set-level validation MASE (mean and sd over seeds, fresh weights each), training and early-stopping "
+            "loss (scaled targets, at the kept weights), kept epochs per seed. `base only`: the network's output "
+            "at zero (Theta's forecast, or the last value repeated). No test span is read.", ""]
+    cols = ["subset", "residual", "widths", "params", "val_mase", "val_sd", "train_loss", "stop_loss", "kept_epochs",
+            "seconds", "train_windows", "cap"]
+    text += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in table.reindex(columns=cols).itertuples(index=False):
+        text.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(text) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subsets", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
+    parser.add_argument("--residuals", nargs="+", default=["theta", "none"], choices=["theta", "none"])
+    parser.add_argument("--widths", nargs="+", type=int, default=[2, 8, 32, 64])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    args = parser.parse_args()
+
+    import logging
+
+    import torch
+
+    logging.getLogger("growlstm").setLevel(logging.WARNING)
+    torch.set_num_threads(1)  # as the global scope trains (one_torch_thread)
+    rows = []
+    for subset in args.subsets:
+        for residual in args.residuals:
+            rows += run(subset, None if residual == "none" else residual, args.widths, args.seeds)
+    table = pd.DataFrame(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "bench_pooled_capacity.csv", index=False)
+    text = report(table, " ".join(sys.argv[1:]))
+    (out / "bench_pooled_capacity.md").write_text(text)
+    print(text)
+
+if __name__ == "__main__":
+    main()
