@@ -240,3 +240,36 @@ def test_series_id_needs_global_scope_and_few_series(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(pooled, "SERIES_ID_MAX", 2)
     with pytest.raises(InputError, match="3 series is more than 2"):
         grow_many(_three_series(), replace(config, growth=replace(config.growth, scope="global")))
+
+
+def test_wide_pooled_stage_trains_on_the_workers_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pooled stage from ``WIDE_LAYER`` cells trains on the run's workers' threads (tiny ones on
+    one), scores as on one thread, and leaves the caller's thread count as it was."""
+    from growlstm.runs import pooled as pooled_run
+
+    panel = _three_series()
+    cfg = replace(Config(h=6, input_size=12), trainer=TrainerConfig(max_epochs=2, early_stopping_patience=1),
+                  growth=GrowthConfig(seeds=2))  # seeds packed, as runs train them
+    wins = [prepare(panel, replace(cfg, data=replace(cfg.data, series=u)))[1] for u in panel.ids()]
+    pooled = PooledWindows.build(wins)
+    assert pooled_run.training_threads([2], 2) == 1 and pooled_run.training_threads([pooled_run.WIDE_LAYER], 2) == 2
+    assert pooled_run.training_threads([2, pooled_run.WIDE_LAYER], 1) == 1 and pooled_run.training_threads([], 4) == 1
+
+    seen: list[int] = []
+    fit = pooled_run.LSTMEvaluator.fit_together
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(torch.get_num_threads())
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(pooled_run.LSTMEvaluator, "fit_together", spy)
+    before = torch.get_num_threads()
+    scores = {}
+    for threads in (1, 2):
+        evaluator = pooled_run.PooledEvaluator.for_run(pooled, cfg, None)
+        evaluator.threads = threads  # type: ignore[attr-defined]
+        scores[threads] = evaluator(0, [pooled_run.WIDE_LAYER]).seeds[0].val["mase"]
+        evaluator(1, [2])
+    assert seen == [1, 1, 2, 1]
+    assert scores[2] == pytest.approx(scores[1], rel=1e-6)
+    assert torch.get_num_threads() == before

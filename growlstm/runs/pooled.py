@@ -24,7 +24,8 @@ from growlstm import data as data_mod
 from growlstm.verdict.advice import decide, forecast_columns, quantiles, series_advice, summary_block
 from growlstm.config import Config, check_config
 from growlstm.errors import InputError
-from growlstm.train.evaluator import LSTMEvaluator, SeedOutcome
+from growlstm.train.evaluator import LSTMEvaluator, SeedOutcome, StageOutcome
+from growlstm.model import LSTMStack
 from growlstm.baselines.backtesting import BaselineResult, mean_scores
 from growlstm.records.forecaster import MODEL_FILE, capture, save
 from growlstm.verdict.goal import CarryOver, Goal, carry_over, claimed, make_goal, share_met
@@ -44,19 +45,37 @@ from growlstm.growth.preparation import horizon_and_season, prepare
 from growlstm.growth.stages import choose, run_stages
 from growlstm.records.setlevel import series_row, set_scores
 from growlstm.records.store import atomic_write
-from growlstm.train.fit import FitResult, one_torch_thread
+from growlstm.train.fit import FitResult, one_torch_thread, torch_threads
 from growlstm.data.windows import SeriesWindows, default_input_size, future_frame
 
 log = logging.getLogger("growlstm")
 
 
+# Pooled batches are large (a 32nd of the training windows), so from this many cells in a layer
+# torch's threads pay, while tiny networks train fastest on one (M1 monthly, 3 seeds packed, 2
+# threads against 1: [2] 10 s against 9, [8] 7 against 7, [16] 9 against 12, [32] 13 against 19,
+# [64] 56 against 84; the same epochs and scores).
+WIDE_LAYER = 16
+
+
+def training_threads(widths: Sequence[int], workers: int) -> int:
+    """Threads to train a pooled network of ``widths`` on: the run's workers once it is wide."""
+    return max(1, workers) if widths and max(widths) >= WIDE_LAYER else 1
+
+
 class PooledEvaluator(LSTMEvaluator):
     """Trains the one network per stage (seeds packed as for one series) and scores it on every
-    series' validation origins; a seed's score is the mean over series."""
+    series' validation origins; a seed's score is the mean over series. ``threads``: the cores
+    a wide stage may use (``training_threads``)."""
 
     def __init__(self, pooled: PooledWindows, *args: Any, **kwargs: Any) -> None:
         super().__init__(pooled, *args, **kwargs)  # type: ignore[arg-type]
         self.pooled = pooled
+        self.threads = 1
+
+    def __call__(self, index: int, widths: list[int], parents: Optional[list[LSTMStack]] = None) -> StageOutcome:
+        with torch_threads(training_threads(widths, self.threads)):
+            return super().__call__(index, widths, parents)
 
     def outcome(self, fit: FitResult, note: str = "") -> SeedOutcome:
         val = mean_scores(self.pooled.scores(fit.module, "val"))
@@ -123,6 +142,7 @@ def grow_global(
     if root is not None:
         mark_many(root, "global", len(panel))
     evaluator = PooledEvaluator.for_run(pooled, config, recorder.tb_dir if recorder else None)
+    evaluator.threads = workers  # type: ignore[attr-defined]  # the baselines' workers are idle by then
     searched = run_stages(pooled, config, goal, cap_fn, evaluator, recorder, first, resume, start)
     if recorder is not None:
         recorder.close_growth(searched.stages, baselines, goal)
@@ -257,7 +277,8 @@ def refit_global(
     info = {"path": [r.index for r in path], **{f"{k}_windows": len(c.train_pos) for k, c in cuts.items()}}
     log.info("refit: the chosen network retrained on %d windows (before each validation span), %d (before each "
              "test span) and %d (all the data)", *(len(c.train_pos) for c in cuts.values()))
-    return {k: (c, refit(c, path, config)) for k, c in cuts.items()}, info
+    with torch_threads(training_threads(path[-1].widths, worker_count(config, len(pooled.series)))):
+        return {k: (c, refit(c, path, config)) for k, c in cuts.items()}, info
 
 
 def global_advice(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
@@ -11,7 +12,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 import numpy as np
 import pytorch_lightning as pl
@@ -45,18 +46,25 @@ def quiet_lightning(verbose: bool = False) -> None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch on ``n`` threads inside the block; the caller's thread count is restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def one_torch_thread(fn: F) -> F:
     """Run ``fn`` with torch on one thread (tiny recurrent models train several times faster
     than on several), and give the caller its thread count back afterwards."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with torch_threads(1):
             return fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(before)
 
     return wrapper  # type: ignore[return-value]
 
