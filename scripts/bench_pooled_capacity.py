@@ -11,7 +11,8 @@ corrects each series' Theta forecast) and for ``model.residual=null`` (the netwo
 alone, from each window's last value). The row ``base only`` is a network that outputs zero:
 Theta's own forecast, or the last value repeated. Scores are the set-level validation MASE (the
 growth search's metric: the mean over series of each series' mean over its validation origins);
-no test span is read.
+no test span is read. Training runs on one torch thread (the `seconds` column; a real global
+run trains stages of 16+ cells on `growth.workers` threads).
 
 Writes <out>/bench_pooled_capacity.csv and <out>/bench_pooled_capacity.md.
 """
@@ -23,6 +24,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_short import M1_DIR, SUBSETS  # noqa: E402
 
 
-def base_only(pooled) -> float:
+def base_only(pooled: Any) -> float:
     """Set-level validation MASE of a network whose output is zero: the reference alone."""
     from growlstm.baselines.backtesting import mean_scores, score_at
 
