@@ -54,7 +54,7 @@ def test_typos_and_wrong_types_fail_at_compose_time() -> None:
         compose_config(["growth.min_gain=lots"])
     # A choice outside its list fails when composing, naming the valid ones.
     for override, valid in [("growth.init=warmm", "warm, cold"), ("growth.scope=globl", "auto, local, global"),
-                            ("model.residual=thetta", "theta, seasonal_naive, auto"), ("baselines=[naive,arma]", "arima")]:
+                            ("model.residual=thetta", "scope, theta, seasonal_naive, ets, auto"), ("baselines=[naive,arma]", "arima")]:
         with pytest.raises(Exception) as info:
             compose_config([override])
         assert valid in f"{info.value} {info.value.__cause__}"

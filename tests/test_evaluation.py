@@ -15,7 +15,7 @@ from growlstm.errors import InputError
 from growlstm.baselines.backtesting import BaselineResult, run_baseline
 from growlstm.growth.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
 from growlstm.baselines import make_baseline
-from growlstm.baselines.residual import seasonal_naive_paths, theta_paths, with_classical_base
+from growlstm.baselines.residual import ets_paths, seasonal_naive_paths, theta_paths, with_classical_base
 from growlstm.verdict.significance import diebold_mariano
 from growlstm.data.windows import layout, make_windows, reserved
 
@@ -107,7 +107,7 @@ def test_baselines_are_refitted_at_every_origin() -> None:
 
 
 @pytest.mark.parametrize("norm", ["global", "last", "mean", "recent"])
-@pytest.mark.parametrize("residual", [None, "theta", "seasonal_naive"])
+@pytest.mark.parametrize("residual", [None, "theta", "seasonal_naive", "ets"])
 def test_every_treatment_inverts_to_the_series(co2: np.ndarray, norm: str, residual: str | None) -> None:
     df = pd.DataFrame({"ds": pd.date_range("1958-03-01", periods=len(co2), freq="MS"), "y": co2})
     win = make_windows(df, uid="co2", h=12, input_size=24, season_length=12, features=[], norm=norm, ev=EvalConfig())
@@ -128,6 +128,22 @@ def test_theta_paths_equal_the_theta_baseline_at_the_fit_origin(co2: np.ndarray)
     later = co2.copy()
     later[400:] += 100.0
     np.testing.assert_allclose(theta_paths(later, 300, 12, 12)[400], theta_paths(co2, 300, 12, 12)[400])
+
+
+def test_ets_paths_equal_the_ets_baseline_at_the_fit_origin_and_its_one_step_fits_everywhere(co2: np.ndarray) -> None:
+    nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy()
+    for y, m, h, fit_end in [(co2[:240], 12, 18, 200), (nile, 1, 6, 80)]:
+        paths, fitted = ets_paths(y, fit_end, h, m)
+        baseline = make_baseline("ets", m).fit(y[:fit_end])
+        np.testing.assert_allclose(paths[fit_end], baseline.predict(h), rtol=1e-6)
+        # From every origin (the first season's included: the initial seasonal states): the
+        # model's one-step forecasts with the same parameters, filtered over the whole series.
+        baseline.update(y)
+        np.testing.assert_allclose(paths[1:len(y), 0], np.asarray(baseline.result_.fittedvalues)[1:], rtol=1e-6)
+        # Each origin uses only the data before it (parameters from ``fitted``, fitted before).
+        later = y.copy()
+        later[fit_end + 10:] *= 2.0
+        np.testing.assert_allclose(ets_paths(later, fit_end, h, m, fitted)[0][fit_end + 10], paths[fit_end + 10])
 
 
 def test_a_collapsed_series_is_corrected_from_seasonal_naive_not_from_a_negative_theta() -> None:

@@ -273,3 +273,23 @@ def test_wide_pooled_stage_trains_on_the_workers_threads(monkeypatch: pytest.Mon
     assert seen == [1, 1, 2, 1]
     assert scores[2] == pytest.approx(scores[1], rel=1e-6)
     assert torch.get_num_threads() == before
+
+
+def test_the_default_base_is_ets_when_pooled_and_theta_for_a_series_own() -> None:
+    from growlstm.growth.preparation import residual_for
+
+    panel = _three_series()
+    cfg = Config(h=6, input_size=12)
+    assert cfg.model.residual == "scope"
+    one = replace(cfg, data=replace(cfg.data, series="b"))
+    assert prepare(panel, one)[1].base_name == "theta"
+    assert prepare(panel, one, pooled=True)[1].base_name == "ets"
+    for given in ("theta", "seasonal_naive", "ets", "auto", None):  # a value given is kept, in either scope
+        assert residual_for(replace(cfg, model=replace(cfg.model, residual=given)), pooled=True) == given
+
+
+def test_work_spread_over_workers_comes_back_in_order_as_in_one_process() -> None:
+    from growlstm.runs.shared import map_series
+
+    items = [(k, 3) for k in range(12)]
+    assert map_series(pow, items, 2, "powers", min_items=2) == map_series(pow, items, 1, "powers") == [k**3 for k in range(12)]

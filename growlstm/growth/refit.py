@@ -57,6 +57,11 @@ def recut(win: SeriesWindows, origin: int) -> SeriesWindows:
     return with_classical_base(cut, win.base_name) if win.base_name else cut
 
 
+def recut_at(win: SeriesWindows, origins: Sequence[int]) -> tuple[SeriesWindows, ...]:
+    """``win`` recut at each of ``origins`` (a worker's job)."""
+    return tuple(recut(win, o) for o in origins)
+
+
 class RefitFailure(RuntimeError):
     """The refit failed twice (e.g. a non-finite loss): the searched networks forecast instead."""
 

@@ -27,11 +27,12 @@ from growlstm.errors import InputError
 from growlstm.train.evaluator import LSTMEvaluator, SeedOutcome, StageOutcome
 from growlstm.model import LSTMStack
 from growlstm.baselines.backtesting import BaselineResult, mean_scores
+from growlstm.baselines.residual import fitted_base
 from growlstm.records.forecaster import MODEL_FILE, capture, save
 from growlstm.verdict.goal import CarryOver, Goal, carry_over, claimed, make_goal, share_met
 from growlstm.data.layout import plan as plan_layout
 from growlstm.runs.shared import (
-    all_baselines, mark_many, series_config, set_baselines, split_panel, worker_count, write_many,
+    all_baselines, map_series, mark_many, series_config, set_baselines, split_panel, worker_count, write_many,
 )
 from growlstm.train.module import LSTMForecaster
 from growlstm.records.plots import growth_plot
@@ -39,9 +40,9 @@ from growlstm.growth.policy import CapFn
 from growlstm.train.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
 from growlstm.verdict.recommend import Candidate
 from growlstm.records.recorder import Recorder
-from growlstm.growth.refit import RefitFailure, growth_path, recut, refit
+from growlstm.growth.refit import RefitFailure, growth_path, recut_at, refit
 from growlstm.records.results import GrowthView, ManyResult
-from growlstm.growth.preparation import horizon_and_season, prepare
+from growlstm.growth.preparation import horizon_and_season, prepare, residual_for
 from growlstm.growth.stages import choose, run_stages
 from growlstm.records.setlevel import series_row, set_scores
 from growlstm.records.store import atomic_write
@@ -56,6 +57,11 @@ log = logging.getLogger("growlstm")
 # threads against 1: [2] 10 s against 9, [8] 7 against 7, [16] 9 against 12, [32] 13 against 19,
 # [64] 56 against 84; the same epochs and scores).
 WIDE_LAYER = 16
+
+
+# Series per worker from which fitting their ETS bases in worker processes pays for starting
+# them (a worker's start, importing torch, takes about as long as 20-30 ETS fits).
+FITS_PER_WORKER = 25
 
 
 def training_threads(widths: Sequence[int], workers: int) -> int:
@@ -172,6 +178,14 @@ def grow_global(
     return result
 
 
+def prepared_series(one: data_mod.Panel, config: Config, pad: bool) -> tuple[Optional[SeriesWindows], str]:
+    """One series cut for the pooled network, or why it is refused (a worker's job)."""
+    try:
+        return prepare(one, config, pad=pad, pooled=True)[1], ""
+    except InputError as err:
+        return None, str(err)
+
+
 def series_windows(panel: data_mod.Panel, config: Config
                    ) -> tuple[list[SeriesWindows], dict[str, dict[str, Any]], int, int]:
     """Every series cut as the one network reads it (one h, one lookback, padded where a series
@@ -187,11 +201,16 @@ def series_windows(panel: data_mod.Panel, config: Config
     common = replace(config, h=h, input_size=input_size)
     rows: dict[str, dict[str, Any]] = {}
     wins: list[SeriesWindows] = []
-    for uid, one in split_panel(panel):
-        try:
-            wins.append(prepare(one, series_config(common, uid), pad=pad, pooled=True)[1])
-        except InputError as err:  # too short for any validation: reported, the others go on
-            rows[uid] = series_row(uid, "refused", reason=str(err))
+    # A fitted base (ETS: ~0.1 s a series) is worth the workers' start on many series; Theta's
+    # closed form is not.
+    workers = worker_count(config, len(panel)) if fitted_base(residual_for(config, pooled=True)) else 1
+    uids, items = zip(*[(uid, (one, series_config(common, uid), pad)) for uid, one in split_panel(panel)])
+    prepared = map_series(prepared_series, list(items), workers, "series", min_items=FITS_PER_WORKER)
+    for uid, (win, reason) in zip(uids, prepared):
+        if win is None:  # too short for any validation: reported, the others go on
+            rows[uid] = series_row(uid, "refused", reason=reason)
+        else:
+            wins.append(win)
     if not wins:
         raise InputError(f"no series of {len(panel)} has {h} points and two more to validate on",
                          "use a smaller h, or longer series")
@@ -265,15 +284,14 @@ def refit_global(
     and on all of it (``future``: forecast.csv)."""
     path = growth_path(stages, chosen)
 
-    def pooled_at(origins: list[int]) -> PooledWindows:
-        cut = [recut(w, o) for w, o in zip(pooled.series, origins)]
-        return PooledWindows.build(pool_feature_scaling(cut), series_id=pooled.series_id)
-
-    cuts = {
-        "val": pooled_at([int(w.val_origins[0]) for w in pooled.series]),
-        "test": pooled_at([int(w.test_origins[0]) if len(w.test_origins) else len(w.y) for w in pooled.series]),
-        "future": pooled_at([len(w.y) for w in pooled.series]),
-    }
+    parts = ("val", "test", "future")
+    items = [(w, (int(w.val_origins[0]), int(w.test_origins[0]) if len(w.test_origins) else len(w.y), len(w.y)))
+             for w in pooled.series]
+    slow = any(fitted_base(w.base_name) for w in pooled.series)
+    per_series = map_series(recut_at, items, worker_count(config, len(items)) if slow else 1, "refit data",
+                            min_items=FITS_PER_WORKER)
+    cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id)
+            for k, part in enumerate(parts)}
     info = {"path": [r.index for r in path], **{f"{k}_windows": len(c.train_pos) for k, c in cuts.items()}}
     log.info("refit: the chosen network retrained on %d windows (before each validation span), %d (before each "
              "test span) and %d (all the data)", *(len(c.train_pos) for c in cuts.values()))

@@ -14,7 +14,7 @@ import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from growlstm import data as data_mod
 from growlstm.config import Config
@@ -24,6 +24,7 @@ from growlstm.records.results import ManyResult
 from growlstm.data.windows import SeriesWindows
 
 log = logging.getLogger("growlstm")
+T = TypeVar("T")
 
 
 SERIES_DIR = "series"
@@ -139,28 +140,38 @@ def fit_baselines(win: SeriesWindows, names: Sequence[str]) -> dict[str, Baselin
     return results
 
 
-def _fit_chunk(wins: list[SeriesWindows], names: list[str]) -> list[dict[str, BaselineResult]]:
-    return [fit_baselines(w, names) for w in wins]
+def _map_chunk(fn: Callable[..., T], chunk: Sequence[tuple[Any, ...]]) -> list[T]:
+    return [fn(*args) for args in chunk]
+
+
+def map_series(fn: Callable[..., T], items: Sequence[tuple[Any, ...]], workers: int, label: str,
+               min_items: int = 2) -> list[T]:
+    """``fn(*args)`` for every ``args`` of ``items``, in order, ``workers`` processes at a time in
+    chunks (few round trips), with a progress bar; in this process when one worker would do, or
+    when there are fewer than ``min_items`` per worker (starting a worker costs seconds).
+
+    ``fn`` must be a module-level function (the workers are spawned, and import it)."""
+    with progress(len(items), label) as bar:
+        if workers == 1 or len(items) < min_items * workers:
+            out = []
+            for args in items:
+                out.append(fn(*args))
+                bar.update(1)
+            return out
+        size = max(1, math.ceil(len(items) / (workers * 4)))
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=quiet_worker) as pool:
+            futures = [pool.submit(_map_chunk, fn, chunk) for chunk in chunks]
+            for future in as_completed(futures):
+                bar.update(len(future.result()))
+            done = [future.result() for future in futures]  # in item order
+    return [r for chunk in done for r in chunk]
 
 
 def all_baselines(wins: list[SeriesWindows], names: list[str], workers: int) -> list[dict[str, BaselineResult]]:
-    """Baselines of every series, ``workers`` processes at a time, in chunks (few round trips)."""
-    with progress(len(wins), "baselines") as bar:
-        if workers == 1 or len(wins) < 2 * workers:
-            out = []
-            for w in wins:
-                out.append(fit_baselines(w, names))
-                bar.update(1)
-            return out
-        size = max(1, math.ceil(len(wins) / (workers * 4)))
-        chunks = [wins[i : i + size] for i in range(0, len(wins), size)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=quiet_worker) as pool:
-            futures = [pool.submit(_fit_chunk, chunk, list(names)) for chunk in chunks]
-            for future in as_completed(futures):
-                bar.update(len(future.result()))
-            done = [future.result() for future in futures]  # in series order
-    return [r for chunk in done for r in chunk]
+    """Baselines of every series, ``workers`` processes at a time."""
+    return map_series(fit_baselines, [(w, list(names)) for w in wins], workers, "baselines")
 
 
 def set_baselines(per_series: list[dict[str, BaselineResult]], names: Sequence[str]) -> dict[str, BaselineResult]:

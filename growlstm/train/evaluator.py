@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import math
 import shutil
-import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
