@@ -293,3 +293,16 @@ def test_work_spread_over_workers_comes_back_in_order_as_in_one_process() -> Non
 
     items = [(k, 3) for k in range(12)]
     assert map_series(pow, items, 2, "powers", min_items=2) == map_series(pow, items, 1, "powers") == [k**3 for k in range(12)]
+
+
+def test_the_first_lines_say_what_the_pooled_network_corrects() -> None:
+    from growlstm.runs.pooled import base_counts
+
+    panel = _three_series()
+    cfg = Config(h=6, input_size=12)
+    wins = [prepare(panel, replace(cfg, data=replace(cfg.data, series=u)), pooled=True)[1] for u in panel.ids()]
+    assert base_counts(wins) == "the LSTM corrects each series' classical forecast: ets x3"
+    assert base_counts([wins[0], replace(wins[1], base=None, base_name="theta"), replace(wins[2], base=None, base_name="")]) == (
+        "the LSTM corrects each series' classical forecast: ets x1, theta x1, none (alone) x1")
+    alone = replace(cfg, model=replace(cfg.model, residual=None))
+    assert base_counts([prepare(panel, replace(alone, data=replace(cfg.data, series="a")), pooled=True)[1]]) == "the LSTM forecasts alone"

@@ -111,6 +111,17 @@ def layout_counts(wins: list[SeriesWindows]) -> str:
     return text + (f"; {untrained} series too short for a training window (validated and forecast only)" if untrained else "")
 
 
+def base_counts(wins: list[SeriesWindows]) -> str:
+    """What the network corrects, in words, most common base first (the run's first lines say it)."""
+    from collections import Counter
+
+    counts = Counter(w.base_name or "none (alone)" for w in wins)
+    if set(counts) == {"none (alone)"}:
+        return "the LSTM forecasts alone"
+    return "the LSTM corrects each series' classical forecast: " + ", ".join(
+        f"{name} x{k}" for name, k in counts.most_common())
+
+
 @one_torch_thread
 def grow_global(
     panel: data_mod.Panel, config: Config, run_dir: Optional[str | Path] = None, resume: bool = False
@@ -131,7 +142,7 @@ def grow_global(
              "%d early-stopping, h=%d, input_size=%d%s%s; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples,
              len(pooled.stop_pos), h, input_size, " left-padded" if pooled.pad else "",
              ", series identity as one-hot inputs" if pooled.series_id else "", len(rows))
-    log.info("layouts: %s", layout_counts(wins))
+    log.info("layouts: %s; %s", layout_counts(wins), base_counts(wins))
     log.info("fitting %s on every series (%d worker(s))", ", ".join(config.baselines), workers)
     per_series = all_baselines(wins, list(config.baselines), workers)
     baselines = set_baselines(per_series, config.baselines)
