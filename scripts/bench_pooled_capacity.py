@@ -2,14 +2,15 @@
 
     python scripts/bench_pooled_capacity.py                       # the three M1 subsets, both treatments
     python scripts/bench_pooled_capacity.py --subsets m1_quarterly --widths 2 4 8 16 32 64
+    python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --widths 2 8 64 --out DIR
 
 Why: on pooled M1 the growth search accepts no widening (every stage within the seed noise of
 [2]). This measures, without the search, whether a wider network validates better at all: each
 width is trained from fresh weights (3 seeds, the default trainer) on the same pooled windows
-that ``growth.scope=global`` builds, for the Theta residual treatment (the default: the network
-corrects each series' Theta forecast) and for ``model.residual=null`` (the network forecasts
-alone, from each window's last value). The row ``base only`` is a network that outputs zero:
-Theta's own forecast, or the last value repeated. Scores are the set-level validation MASE (the
+that ``growth.scope=global`` builds, for the Theta residual treatment (the network corrects each
+series' Theta forecast), the ETS one (``--residuals ets``, the pooled default since) and
+``model.residual=null`` (the network forecasts alone, from each window's last value). The row
+``base only`` is a network that outputs zero: the base's own forecast, or the last value repeated. Scores are the set-level validation MASE (the
 growth search's metric: the mean over series of each series' mean over its validation origins);
 no test span is read. Training runs on one torch thread (the `seconds` column; a real global
 run trains stages of 16+ cells on `growth.workers` threads).
@@ -98,7 +99,7 @@ def report(table: pd.DataFrame, args: str) -> str:
             f"`python scripts/bench_pooled_capacity.py{' ' + args if args else ''}`", "",
             "Set-level validation MASE (mean and sd over seeds, fresh weights each), training and early-stopping "
             "loss (scaled targets, at the kept weights), kept epochs per seed. `base only`: the network's output "
-            "at zero (Theta's forecast, or the last value repeated). No test span is read.", ""]
+            "at zero (the base's forecast: Theta's or ETS's, or the last value repeated). No test span is read.", ""]
     cols = ["subset", "residual", "widths", "params", "val_mase", "val_sd", "train_loss", "stop_loss", "kept_epochs",
             "seconds", "train_windows", "cap"]
     text += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -110,7 +111,7 @@ def report(table: pd.DataFrame, args: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subsets", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
-    parser.add_argument("--residuals", nargs="+", default=["theta", "none"], choices=["theta", "none"])
+    parser.add_argument("--residuals", nargs="+", default=["theta", "none"], choices=["theta", "ets", "none"])
     parser.add_argument("--widths", nargs="+", type=int, default=[2, 8, 32, 64])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
