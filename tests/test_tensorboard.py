@@ -124,7 +124,7 @@ def test_global_scope_gets_the_same_growth_run(tmp_path: Path) -> None:
         assert scalars[f"reference/{name}"][0][1] == pytest.approx(means[name], rel=1e-5)
     assert "reference/goal" in scalars
     _, hparams = read_run(tmp_path / "tb" / "stage_00" / "seeds")
-    assert session_hparams(hparams)["residual"] == "theta"
+    assert session_hparams(hparams)["residual"] == "ets"  # the pooled default base
 
 
 def test_a_failed_packed_run_leaves_no_curves_beside_the_seeds_own(monkeypatch: pytest.MonkeyPatch,
