@@ -77,8 +77,7 @@ def residual_for(config: Config, pooled: bool) -> str | None:
     Why: on the pooled M1 subsets the LSTM over ETS scores better on test than over Theta
     (global LSTM OWA monthly 0.915 -> 0.904, quarterly 0.876 -> 0.863, yearly 0.779 -> 0.763,
     scripts/results/bench_short.md); for a series' own network Theta is the treatment measured
-    best on M4 (scripts/results/bench_m4.md), and ETS with a long season (hourly, m=24) costs
-    seconds a fit at every refit origin."""
+    best on M4 (scripts/results/bench_m4.md), and ETS has not been benchmarked against it there."""
     residual = config.model.residual
     if residual == "scope":
         return "ets" if pooled else "theta"
