@@ -117,7 +117,8 @@ def first_line(uid: str, win: SeriesWindows, cap_fn: CapFn, config: Config) -> s
         f"input_size={win.input_size}, {describe_layout(win)}: {len(win.train_origins)} training windows, "
         f"{len(win.stop_origins)} early-stopping, {len(win.val_origins)} validation and {len(win.test_origins)} "
         f"test origin(s), capacity cap {cap_fn(config.growth.alpha)} cells at alpha={config.growth.alpha:g}"
-        + (f"; the LSTM corrects a {win.base_name} forecast" if win.base_name else "")
+        + (f"; the LSTM corrects {'an' if win.base_name[0] in 'aeiou' else 'a'} {win.base_name} forecast"
+           if win.base_name else "")
     )
 
 
