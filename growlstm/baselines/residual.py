@@ -87,7 +87,7 @@ def theta_paths(y: np.ndarray, fit_end: int, h: int, m: int) -> np.ndarray:
     return out
 
 
-def ets_state_paths(result, n: int, h: int, m: int) -> np.ndarray:
+def ets_state_paths(result: Any, n: int, h: int, m: int) -> np.ndarray:
     """Point forecasts of a smoothed statsmodels ETS result from every origin: shape (n + 1, h)."""
     model = result.model
     states = np.asarray(result.states, dtype=float)

@@ -215,8 +215,11 @@ def series_windows(panel: data_mod.Panel, config: Config
     # A fitted base (ETS: ~0.1 s a series) is worth the workers' start on many series; Theta's
     # closed form is not.
     workers = worker_count(config, len(panel)) if fitted_base(residual_for(config, pooled=True)) else 1
-    uids, items = zip(*[(uid, (one, series_config(common, uid), pad)) for uid, one in split_panel(panel)])
-    prepared = map_series(prepared_series, list(items), workers, "series", min_items=FITS_PER_WORKER)
+    uids, items = [], []
+    for uid, one in split_panel(panel):
+        uids.append(uid)
+        items.append((one, series_config(common, uid), pad))
+    prepared = map_series(prepared_series, items, workers, "series", min_items=FITS_PER_WORKER)
     for uid, (win, reason) in zip(uids, prepared):
         if win is None:  # too short for any validation: reported, the others go on
             rows[uid] = series_row(uid, "refused", reason=reason)
