@@ -133,17 +133,17 @@ def test_theta_paths_equal_the_theta_baseline_at_the_fit_origin(co2: np.ndarray)
 def test_ets_paths_equal_the_ets_baseline_at_the_fit_origin_and_its_one_step_fits_everywhere(co2: np.ndarray) -> None:
     nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy()
     for y, m, h, fit_end in [(co2[:240], 12, 18, 200), (nile, 1, 6, 80)]:
-        paths, fitted = ets_paths(y, fit_end, h, m)
+        paths = ets_paths(y, fit_end, h, m)
         baseline = make_baseline("ets", m).fit(y[:fit_end])
         np.testing.assert_allclose(paths[fit_end], baseline.predict(h), rtol=1e-6)
         # From every origin (the first season's included: the initial seasonal states): the
         # model's one-step forecasts with the same parameters, filtered over the whole series.
         baseline.update(y)
         np.testing.assert_allclose(paths[1:len(y), 0], np.asarray(baseline.result_.fittedvalues)[1:], rtol=1e-6)
-        # Each origin uses only the data before it (parameters from ``fitted``, fitted before).
+        # Each origin uses only the data before it (the parameters are fitted before fit_end).
         later = y.copy()
         later[fit_end + 10:] *= 2.0
-        np.testing.assert_allclose(ets_paths(later, fit_end, h, m, fitted)[0][fit_end + 10], paths[fit_end + 10])
+        np.testing.assert_allclose(ets_paths(later, fit_end, h, m)[fit_end + 10], paths[fit_end + 10])
 
 
 def test_a_collapsed_series_is_corrected_from_seasonal_naive_not_from_a_negative_theta() -> None:

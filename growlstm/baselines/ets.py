@@ -144,27 +144,11 @@ class AutoETS(ClassicalModel):
         """Move to the end of ``y`` (the fitted data and what followed) with the fitted form,
         smoothing parameters and initial states fixed: the states filtered forward, not refitted."""
         x = _as_series(y)
-        form, params = self.fitted
-        with _quiet(), _one_blas_thread():
-            self.result_ = self._model(x, form, "estimated").smooth(params)
-        return self
-
-    @property
-    def fitted(self) -> tuple[ETSForm, np.ndarray]:
-        """The chosen form and its parameters (initial states included): what ``update`` keeps."""
         model = _fitted(self, "result_").model
         form = (model.error, None if not model.trend else "add_damped" if model.damped_trend else "add", model.seasonal)
-        return form, self._params
-
-    @classmethod
-    def from_fitted(cls, fitted: tuple[ETSForm, np.ndarray], y: np.ndarray, season_length: int) -> "AutoETS":
-        """A model with ``fitted``'s form and parameters, its states filtered over ``y`` (no fitting)."""
-        form, params = fitted
-        model = cls(season_length=season_length)
         with _quiet(), _one_blas_thread():
-            model.result_ = model._model(_as_series(y), form, "estimated").smooth(params)
-        model._params, model._fitted_spec = params, _ets_spec(form)
-        return model
+            self.result_ = self._model(x, form, "estimated").smooth(self._params)
+        return self
 
     def _screen(self, x: np.ndarray, forms: list[ETSForm]) -> dict[ETSForm, Optional[np.ndarray]]:
         """Stage one: the best ``screen`` forms by IC with heuristic initial states."""

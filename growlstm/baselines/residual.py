@@ -107,16 +107,13 @@ def ets_state_paths(result: Any, n: int, h: int, m: int) -> np.ndarray:
     return out
 
 
-def ets_paths(y: np.ndarray, fit_end: int, h: int, m: int, fitted: Any = None) -> tuple[np.ndarray, Any]:
-    """AutoETS (the ets baseline) fitted on ``y[:fit_end]`` (or ``fitted``: a form and its
-    parameters from an earlier fit), its states filtered over all of ``y`` with those parameters:
-    the forecast from every origin, as ``theta_paths``, and the fit."""
+def ets_paths(y: np.ndarray, fit_end: int, h: int, m: int) -> np.ndarray:
+    """AutoETS (the ets baseline) fitted on ``y[:fit_end]``, its states filtered over all of ``y``
+    with those parameters (``AutoETS.update``): the forecast from every origin, as ``theta_paths``."""
     from growlstm.baselines.ets import AutoETS
 
-    if fitted is None:
-        fitted = AutoETS(season_length=m).fit(y[:fit_end]).fitted
-    model = AutoETS.from_fitted(fitted, y, m)
-    return ets_state_paths(model.result_, len(y), h, m), fitted
+    model = AutoETS(season_length=m).fit(y[:fit_end]).update(y)
+    return ets_state_paths(model.result_, len(y), h, m)
 
 
 def seasonal_naive_paths(y: np.ndarray, h: int, m: int) -> np.ndarray:
@@ -156,7 +153,7 @@ def with_classical_base(win: SeriesWindows, name: str) -> SeriesWindows:
             name = "seasonal_naive"  # recorded as such; a refit or predict= re-decides the same way
     if name == "ets":
         try:
-            paths, _ = ets_paths(win.y, win.n_train, win.h, win.season_length)
+            paths = ets_paths(win.y, win.n_train, win.h, win.season_length)
             if not np.all(np.isfinite(paths[1:])) or theta_leaves_support(win.y, win.n_train, paths):
                 raise ValueError("ETS leaves the data's support")
         except Exception:  # noqa: BLE001 - no ETS fit: the Theta base

@@ -301,15 +301,15 @@ def refit_global(
     parts = ("val", "test", "future")
     items = [(w, (int(w.val_origins[0]), int(w.test_origins[0]) if len(w.test_origins) else len(w.y), len(w.y)))
              for w in pooled.series]
+    workers = worker_count(config, len(items))
     slow = any(fitted_base(w.base_name) for w in pooled.series)
-    per_series = map_series(recut_at, items, worker_count(config, len(items)) if slow else 1, "refit data",
-                            min_items=FITS_PER_WORKER)
+    per_series = map_series(recut_at, items, workers if slow else 1, "refit data", min_items=FITS_PER_WORKER)
     cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id)
             for k, part in enumerate(parts)}
     info = {"path": [r.index for r in path], **{f"{k}_windows": len(c.train_pos) for k, c in cuts.items()}}
     log.info("refit: the chosen network retrained on %d windows (before each validation span), %d (before each "
              "test span) and %d (all the data)", *(len(c.train_pos) for c in cuts.values()))
-    with torch_threads(training_threads(path[-1].widths, worker_count(config, len(pooled.series)))):
+    with torch_threads(training_threads(path[-1].widths, workers)):
         return {k: (c, refit(c, path, config)) for k, c in cuts.items()}, info
 
 
