@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -159,15 +160,21 @@ def test_bad_input_from_a_real_shell_has_no_traceback(tmp_path: Path) -> None:
     assert proc.stderr.strip().startswith("growlstm: error:")
 
 
-@pytest.mark.parametrize("init", ["cold", "warm"])
+@pytest.mark.parametrize("init", ["cold", "warm", "warm with a restarted seed"])
 def test_tiny_run_then_retrain_one_stage_from_its_record(
     init: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_dir = tmp_path / "run"
-    assert run_cli([*TINY_OVERRIDES, f"growth.init={init}", "goal=none", f"hydra.run.dir={run_dir}"], monkeypatch) == 0
+    # growth.lagging=0: every seed but the parent stage's best starts afresh at the next stage.
+    extra = ["growth.lagging=0"] if "restarted" in init else []
+    assert run_cli([*TINY_OVERRIDES, f"growth.init={init.split()[0]}", "goal=none", *extra,
+                    f"hydra.run.dir={run_dir}"], monkeypatch) == 0
     summary = json.loads((run_dir / "summary.json").read_text())
     stage = summary["stages"][-1]
     stage_dir = run_dir / "stages" / f"stage_{stage['index']:02d}"
+    if extra:
+        assert None in stage["seed_parents"]
+        assert yaml.safe_load((stage_dir / "config.yaml").read_text())["model"]["init_seeds"] == stage["seed_parents"]
     # The recorded config retrains exactly that architecture, alone, with the same seeds.
     retrain_dir = tmp_path / "retrain"
     code = run_cli(

@@ -7,7 +7,9 @@ import math
 import pytest
 
 from growlstm.config import GrowthConfig
-from growlstm.growth.policy import CapFn, Proposal, Stage, Stop, capacity_cap, decide, improves, next_width, related, replay
+from growlstm.growth.policy import (
+    CapFn, Proposal, Stage, Stop, capacity_cap, decide, improves, next_width, related, replay, seed_sources,
+)
 
 GROWTH = GrowthConfig(min_gain=0.02, patience=1, max_layers=3, max_stages=20)
 WIDE_CAP = CapFn(n_samples=100_000, n_inputs=1, n_outputs=10)  # never binding
@@ -166,6 +168,27 @@ def test_pairing_follows_the_chain_of_parents() -> None:
     ]
     assert related(h, 0, 2) and related(h, 2, 0) and related(h, 3, 0)
     assert not related(h, 2, 3) and not related(h, 0, 4)
+
+
+def test_a_seed_lagging_the_best_beyond_the_tolerance_starts_afresh() -> None:
+    assert seed_sources((0.50, 0.90, 0.54), 0.1) == [0, None, 2]  # 0.90 > 0.55; 0.54 is within 10%
+    assert seed_sources((0.50, 0.90, 0.54), None) == [0, 1, 2]  # off: every seed grows from its own
+    assert seed_sources((0.50, 0.51), 0.1) == [0, 1]
+    assert seed_sources((0.50, math.inf), 0.1) == [0, None]  # a seed that failed is not grown
+    assert seed_sources((), 0.1) == []
+
+
+def test_a_stage_with_a_restarted_seed_does_not_pair_with_its_parent() -> None:
+    # The paired case above, but seed 2 of the child started afresh: its gain is no paired evidence,
+    # so the comparison is unpaired and the 5% gain stays inside the seeds' spread.
+    parent = Stage([2], "start", 1.0, 0.2, seeds=(0.8, 1.0, 1.2))
+    child = Stage([3], "widen", 0.95, 0.2, seeds=(0.76, 0.94, 1.15), parent=0, own_seeds=False)
+    assert not related([parent, child], 0, 1)
+    assert replay([parent, child], GROWTH).phase_best == 0
+    # Its own child pairs with it (each seed grew from its own), but not past it to the root.
+    grandchild = Stage([4], "widen", 0.9, 0.2, seeds=(0.7, 0.9, 1.1), parent=1)
+    h = [parent, child, grandchild]
+    assert related(h, 1, 2) and not related(h, 0, 2)
 
 
 def test_widening_continues_past_the_widest_tried_from_the_best_validating_width() -> None:

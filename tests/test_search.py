@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 import math
 from pathlib import Path
@@ -113,6 +114,42 @@ def test_scripted_search_does_not_grow_on_seed_noise() -> None:
     assert [s.widths for s in noisy.stages] == [[2], [3], [3, 2], [3, 3]]
     assert noisy.stop_reason == "plateau" and "seed noise" in noisy.stop_note
     assert noisy.stages[1].val_spread["mase"] == pytest.approx(0.3)
+
+
+def test_warm_growth_restarts_a_lagging_seed_and_records_it() -> None:
+    """Seed 1 of every stage validates far behind the others: the next stage grows seeds 0 and 2
+    from their own parents and starts seed 1 afresh; the record says so, and the pairing is off."""
+    from types import SimpleNamespace
+
+    from growlstm.growth.preparation import prepare, to_panel
+    from growlstm.growth.stages import run_stages
+    from growlstm.verdict.goal import make_goal
+
+    asked: list[object] = []
+
+    def evaluate(index: int, widths: list[int], parents=None) -> StageOutcome:
+        asked.append(parents)
+        m = 1.0 - 0.1 * index
+        return StageOutcome([
+            SeedOutcome(s, {"mase": m + d}, 0.1, 0.1, 1, 1, 0.0, fit=SimpleNamespace(module=SimpleNamespace(net=f"{index}.{s}"), best_epoch=0))
+            for s, d in ((0, 0.0), (1, 0.5), (2, 0.01))
+        ])
+
+    for lagging, expected in ((0.1, [0, None, 2]), (None, [])):
+        asked.clear()
+        config = Config(baselines=["naive"], goal=GoalConfig(beat="none"),
+                        growth=GrowthConfig(max_stages=3, probe=False, lagging=lagging))
+        _, win = prepare(to_panel(CO2, config), config)
+        cap = growlstm.growth.policy.CapFn(win.n_samples, win.n_inputs, win.h)
+        found = run_stages(win, config, make_goal(config.goal, {}), cap, evaluate, None, [2], False, time.perf_counter())
+        assert asked[0] is None  # the first stage starts cold
+        assert all(record.seed_parents == expected for record in found.stages[1:])
+        if lagging is None:
+            assert asked[1] == ["0.0", "0.1", "0.2"]
+        else:
+            assert asked[1] == ["0.0", None, "0.2"] and asked[2] == ["1.0", None, "1.2"]
+            assert not any(stage.own_seeds for stage in found.history[1:])
+            assert found.stages[1].notes[0].startswith("seed 1 restarted from fresh weights")
 
 
 def test_the_flat_start_probe_is_on_for_a_series_own_network_and_off_for_a_pooled_one() -> None:

@@ -13,11 +13,12 @@ import pytest
 import torch
 
 from growlstm import from_long, grow
-from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GrowthConfig, TrainerConfig
+from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig, TrainerConfig
 from growlstm.runs.dispatch import choose_scope, grow_many
 from growlstm.train.pooled_windows import PooledWindows
 from growlstm.growth.refit import growth_path, recut, stage_epochs
 from growlstm.growth.preparation import prepare
+from growlstm.train.evaluator import grown_states
 from growlstm.train.packed import fit_seeds
 
 from .test_cli import run_cli
@@ -181,6 +182,30 @@ def test_fixed_length_training_gives_each_seed_its_own_epochs() -> None:
     alone = fit_seeds(win, [3], config.model, config.trainer, [0], epochs=[2])[0]
     for a, b in zip(alone.module.net.state_dict().values(), both[0].module.net.state_dict().values()):
         torch.testing.assert_close(a, b)  # seed 0 stopped after 2 epochs, as it would alone
+
+
+def test_a_fresh_seed_in_a_warm_stage_trains_as_a_cold_one() -> None:
+    win = recut(prepare(_panel({"a": 60}), _tiny())[1], 60)
+    config = _tiny()
+    parent = fit_seeds(win, [2], config.model, config.trainer, [0, 1], epochs=[1, 1])
+    inits = grown_states([parent[0].module.net, None], [3], [0, 1], 0.1, 1.0, 0.0)
+    assert inits[1] is None
+    mixed = fit_seeds(win, [3], config.model, config.trainer, [0, 1], init_states=inits, epochs=[2, 2])
+    cold = fit_seeds(win, [3], config.model, config.trainer, [1], epochs=[2])[0]
+    for a, b in zip(cold.module.net.state_dict().values(), mixed[1].module.net.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
+def test_refit_restarts_the_seeds_the_search_restarted(tmp_path: Path) -> None:
+    # lagging=0: every seed but the stage's best starts afresh at the next stage.
+    config = replace(_tiny(lagging=0.0, alpha=0.5), forecast=ForecastConfig(refit=True), goal=GoalConfig(beat="none"))
+    result = grow(_panel({"a": 80}), config, run_dir=tmp_path)
+    warm = [s for s in result.stages if s.init == "warm"]
+    assert warm and all(s.seed_parents.count(None) == 1 for s in warm)
+    assert result.refit["path"] == [0, 1] and "error" not in result.refit
+    assert np.isfinite(result.forecast["lstm"]).all()  # the refitted networks forecast
+    recorded = json.loads((tmp_path / "stages" / f"stage_{warm[0].index:02d}" / "metrics.json").read_text())
+    assert recorded["seed_parents"] == warm[0].seed_parents
 
 
 def test_refit_repeats_the_recorded_training_lengths(tmp_path: Path) -> None:

@@ -28,6 +28,9 @@ class Stage:
     seeds: tuple[float, ...] = ()  # each seed's validation goal metric (for paired comparisons)
     train: float = math.nan  # mean training loss over seeds
     parent: Optional[int] = None  # the stage it was grown from (warm growth), seed by seed
+    # Whether each seed grew from the parent's seed of the same index: False when a lagging
+    # parent seed was replaced (``seed_sources``), which breaks the seed-by-seed pairing.
+    own_seeds: bool = True
 
 
 @dataclass
@@ -104,11 +107,12 @@ def improves(reference: Stage, stage: Stage, growth: GrowthConfig, paired: bool 
 
 
 def related(history: list[Stage], i: int, j: int) -> bool:
-    """Whether one of stages ``i`` and ``j`` grew (warm, through parents) from the other."""
+    """Whether one of stages ``i`` and ``j`` grew (warm, through parents) from the other, each
+    seed from the same seed all the way (so their seeds pair)."""
 
     def ancestors(k: int) -> set[int]:
         seen: set[int] = set()
-        while (k := history[k].parent) is not None and k not in seen:  # type: ignore[assignment]
+        while history[k].own_seeds and (k := history[k].parent) is not None and k not in seen:  # type: ignore[assignment]
             seen.add(k)
         return seen
 
@@ -165,6 +169,21 @@ def replay(history: list[Stage], growth: GrowthConfig) -> State:
         if hurt:
             state.alpha = min(growth.alpha_max, state.alpha + growth.alpha_step)
     return state
+
+
+def seed_sources(seeds: tuple[float, ...], lagging: Optional[float]) -> list[Optional[int]]:
+    """Which parent seed each seed of a warm stage grows from: its own, or, for a seed that
+    validated more than ``lagging`` (relative) worse than the parent stage's best seed, None
+    (it starts afresh). Growth preserves a network's function, so a seed stuck in a poor basin
+    (often early-stopped after an epoch or two) would otherwise be grown and drag every stage
+    after it; a fresh draw gives it the chance every seed of a cold stage gets. ``lagging``
+    None: every seed grows from its own."""
+    finite = [v for v in seeds if math.isfinite(v)]
+    if lagging is None or not finite:
+        return list(range(len(seeds)))
+    best = min(finite)
+    limit = best + lagging * abs(best)
+    return [k if math.isfinite(v) and v <= limit else None for k, v in enumerate(seeds)]
 
 
 def next_width(width: int, schedule: list[int]) -> Optional[int]:

@@ -7,7 +7,8 @@ by seed, on every window whose targets lie before the forecast origin, with the 
 residual base fitted on that data too. Nothing decides when to stop (no data is left to judge
 it), so the training length comes from the search: each stage on the chosen stage's growth path
 (its parent chain under warm growth) trains for the epochs its early stopping kept, then grows
-to the next stage exactly as the search grew it.
+to the next stage exactly as the search grew it (a seed the search restarted afresh, being a
+lagging seed, restarts there too).
 
 A refit at the first test origin gives the test scores (what the refitted forecast is worth);
 a refit at the end of the data gives ``forecast.csv``.
@@ -88,7 +89,11 @@ def _refit(win: Any, path: Sequence["StageRecord"], config: Config, trainer: Any
     nets: list[Any] | None = None
     fits: list[Any] = []
     for record in path:
-        inits = None if nets is None else grown_states(nets, record.widths, seeds, g.split_noise, g.shrink, g.perturb)
+        inits = None
+        if nets is not None:  # each seed grows from the parent seed it grew from in the search
+            sources = record.seed_parents or list(range(len(seeds)))
+            parents = [nets[k] if k is not None else None for k in sources]
+            inits = grown_states(parents, record.widths, seeds, g.split_noise, g.shrink, g.perturb)
         fits = fit_seeds(win, record.widths, config.model, trainer, seeds, verbose=config.verbose,
                          init_states=inits, epochs=stage_epochs(record, len(seeds)))
         nets = [f.module.net for f in fits]

@@ -20,7 +20,7 @@ from growlstm.growth.preparation import probe_resolved  # the scope's defaults s
 from growlstm.verdict.goal import Goal
 from growlstm.metrics import fmt
 from growlstm.model import count_params
-from growlstm.growth.policy import CapFn, Proposal, Stage, State, Stop, beats, decide, replay
+from growlstm.growth.policy import CapFn, Proposal, Stage, State, Stop, beats, decide, replay, seed_sources
 from growlstm.records.results import StageRecord
 from growlstm.data.windows import SeriesWindows
 
@@ -67,11 +67,18 @@ def run_stages(
         index = len(stages)
         warm = config.growth.init == "warm" and proposal.action != "probe"  # a probe starts fresh
         parent = find_parent(stages, modules, proposal) if warm else None
-        parents = [m.net for m in modules[parent]] if parent is not None else given_parent
+        sources = seed_sources(history[parent].seeds, config.growth.lagging) if parent is not None else []
+        parents = ([modules[parent][k].net if k is not None else None for k in sources]
+                   if parent is not None else given_parent)
         outcome = evaluator(index, proposal.widths, parents)
         modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]
         record = make_record(index, proposal, outcome, win, config, goal, cap_fn, state.alpha)
         record.parent, record.init = parent, "warm" if parents is not None else "cold"
+        record.seed_parents = [] if sources == list(range(len(sources))) else sources
+        restarted = [str(config.seed + k) for k, src in enumerate(sources) if src is None]
+        if restarted:
+            record.notes.append(f"seed {', '.join(restarted)} restarted from fresh weights: its parent validated more "
+                                f"than growth.lagging={config.growth.lagging:g} behind the parent stage's best seed")
         history.append(stage_of(record, goal))
         state = replay(history, config.growth)
         record.gain, record.overfit = state.gains[-1], state.overfit[-1]  # what the decision used
@@ -106,7 +113,8 @@ def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], propos
 
 
 def fixed_parent(config: Config) -> Optional[list[Any]]:
-    """Networks per seed to start a fixed architecture from (``model.init_from``), or None."""
+    """Networks per seed to start a fixed architecture from (``model.init_from``; a seed that
+    ``model.init_seeds`` maps to null starts from fresh weights), or None."""
     if not config.model.init_from:
         return None
     from growlstm.records.store import load_modules
@@ -115,10 +123,15 @@ def fixed_parent(config: Config) -> Optional[list[Any]]:
     if not path.is_file():
         raise InputError(f"model.init_from={path} does not exist", "give a stage's checkpoint.pt, or drop model.init_from")
     nets = [m.net for m in load_modules(path)]
-    if len(nets) < config.growth.seeds:
+    if len(nets) < config.growth.seeds and not config.model.init_seeds:
         raise InputError(f"{path} holds {len(nets)} seeds but growth.seeds={config.growth.seeds}",
                          f"use growth.seeds={len(nets)}")
-    return nets[: config.growth.seeds]
+    sources = list(config.model.init_seeds) or list(range(config.growth.seeds))
+    if len(sources) != config.growth.seeds or any(k is not None and not 0 <= k < len(nets) for k in sources):
+        raise InputError(f"model.init_seeds={list(config.model.init_seeds)} does not give one of the {len(nets)} "
+                         f"seeds of {path} (or null) to each of growth.seeds={config.growth.seeds}",
+                         "leave model.init_seeds empty, or list one checkpoint seed position or null per seed")
+    return [nets[k] if k is not None else None for k in sources]
 
 
 def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, minutes: float,
@@ -138,7 +151,8 @@ def stage_of(record: StageRecord, goal: Goal) -> Stage:
     spread = record.val_std if math.isfinite(record.val_std) else 0.0
     seeds = tuple(float(v.get(goal.metric, math.inf)) for v in record.seed_val) if record.ok else ()
     parent = record.parent if record.init == "warm" else None
-    return Stage(record.widths, record.action, stage_score(record, goal), spread, seeds, record.train_loss, parent)
+    own = not record.seed_parents or record.seed_parents == list(range(len(record.seed_parents)))
+    return Stage(record.widths, record.action, stage_score(record, goal), spread, seeds, record.train_loss, parent, own)
 
 
 def stage_score(record: StageRecord, goal: Goal) -> float:

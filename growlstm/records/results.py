@@ -46,6 +46,9 @@ class StageRecord:
     init: str = "cold"  # cold: fresh weights; warm: grown from the parent stage's networks
     parent: Optional[int] = None  # the stage it was grown from (warm growth)
     kept_epochs: list[int] = field(default_factory=list)  # per seed: epochs to its kept weights (a refit's length)
+    # Warm growth, per seed: the parent stage's seed it grew from (None: fresh weights, as a
+    # lagging parent seed is replaced); empty when every seed grew from its own.
+    seed_parents: list[Optional[int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -79,7 +79,8 @@ class PooledEvaluator(LSTMEvaluator):
         self.pooled = pooled
         self.threads = 1
 
-    def __call__(self, index: int, widths: list[int], parents: Optional[list[LSTMStack]] = None) -> StageOutcome:
+    def __call__(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None
+                 ) -> StageOutcome:
         with torch_threads(training_threads(widths, self.threads)):
             return super().__call__(index, widths, parents)
 

@@ -60,7 +60,7 @@ class StageOutcome:
 
 # A stage evaluator trains (or, in tests, scripts) one architecture:
 # (stage index, widths, parent networks per seed or None for a cold start) -> outcome.
-StageEvaluator = Callable[[int, list[int], Optional[list[LSTMStack]]], StageOutcome]
+StageEvaluator = Callable[[int, list[int], Optional[list[Optional[LSTMStack]]]], StageOutcome]
 
 
 def surgery_generator(seed: int, widths: list[int]) -> torch.Generator:
@@ -73,11 +73,16 @@ def surgery_generator(seed: int, widths: list[int]) -> torch.Generator:
 
 
 def grown_states(
-    parents: list[LSTMStack], widths: list[int], seeds: list[int], split_noise: float, shrink: float, perturb: float,
-) -> list[dict[str, torch.Tensor]]:
-    """Each seed's parent network grown to ``widths`` (warm growth), as state dicts to train from."""
-    states = []
+    parents: Sequence[Optional[LSTMStack]], widths: list[int], seeds: list[int], split_noise: float, shrink: float,
+    perturb: float,
+) -> list[Optional[dict[str, torch.Tensor]]]:
+    """Each seed's parent network grown to ``widths`` (warm growth), as state dicts to train
+    from; None where a seed has no parent (it starts from fresh weights)."""
+    states: list[Optional[dict[str, torch.Tensor]]] = []
     for parent, seed in zip(parents, seeds):
+        if parent is None:
+            states.append(None)
+            continue
         gen = surgery_generator(seed, widths)
         states.append(shrink_perturb(grow_to(parent, widths, gen, split_noise), shrink, perturb, gen).state_dict())
     return states
@@ -110,7 +115,8 @@ class LSTMEvaluator:
         return cls(windows, config.model, config.trainer, [config.seed + k for k in range(g.seeds)], log_dir=log_dir,
                    verbose=config.verbose, split_noise=g.split_noise, shrink=g.shrink, perturb=g.perturb)
 
-    def __call__(self, index: int, widths: list[int], parents: Optional[list[LSTMStack]] = None) -> StageOutcome:
+    def __call__(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None
+                 ) -> StageOutcome:
         inits = None
         if parents is not None:
             inits = grown_states(parents, widths, self.seeds, self.split_noise, self.shrink, self.perturb)
@@ -132,7 +138,8 @@ class LSTMEvaluator:
             outcomes[0].note = "; ".join(n for n in (note, outcomes[0].note) if n)
         return StageOutcome(outcomes)
 
-    def fit_together(self, index: int, widths: list[int], inits: Optional[list[dict[str, torch.Tensor]]]) -> StageOutcome:
+    def fit_together(self, index: int, widths: list[int], inits: Optional[list[Optional[dict[str, torch.Tensor]]]]
+                     ) -> StageOutcome:
         """All seeds as one packed model (same per-seed results as training them alone)."""
         fits = fit_seeds(
             self.win, widths, self.model, self.trainer, self.seeds,

@@ -165,7 +165,7 @@ def fit_seeds(
     log_dir: Path | None = None,
     log_name: str = "stage",
     verbose: bool = False,
-    init_states: Optional[list[dict[str, torch.Tensor]]] = None,
+    init_states: Optional[list[Optional[dict[str, torch.Tensor]]]] = None,
     callbacks: Optional[list[Callback]] = None,
     per_step: bool = False,
     epochs: Optional[list[int]] = None,
