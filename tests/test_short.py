@@ -174,6 +174,23 @@ def test_refit_windows_use_every_point() -> None:
     assert at_test.train_origins.max() + H == win.test_origins[0]
 
 
+def test_a_refit_at_the_first_validation_origin_reuses_the_fitted_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    from growlstm.baselines import residual
+
+    win = residual.with_classical_base(prepare(_panel({"a": 60}), _tiny())[1], "ets")
+    assert win.base_name == "ets"
+    fits: list[int] = []
+    real = residual.ets_paths
+    monkeypatch.setattr(residual, "ets_paths", lambda y, end, h, m: fits.append(end) or real(y, end, h, m))
+    again = recut(win, win.n_train)  # the base was fitted on y[:n_train]: no second fit
+    assert fits == []
+    fresh = residual.with_classical_base(again.with_cut(), "ets")
+    assert fits == [win.n_train]
+    np.testing.assert_array_equal(again.base, fresh.base)  # exactly what a second fit gives
+    recut(win, int(win.test_origins[0]))  # elsewhere the base is fitted on the data before the cut
+    assert fits == [win.n_train, int(win.test_origins[0])]
+
+
 def test_fixed_length_training_gives_each_seed_its_own_epochs() -> None:
     win = recut(prepare(_panel({"a": 60}), _tiny())[1], 60)
     config = _tiny()

@@ -81,6 +81,9 @@ class SeriesWindows:
     # (NaN rows where none was computed); the network then predicts what that forecast misses.
     base: Optional[np.ndarray] = None
     base_name: str = ""
+    # The same forecasts in the series' units: the base is fitted on y[:n_train], so a refit cut
+    # at n_train (the first validation origin) reuses them instead of fitting it again.
+    base_raw: Optional[np.ndarray] = None
 
     @property
     def n_inputs(self) -> int:
@@ -106,11 +109,12 @@ class SeriesWindows:
 
     def with_cut(self, **changes: Any) -> "SeriesWindows":
         """The same series cut elsewhere (a refit): no early-stopping slice, no residual base."""
-        return replace(self, stop_origins=np.zeros(0, dtype=int), base=None, base_name="", **changes)
+        return replace(self, stop_origins=np.zeros(0, dtype=int), base=None, base_name="", base_raw=None, **changes)
 
-    def with_base(self, base: np.ndarray, name: str) -> "SeriesWindows":
-        """The same windows with targets relative to a classical forecast (residual treatment)."""
-        return replace(self, base=base, base_name=name)
+    def with_base(self, raw: np.ndarray, name: str) -> "SeriesWindows":
+        """The same windows with targets relative to a classical forecast (residual treatment):
+        ``raw``, its forecast from each origin in the series' units, shape (T + 1, h)."""
+        return replace(self, base=(raw - self.scaler.mean[0]) / self.scaler.std[0], base_name=name, base_raw=raw)
 
     def reference(self, origins: np.ndarray | list[int]) -> np.ndarray:
         """What the network's output is added to, per origin, scaled: shape (N, h)."""

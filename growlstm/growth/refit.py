@@ -55,7 +55,11 @@ def recut(win: SeriesWindows, origin: int) -> SeriesWindows:
     raw[:, 0] = win.y
     scaler = Scaler.fit(raw[:origin])
     cut = win.with_cut(z=scaler.transform(raw), scaler=scaler, n_train=origin, train_end=origin)
-    return with_classical_base(cut, win.base_name) if win.base_name else cut
+    if not win.base_name:
+        return cut
+    if origin == win.n_train and win.base_raw is not None:  # fitted on exactly this data already
+        return cut.with_base(win.base_raw, win.base_name)
+    return with_classical_base(cut, win.base_name)
 
 
 def recut_at(win: SeriesWindows, origins: Sequence[int]) -> tuple[SeriesWindows, ...]:
