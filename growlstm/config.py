@@ -311,6 +311,12 @@ def check_config(cfg: Config) -> None:
     if not 0 < cfg.growth.shrink <= 1 or cfg.growth.perturb < 0:
         raise InputError(f"growth.shrink={cfg.growth.shrink}, growth.perturb={cfg.growth.perturb} out of range",
                          "use 0 < growth.shrink <= 1 and growth.perturb >= 0 (e.g. 0.6 and 0.01)")
+    if cfg.growth.lagging is not None and cfg.growth.lagging < 0:
+        raise InputError(f"growth.lagging={cfg.growth.lagging} must be >= 0",
+                         "e.g. growth.lagging=0.1 (a seed 10% behind the best restarts), or null to grow every seed")
+    if cfg.model.init_seeds and not cfg.model.init_from:
+        raise InputError("model.init_seeds needs model.init_from (the checkpoint whose seeds it names)",
+                         "set model.init_from=<stage checkpoint.pt>, or leave model.init_seeds empty")
     if cfg.goal.beat not in ("best_baseline", "none"):
         raise InputError(f"goal.beat={cfg.goal.beat} is not understood", "use goal.beat=best_baseline or goal.beat=none")
     if cfg.goal.target is not None and cfg.goal.target <= 0:

@@ -117,6 +117,9 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
                                     "the id column and the target column are the same column 'sales'"),
         "values beyond float range": ([f"data.path={write_csv(tmp / 'n.csv', y * 1e300)}"], "beyond the 1e+100"),
         "values varying too little": ([f"data.path={write_csv(tmp / 'o.csv', y * 1e-300)}"], "varies by only"),
+        "negative lagging": ([f"data.path={write_csv(tmp / 'p.csv', y)}", "growth.lagging=-0.1"], "growth.lagging=-0.1"),
+        "init seeds without a checkpoint": ([f"data.path={write_csv(tmp / 'q.csv', y)}", "model.init_seeds=[0,null]"],
+                                            "model.init_seeds needs model.init_from"),
     }
 
 
@@ -129,7 +132,7 @@ BAD_CASES = [
     "missing file", "missing column", "non-numeric", "missing values",
     "unsorted timestamps", "duplicate timestamps", "too short", "constant", "bad h",
     "irregular frequency", "wrong delimiter", "bad fill policy", "mixed date formats", "id column is the target",
-    "values beyond float range", "values varying too little",
+    "values beyond float range", "values varying too little", "negative lagging", "init seeds without a checkpoint",
 ]
 
 

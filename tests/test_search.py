@@ -291,6 +291,16 @@ def test_warm_growth_starts_each_stage_from_its_parent(tiny_config: Config, tmp_
     assert recorded["growth"]["init"] == "warm"
 
 
+def test_init_seeds_must_name_a_checkpoint_seed_or_null(tiny_config: Config, tmp_path: Path) -> None:
+    config = replace(tiny_config, growth=replace(tiny_config.growth, max_stages=1))
+    growlstm.grow(nile(), config, run_dir=tmp_path)
+    checkpoint = str(tmp_path / "stages" / "stage_00" / "checkpoint.pt")
+    for seeds in ([7, None], [0]):  # no seed 7 in the checkpoint; one entry for growth.seeds=2
+        fixed = replace(config, model=replace(config.model, widths=[3], init_from=checkpoint, init_seeds=seeds))
+        with pytest.raises(InputError, match="model.init_seeds"):
+            growlstm.grow(nile(), fixed)
+
+
 def test_summary_counts_the_features_of_a_python_panel(tiny_config: Config, tmp_path: Path) -> None:
     from dataclasses import replace
 
