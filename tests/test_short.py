@@ -223,6 +223,7 @@ def test_refit_restarts_the_seeds_the_search_restarted(tmp_path: Path) -> None:
     assert np.isfinite(result.forecast["lstm"]).all()  # the refitted networks forecast
     recorded = json.loads((tmp_path / "stages" / f"stage_{warm[0].index:02d}" / "metrics.json").read_text())
     assert recorded["seed_parents"] == warm[0].seed_parents
+    assert "restarted from fresh weights" in (tmp_path / "report.html").read_text()  # the stage table says so
 
 
 def test_refit_repeats_the_recorded_training_lengths(tmp_path: Path) -> None:

@@ -194,9 +194,9 @@ def stages_table(result: "GrowthResult") -> str:
             chosen.add(len(rows))
         rows.append([s.index, s.action, " ".join(map(str, s.widths)), s.params,
                      f"{fmt(s.val.get(metric))} ± {fmt(s.val_std)}" if s.ok else f"failed: {s.error}",
-                     fmt(s.gain), f"{s.seconds:.1f}", s.decision])
+                     fmt(s.gain), f"{s.seconds:.1f}", "; ".join([s.decision, *s.notes])])
     header = ["stage", "action", "cells per layer", "parameters", f"validation {metric_label(metric)} (± sd over seeds)",
-              "gain", "seconds", "decision"]
+              "gain", "seconds", "decision (and notes: retries, restarted seeds)"]
     return table(header, rows, left=3, highlight=chosen) + '<p class="muted">Highlighted: the chosen stage.</p>'
 
 
