@@ -65,7 +65,8 @@ def base_config(args: argparse.Namespace) -> Config:
         # The search is measured, not the final forecast: every method's pick is scored by its
         # searched networks (a refit of every grid size would charge the grid for work it never needs).
         forecast=ForecastConfig(refit=False),
-        eval=EvalConfig(val_origins=args.val_origins) if args.val_origins else EvalConfig(),
+        eval=replace(EvalConfig(), **{k: v for k, v in (("val_origins", args.val_origins),
+                                                        ("test_origins", args.test_origins)) if v}),
         seed=args.seed,
     )
 
@@ -282,6 +283,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--val-origins", type=int, default=None,
                         help="eval.val_origins for every method (default: growlstm's; the committed tables used 3)")
+    parser.add_argument("--test-origins", type=int, default=None,
+                        help="eval.test_origins for every method (default: growlstm's, 1): more origins judge "
+                        "each pick on more of the data after validation")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("scripts/results"))
     parser.add_argument("--tag", default="", help="suffix of the output files (shards of one benchmark; "
