@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 from growlstm.config import Config
-from growlstm.train.evaluator import grown_states
+from growlstm.train.evaluator import grown_states, seed_parent_nets
 from growlstm.train.module import LSTMForecaster
 from growlstm.baselines.residual import with_classical_base
 from growlstm.train.packed import fit_seeds
@@ -95,8 +95,7 @@ def _refit(win: Any, path: Sequence["StageRecord"], config: Config, trainer: Any
     for record in path:
         inits = None
         if nets is not None:  # each seed grows from the parent seed it grew from in the search
-            sources = record.seed_parents or list(range(len(seeds)))
-            parents = [nets[k] if k is not None else None for k in sources]
+            parents = seed_parent_nets(nets, record.seed_parents)
             inits = grown_states(parents, record.widths, seeds, g.split_noise, g.shrink, g.perturb)
         fits = fit_seeds(win, record.widths, config.model, trainer, seeds, verbose=config.verbose,
                          init_states=inits, epochs=stage_epochs(record, len(seeds)))

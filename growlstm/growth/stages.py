@@ -14,7 +14,7 @@ import numpy as np
 from growlstm import metrics
 from growlstm.config import Config, GrowthConfig
 from growlstm.errors import InputError
-from growlstm.train.evaluator import StageEvaluator, StageOutcome
+from growlstm.train.evaluator import StageEvaluator, StageOutcome, seed_parent_nets
 from growlstm.train.pooled_windows import PooledWindows
 from growlstm.growth.preparation import probe_resolved  # the scope's defaults sit with norm_for
 from growlstm.verdict.goal import Goal
@@ -68,8 +68,7 @@ def run_stages(
         warm = config.growth.init == "warm" and proposal.action != "probe"  # a probe starts fresh
         parent = find_parent(stages, modules, proposal) if warm else None
         sources = seed_sources(history[parent].seeds, config.growth.lagging) if parent is not None else []
-        parents = ([modules[parent][k].net if k is not None else None for k in sources]
-                   if parent is not None else given_parent)
+        parents = seed_parent_nets([m.net for m in modules[parent]], sources) if parent is not None else given_parent
         outcome = evaluator(index, proposal.widths, parents)
         modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]
         record = make_record(index, proposal, outcome, win, config, goal, cap_fn, state.alpha)
@@ -131,7 +130,7 @@ def fixed_parent(config: Config) -> Optional[list[Any]]:
         raise InputError(f"model.init_seeds={list(config.model.init_seeds)} does not give one of the {len(nets)} "
                          f"seeds of {path} (or null) to each of growth.seeds={config.growth.seeds}",
                          "leave model.init_seeds empty, or list one checkpoint seed position or null per seed")
-    return [nets[k] if k is not None else None for k in sources]
+    return seed_parent_nets(nets, sources)
 
 
 def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, minutes: float,
@@ -151,7 +150,7 @@ def stage_of(record: StageRecord, goal: Goal) -> Stage:
     spread = record.val_std if math.isfinite(record.val_std) else 0.0
     seeds = tuple(float(v.get(goal.metric, math.inf)) for v in record.seed_val) if record.ok else ()
     parent = record.parent if record.init == "warm" else None
-    own = not record.seed_parents or record.seed_parents == list(range(len(record.seed_parents)))
+    own = not record.seed_parents  # recorded only where some seed did not grow from its own
     return Stage(record.widths, record.action, stage_score(record, goal), spread, seeds, record.train_loss, parent, own)
 
 

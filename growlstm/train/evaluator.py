@@ -72,6 +72,12 @@ def surgery_generator(seed: int, widths: list[int]) -> torch.Generator:
     return torch.Generator().manual_seed(key)
 
 
+def seed_parent_nets(nets: Sequence[Any], sources: Sequence[Optional[int]]) -> list[Optional[Any]]:
+    """Per seed, the network it grows from: ``nets[k]`` for a source ``k``, None (fresh weights)
+    for a None source (``StageRecord.seed_parents``, ``model.init_seeds``); empty: its own."""
+    return [nets[k] if k is not None else None for k in sources] if sources else list(nets)
+
+
 def grown_states(
     parents: Sequence[Optional[LSTMStack]], widths: list[int], seeds: list[int], split_noise: float, shrink: float,
     perturb: float,
