@@ -49,6 +49,7 @@ Loss = _choice("Loss", "mae", "mse")
 Accelerator = _choice("Accelerator", "cpu", "gpu", "cuda", "mps", "auto")
 Init = _choice("Init", "warm", "cold")
 Scope = _choice("Scope", "auto", "local", "global")
+Judge = _choice("Judge", "seeds", "ensemble")
 Metric = _choice("Metric", "mae", "rmse", "smape", "mase")
 Beat = _choice("Beat", "best_baseline", "none")
 EarlyStop = _choice("EarlyStop", "slice", "val")
@@ -198,6 +199,15 @@ class GrowthConfig:
     # 22 series it mended the stuck seeds it targets but did not make test scores better
     # reliably (0.05, 0.1 and 0.2 disagreed), at a quarter more training steps.
     lagging: Optional[float] = None
+    # Warm growth: a grown seed's starting weights (its parent's function, exactly) compete with
+    # its epochs for the kept weights, so a stage keeps its parent's forecasts unless training
+    # lowers its early-stopping loss (a kept start is a stage trained for 0 epochs; its refit
+    # trains 0 epochs too).
+    keep_parent: bool = False
+    # What a stage's validation score is: the mean of its seeds' own metrics (seeds), or the
+    # metric of the seeds' mean forecast (ensemble), which is what the LSTM delivers. The seed
+    # noise of the acceptance rule is the same either way.
+    judge: Judge = Judge.seeds
     split_noise: float = 0.1  # asymmetry of the outgoing-weight split when widening warm
     # Shrink and perturb (Ash & Adams 2020) after a warm growth: weights <- shrink * weights +
     # perturb * fresh initial weights. 1.0 / 0.0 keep the growth exact; the remedy if warm starts

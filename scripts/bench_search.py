@@ -60,7 +60,7 @@ def base_config(args: argparse.Namespace) -> Config:
     return Config(
         goal=GoalConfig(beat="none"),  # every method looks for the best size, not a goal
         growth=GrowthConfig(schedule=SCHEDULE, max_layers=3, seeds=args.seeds, max_stages=40, max_minutes=1e9,
-                            alpha=alpha, alpha_max=alpha if args.no_cap else 10.0),
+                            alpha=alpha, alpha_max=alpha if args.no_cap else 10.0, judge=args.judge),
         baselines=["naive"],  # baselines are not what this benchmark measures
         # The search is measured, not the final forecast: every method's pick is scored by its
         # searched networks (a refit of every grid size would charge the grid for work it never needs).
@@ -104,9 +104,17 @@ class Searched:
     stages: int
     steps: int
     widths: list[int]
-    val: float  # validation MASE of the pick (global: mean over series)
+    val: float  # validation MASE of the pick (global: mean over series), the mean of its seeds' own
     test: float  # test MASE of the pick's searched networks (global: mean over series)
     params: int
+    score: float = math.nan  # what the pick was made on (--judge): ``val``, or the seeds' mean forecast's
+
+
+def judged(stage: Any, config: Config) -> float:
+    """A stage's validation MASE as ``growth.judge`` scores it (``--judge``)."""
+    if config.growth.judge == "ensemble" and "mase" in stage.val_ensemble:
+        return stage.val_ensemble["mase"]
+    return stage.val["mase"]
 
 
 def run_growth(data: Any, config: Config) -> Searched:
@@ -116,14 +124,15 @@ def run_growth(data: Any, config: Config) -> Searched:
         many = grow_many(data, config)
         block = many.extra["global"]
         chosen = block["stages"][block["chosen_stage"]]
+        score = (chosen.get("val_ensemble") or chosen["val"])["mase"] if config.growth.judge == "ensemble" else chosen["val"]["mase"]
         return Searched(len(block["stages"]), int(block.get("steps", 0)), chosen["widths"], chosen["val"]["mase"],
-                        float(many.scores("test").loc["lstm", "mase"]), chosen["params"])
+                        float(many.scores("test").loc["lstm", "mase"]), chosen["params"], score)
     result = growlstm.grow(data, config)
     if not result.chosen_test:  # e.g. M4-M4 (100 points): the layout keeps no test span of its own
         raise growlstm.InputError(f"{result.n_points} points leave no test span for h={result.h}")
     stage = result.chosen_stage
     return Searched(len(result.stages), sum(s.steps for s in result.stages), stage.widths, stage.val["mase"],
-                    result.chosen_test["mase"], stage.params)
+                    result.chosen_test["mase"], stage.params, judged(stage, config))
 
 
 def best_validating(data: Any, config: Config) -> Searched:
@@ -143,7 +152,7 @@ def best_validating(data: Any, config: Config) -> Searched:
         if not result.chosen_test:
             raise growlstm.InputError(f"{result.n_points} points leave no test span for h={result.h}")
         ok = [s for s in result.stages if s.ok]
-        stage = min(ok, key=lambda s: (s.val["mase"], s.params))
+        stage = min(ok, key=lambda s: (judged(s, config), s.params))
         test = result.chosen_test["mase"]
         if stage.index != result.chosen:
             nets = load_modules(Path(tmp) / "stages" / f"stage_{stage.index:02d}" / "checkpoint.pt")
@@ -151,7 +160,7 @@ def best_validating(data: Any, config: Config) -> Searched:
             mean = {int(o): np.mean([predict(m, win, int(o)) for m in nets], axis=0) for o in win.test_origins}
             test = score_origins(win, win.test_origins, lambda o: mean[int(o)])[0]["mase"]
     return Searched(len(result.stages), sum(s.steps for s in result.stages), stage.widths, stage.val["mase"], test,
-                    stage.params)
+                    stage.params, judged(stage, config))
 
 
 def one_size(data: Any, config: Config, widths: list[int]) -> Searched:
@@ -159,7 +168,7 @@ def one_size(data: Any, config: Config, widths: list[int]) -> Searched:
 
 
 def pick(results: list[tuple[list[int], Searched]]) -> tuple[list[int], Searched]:
-    ok = [(r.val, w, r) for w, r in results if math.isfinite(r.val)]
+    ok = [(r.score, w, r) for w, r in results if math.isfinite(r.score)]
     best = min(ok, key=lambda t: t[0])
     return best[1], best[2]
 
@@ -208,7 +217,7 @@ def optuna_search(data: Any, config: Config, cap: int, n_trials: int) -> list[tu
             return seen[tuple(widths)]
         result = one_size(data, config, widths)
         tried.append((widths, result))
-        seen[tuple(widths)] = result.val if math.isfinite(result.val) else math.inf
+        seen[tuple(widths)] = result.score if math.isfinite(result.score) else math.inf
         return seen[tuple(widths)]
 
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=config.seed))
@@ -286,6 +295,9 @@ def main() -> None:
     parser.add_argument("--test-origins", type=int, default=None,
                         help="eval.test_origins for every method (default: growlstm's, 1): more origins judge "
                         "each pick on more of the data after validation")
+    parser.add_argument("--judge", choices=["seeds", "ensemble"], default="seeds",
+                        help="what every method picks on: the mean of the seeds' own validation MASE, or the "
+                        "validation MASE of the seeds' mean forecast (growth.judge for the growth methods)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("scripts/results"))
     parser.add_argument("--tag", default="", help="suffix of the output files (shards of one benchmark; "

@@ -340,3 +340,30 @@ def test_grow_gives_the_callers_torch_threads_back() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_judging_by_the_ensemble_scores_the_seeds_mean_forecast(tiny_config: Config, tmp_path: Path) -> None:
+    from growlstm.baselines.backtesting import score_origins
+    from growlstm.growth.controller import seed_mean
+    from growlstm.growth.policy import replay
+    from growlstm.growth.preparation import prepare, to_panel
+    from growlstm.growth.stages import stage_of
+    from growlstm.records.store import load_modules
+
+    config = replace(tiny_config, goal=GoalConfig(beat="none"),
+                     growth=replace(tiny_config.growth, init="warm", judge="ensemble", keep_parent=True))
+    result = growlstm.grow(nile(), config, run_dir=tmp_path)
+    _, win = prepare(to_panel(nile(), config), config)
+    for stage in result.stages:
+        nets = load_modules(tmp_path / "stages" / f"stage_{stage.index:02d}" / "checkpoint.pt")
+        mean = seed_mean(nets, win, win.val_origins)
+        expected = score_origins(win, win.val_origins, lambda o: mean[list(win.val_origins).index(o)])[0]
+        assert stage.val_ensemble["mase"] == pytest.approx(expected["mase"], rel=1e-6)
+        # the mean forecast's absolute errors are at most the seeds' mean absolute errors
+        assert stage.val_ensemble["mase"] <= stage.val["mase"] + 1e-12
+    history = [stage_of(s, result.goal, "ensemble") for s in result.stages]
+    assert [h.score for h in history] == [s.val_ensemble["mase"] for s in result.stages]
+    # the gains on the console and in the records are the ensemble's
+    assert replay(history, config.growth).gains[1:] == [s.gain for s in result.stages[1:]]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["stages"][0]["val_ensemble"]["mase"] == result.stages[0].val_ensemble["mase"]

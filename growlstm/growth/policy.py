@@ -100,7 +100,7 @@ def improves(reference: Stage, stage: Stage, growth: GrowthConfig, paired: bool 
     pairs = [(r, s) for r, s in zip(reference.seeds, stage.seeds) if math.isfinite(r) and math.isfinite(s)]
     if paired and len(pairs) >= 2 and len(pairs) == len(reference.seeds) == len(stage.seeds):
         gains = [r - s for r, s in pairs]
-        return statistics.fmean(gains) > growth.spread_factor * statistics.stdev(gains) / math.sqrt(2)
+        return reference.score - stage.score > growth.spread_factor * statistics.stdev(gains) / math.sqrt(2)
     spreads = [s for s in (reference.spread, stage.spread) if math.isfinite(s)]
     pooled = math.sqrt(sum(s * s for s in spreads) / 2) if spreads else 0.0
     return reference.score - stage.score > growth.spread_factor * pooled

@@ -49,6 +49,9 @@ class StageRecord:
     # Warm growth, per seed: the parent stage's seed it grew from (None: fresh weights, as a
     # lagging parent seed is replaced); empty when every seed grew from its own.
     seed_parents: list[Optional[int]] = field(default_factory=list)
+    # Validation metrics of the seeds' mean forecast (what the LSTM delivers), beside ``val``
+    # (the mean of each seed's own metrics); empty in records written before it existed.
+    val_ensemble: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -85,10 +85,17 @@ class PooledEvaluator(LSTMEvaluator):
             return super().__call__(index, widths, parents)
 
     def outcome(self, fit: FitResult, note: str = "") -> SeedOutcome:
-        val = mean_scores(self.pooled.scores(fit.module, "val"))
+        forecasts = self.pooled.forecasts(fit.module, self.pooled.origins("val"))
+        val = mean_scores(self.pooled.scores_of(forecasts, "val"))
         if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
             raise FloatingPointError(f"seed {fit.seed}: non-finite loss or forecast")
-        return SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note)
+        return SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note,
+                           forecasts)
+
+    def ensemble_scores(self, forecasts: list[list[np.ndarray]]) -> dict[str, float]:
+        """Validation metrics of the seeds' mean forecast, averaged over series as a seed's are."""
+        mean = [np.mean(per_series, axis=0) for per_series in zip(*forecasts)]
+        return mean_scores(self.pooled.scores_of(mean, "val"))
 
 
 def needs_padding(panel: data_mod.Panel, h: int, input_size: int, config: Config) -> bool:
@@ -250,7 +257,7 @@ def global_block(pooled: PooledWindows, searched: Any, chosen: Optional[int], go
                  ) -> dict[str, Any]:
     """The global network's account for summary.json: its stages, choice, stop and windows."""
     stage_table = [
-        {"stage": s.index, "widths": s.widths, "params": s.params, "val": s.val, "val_std": s.val_std,
+        {"stage": s.index, "widths": s.widths, "params": s.params, "val": s.val, "val_ensemble": s.val_ensemble, "val_std": s.val_std,
          "decision": s.decision, "seconds": s.seconds, "error": s.error}
         for s in searched.stages
     ]

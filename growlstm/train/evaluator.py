@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import shutil
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -35,6 +35,7 @@ class SeedOutcome:
     seconds: float
     fit: Optional[FitResult] = None  # None for scripted (fake) trainers
     note: str = ""  # e.g. a retry with a lower learning rate
+    forecasts: Optional[list[Any]] = None  # at the validation origins (for the seeds' mean forecast)
 
     @property
     def kept_epochs(self) -> int:
@@ -48,6 +49,7 @@ class StageOutcome:
 
     seeds: list[SeedOutcome]
     error: str = ""
+    ensemble: dict[str, float] = field(default_factory=dict)  # validation metrics of the seeds' mean forecast
 
     def mean(self, key: str) -> float:
         values = [s.val[key] for s in self.seeds]
@@ -108,10 +110,11 @@ class LSTMEvaluator:
         split_noise: float = 0.1,
         shrink: float = 1.0,
         perturb: float = 0.0,
+        keep_parent: bool = False,
     ) -> None:
         self.win, self.model, self.trainer, self.seeds = win, model, trainer, seeds
         self.log_dir, self.verbose, self.split_noise = log_dir, verbose, split_noise
-        self.shrink, self.perturb = shrink, perturb
+        self.shrink, self.perturb, self.keep_parent = shrink, perturb, keep_parent
 
     @classmethod
     def for_run(cls, windows: Any, config: Config, log_dir: Optional[Path]) -> "LSTMEvaluator":
@@ -119,10 +122,23 @@ class LSTMEvaluator:
         its seeds, model, trainer and warm-growth settings."""
         g = config.growth
         return cls(windows, config.model, config.trainer, [config.seed + k for k in range(g.seeds)], log_dir=log_dir,
-                   verbose=config.verbose, split_noise=g.split_noise, shrink=g.shrink, perturb=g.perturb)
+                   verbose=config.verbose, split_noise=g.split_noise, shrink=g.shrink, perturb=g.perturb,
+                   keep_parent=g.keep_parent)
 
     def __call__(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None
                  ) -> StageOutcome:
+        outcome = self.train_stage(index, widths, parents)
+        if not outcome.error and outcome.seeds and all(s.forecasts is not None for s in outcome.seeds):
+            outcome.ensemble = self.ensemble_scores([s.forecasts for s in outcome.seeds])  # type: ignore[misc]
+        return outcome
+
+    def ensemble_scores(self, forecasts: list[list[np.ndarray]]) -> dict[str, float]:
+        """Validation metrics of the seeds' mean forecast at each validation origin."""
+        mean = [np.mean(at, axis=0) for at in zip(*forecasts)]
+        return score_origins(self.win, self.win.val_origins, lambda o: mean[list(self.win.val_origins).index(o)])[0]
+
+    def train_stage(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None
+                    ) -> StageOutcome:
         inits = None
         if parents is not None:
             inits = grown_states(parents, widths, self.seeds, self.split_noise, self.shrink, self.perturb)
@@ -150,6 +166,7 @@ class LSTMEvaluator:
         fits = fit_seeds(
             self.win, widths, self.model, self.trainer, self.seeds,
             log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose, init_states=inits,
+            keep_start=[self.keep_parent and init is not None for init in inits] if inits is not None else None,
         )
         outcomes = [self.outcome(fit) for fit in fits]
         log_stage_metrics(fits[0], stage_hparams(fits[0], self.win, index, inits is not None, len(fits)), outcomes)
@@ -164,6 +181,7 @@ class LSTMEvaluator:
             fit = fit_candidate(
                 self.win, widths, self.model, trainer, seed, log_dir=self.log_dir,
                 log_name=f"stage_{index:02d}", verbose=self.verbose, log_version=version, init_state=init,
+                keep_start=self.keep_parent and init is not None,
             )
             outcome = self.outcome(fit, note)
             log_stage_metrics(fit, stage_hparams(fit, self.win, index, init is not None, 1), [outcome])
@@ -181,10 +199,11 @@ class LSTMEvaluator:
 
     def outcome(self, fit: FitResult, note: str = "") -> SeedOutcome:
         """Score a trained seed on the validation origins; a non-finite result is a failure."""
-        val, _, _ = score_origins(self.win, self.win.val_origins, lambda o: predict(fit.module, self.win, o))
+        val, _, forecasts = score_origins(self.win, self.win.val_origins, lambda o: predict(fit.module, self.win, o))
         if not all(math.isfinite(v) for v in val.values()) or not math.isfinite(fit.train_loss):
             raise FloatingPointError(f"seed {fit.seed}: non-finite loss or forecast")
-        return SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note)
+        return SeedOutcome(fit.seed, val, fit.train_loss, fit.val_loss, fit.epochs, fit.steps, fit.seconds, fit, note,
+                           forecasts)
 
     def reason(self, err: BaseException) -> str:
         text = f"{type(err).__name__}: {err}"
