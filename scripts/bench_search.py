@@ -110,11 +110,10 @@ class Searched:
     score: float = math.nan  # what the pick was made on (--judge): ``val``, or the seeds' mean forecast's
 
 
-def judged(stage: Any, config: Config) -> float:
-    """A stage's validation MASE as ``growth.judge`` scores it (``--judge``)."""
-    if config.growth.judge == "ensemble" and "mase" in stage.val_ensemble:
-        return stage.val_ensemble["mase"]
-    return stage.val["mase"]
+def seeds_mean(stage: Any) -> float:
+    """A stage's validation MASE as the mean of its seeds' own (what every table reports, so that
+    ratios compare alike whatever a method picked on; ``stage.val`` is what it picked on)."""
+    return float(sum(v["mase"] for v in stage.seed_val) / len(stage.seed_val))
 
 
 def run_growth(data: Any, config: Config) -> Searched:
@@ -124,15 +123,14 @@ def run_growth(data: Any, config: Config) -> Searched:
         many = grow_many(data, config)
         block = many.extra["global"]
         chosen = block["stages"][block["chosen_stage"]]
-        score = (chosen.get("val_ensemble") or chosen["val"])["mase"] if config.growth.judge == "ensemble" else chosen["val"]["mase"]
         return Searched(len(block["stages"]), int(block.get("steps", 0)), chosen["widths"], chosen["val"]["mase"],
-                        float(many.scores("test").loc["lstm", "mase"]), chosen["params"], score)
+                        float(many.scores("test").loc["lstm", "mase"]), chosen["params"], chosen["val"]["mase"])
     result = growlstm.grow(data, config)
     if not result.chosen_test:  # e.g. M4-M4 (100 points): the layout keeps no test span of its own
         raise growlstm.InputError(f"{result.n_points} points leave no test span for h={result.h}")
     stage = result.chosen_stage
-    return Searched(len(result.stages), sum(s.steps for s in result.stages), stage.widths, stage.val["mase"],
-                    result.chosen_test["mase"], stage.params, judged(stage, config))
+    return Searched(len(result.stages), sum(s.steps for s in result.stages), stage.widths, seeds_mean(stage),
+                    result.chosen_test["mase"], stage.params, stage.val["mase"])
 
 
 def best_validating(data: Any, config: Config) -> Searched:
@@ -152,15 +150,15 @@ def best_validating(data: Any, config: Config) -> Searched:
         if not result.chosen_test:
             raise growlstm.InputError(f"{result.n_points} points leave no test span for h={result.h}")
         ok = [s for s in result.stages if s.ok]
-        stage = min(ok, key=lambda s: (judged(s, config), s.params))
+        stage = min(ok, key=lambda s: (s.val["mase"], s.params))
         test = result.chosen_test["mase"]
         if stage.index != result.chosen:
             nets = load_modules(Path(tmp) / "stages" / f"stage_{stage.index:02d}" / "checkpoint.pt")
             _, win = prepare(to_panel(data, config), config)
             mean = {int(o): np.mean([predict(m, win, int(o)) for m in nets], axis=0) for o in win.test_origins}
             test = score_origins(win, win.test_origins, lambda o: mean[int(o)])[0]["mase"]
-    return Searched(len(result.stages), sum(s.steps for s in result.stages), stage.widths, stage.val["mase"], test,
-                    stage.params, judged(stage, config))
+    return Searched(len(result.stages), sum(s.steps for s in result.stages), stage.widths, seeds_mean(stage), test,
+                    stage.params, stage.val["mase"])
 
 
 def one_size(data: Any, config: Config, widths: list[int]) -> Searched:

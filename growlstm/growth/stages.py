@@ -55,7 +55,7 @@ def run_stages(
         for record, stage_modules in recorder.completed():
             stages.append(record)
             modules[record.index] = stage_modules
-            history.append(stage_of(record, goal, config.growth.judge))
+            history.append(stage_of(record, goal))
             spent += record.seconds / 60
             log.info("%s  (resumed)", stage_line(record, goal))
     # The policy's state after the history so far: replayed once per stage, then shared.
@@ -78,7 +78,7 @@ def run_stages(
         if restarted:
             record.notes.append(f"seed {', '.join(restarted)} restarted from fresh weights: its parent validated more "
                                 f"than growth.lagging={config.growth.lagging:g} behind the parent stage's best seed")
-        history.append(stage_of(record, goal, config.growth.judge))
+        history.append(stage_of(record, goal))
         state = replay(history, config.growth)
         record.gain, record.overfit = state.gains[-1], state.overfit[-1]  # what the decision used
         proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60, state)
@@ -144,26 +144,20 @@ def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, m
     return proposal
 
 
-def stage_of(record: StageRecord, goal: Goal, judge: str = "seeds") -> Stage:
+def stage_of(record: StageRecord, goal: Goal) -> Stage:
     """What the policy sees of a stage: mean, seed spread, each seed's score, training loss and
     the stage it grew from (its seeds pair with that stage's)."""
     spread = record.val_std if math.isfinite(record.val_std) else 0.0
     seeds = tuple(float(v.get(goal.metric, math.inf)) for v in record.seed_val) if record.ok else ()
     parent = record.parent if record.init == "warm" else None
     own = not record.seed_parents  # recorded only where some seed did not grow from its own
-    return Stage(record.widths, record.action, stage_score(record, goal, judge), spread, seeds, record.train_loss,
-                 parent, own)
+    return Stage(record.widths, record.action, stage_score(record, goal), spread, seeds, record.train_loss, parent, own)
 
 
-def stage_score(record: StageRecord, goal: Goal, judge: str = "seeds") -> float:
-    """The number decisions are made on (inf for a failed stage): the validation goal metric of
-    the seeds' mean forecast (``growth.judge=ensemble``, where recorded), else the mean of the
-    seeds' own metrics."""
-    if not record.ok:
-        return math.inf
-    if judge == "ensemble" and goal.metric in record.val_ensemble:
-        return record.val_ensemble[goal.metric]
-    return record.val.get(goal.metric, math.inf)
+def stage_score(record: StageRecord, goal: Goal) -> float:
+    """The number decisions are made on: the validation goal metric as ``growth.judge`` scores
+    the stage (``StageRecord.val``; inf for a failed stage)."""
+    return record.val.get(goal.metric, math.inf) if record.ok else math.inf
 
 
 def make_record(
@@ -188,7 +182,10 @@ def make_record(
         action=proposal.action,
         widths=list(proposal.widths),
         params=count_params(win.n_inputs, proposal.widths, win.h, config.model.proj_size),
-        val={k: outcome.mean(k) for k in keys},
+        # What the policy, the goal and the reports read: the seeds' mean forecast's metrics
+        # (growth.judge=ensemble: what the LSTM delivers), or the mean of the seeds' own.
+        val=dict(outcome.ensemble) if config.growth.judge == "ensemble" and outcome.ensemble else
+        {k: outcome.mean(k) for k in keys},
         val_ensemble=dict(outcome.ensemble),
         val_std=outcome.std(goal.metric) if ok else math.nan,
         val_spread={k: outcome.std(k) for k in keys},

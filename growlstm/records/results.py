@@ -27,7 +27,9 @@ class StageRecord:
     action: str
     widths: list[int]
     params: int
-    val: dict[str, float]  # mean over seeds
+    # Validation metrics as growth.judge scores the stage: of the seeds' mean forecast (ensemble)
+    # or the mean of the seeds' own metrics (seeds); each seed's own are in ``seed_val``.
+    val: dict[str, float]
     val_std: float  # spread (std over seeds) of the goal metric
     val_spread: dict[str, float]
     seed_val: list[dict[str, float]]
@@ -49,8 +51,8 @@ class StageRecord:
     # Warm growth, per seed: the parent stage's seed it grew from (None: fresh weights, as a
     # lagging parent seed is replaced); empty when every seed grew from its own.
     seed_parents: list[Optional[int]] = field(default_factory=list)
-    # Validation metrics of the seeds' mean forecast (what the LSTM delivers), beside ``val``
-    # (the mean of each seed's own metrics); empty in records written before it existed.
+    # Validation metrics of the seeds' mean forecast (what the LSTM delivers), whatever
+    # growth.judge is; empty in records written before it existed.
     val_ensemble: dict[str, float] = field(default_factory=dict)
 
     @property
