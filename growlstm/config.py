@@ -199,11 +199,6 @@ class GrowthConfig:
     # 22 series it mended the stuck seeds it targets but did not make test scores better
     # reliably (0.05, 0.1 and 0.2 disagreed), at a quarter more training steps.
     lagging: Optional[float] = None
-    # Warm growth: a grown seed's starting weights (its parent's function, exactly) compete with
-    # its epochs for the kept weights, so a stage keeps its parent's forecasts unless training
-    # lowers its early-stopping loss (a kept start is a stage trained for 0 epochs; its refit
-    # trains 0 epochs too).
-    keep_parent: bool = False
     # What a stage's validation score is: the metric of the seeds' mean forecast (ensemble, what
     # the LSTM delivers), or the mean of its seeds' own metrics (seeds). The seed noise of the
     # acceptance rule is the same either way. ensemble by the numbers (README, "Judging the

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
@@ -235,6 +236,30 @@ def ratio_line(label: str, ratios: pd.Series) -> str:
             f"{(ratios > 1.25).sum()} |")
 
 
+def paired_lines(frame: pd.DataFrame) -> list[str]:
+    """Each pair of methods (the grid aside) series by series on test: how often the first is
+    better or worse, the geometric mean of its test MASE over the second's, and the Wilcoxon
+    signed-rank p-value of the log ratios (ties left out)."""
+    from itertools import combinations
+
+    from scipy.stats import wilcoxon
+
+    lines = ["", "Paired per series on test (first method against second; Wilcoxon signed-rank on the log ratios):",
+             "", "| first | second | series | better | worse | tied | geo-mean ratio | p |", "|---|---|---|---|---|---|---|---|"]
+    tests = {m: part.drop_duplicates("series", keep="last").set_index("series").test_mase
+             for m, part in frame[frame.method != "grid"].groupby("method", sort=False)}
+    for a, b in combinations(tests, 2):
+        common = tests[a].index.intersection(tests[b].index)
+        if len(common) < 2:
+            continue
+        logs = np.log(tests[a][common] / tests[b][common])
+        untied = logs[np.abs(logs) > 1e-9]
+        p = wilcoxon(untied).pvalue if len(untied) else math.nan
+        lines.append(f"| {a} | {b} | {len(common)} | {(logs < -1e-9).sum()} | {(logs > 1e-9).sum()} | "
+                     f"{len(common) - len(untied)} | {math.exp(logs.mean()):.3f} | {p:.2f} |")
+    return lines
+
+
 def summarise(frame: pd.DataFrame) -> str:
     """Per method: totals and medians, and ratios to the grid over the series the grid ran on
     (total wall time; per-series time, validation and test MASE, with their spread over series);
@@ -260,7 +285,7 @@ def summarise(frame: pd.DataFrame) -> str:
         if method != "grid" and len(common):
             spread.append(ratio_line(f"{method}: validation", part.loc[common, "val_mase"] / grid.loc[common, "val_mase"]))
             spread.append(ratio_line(f"{method}: test", part.loc[common, "test_mase"] / grid.loc[common, "test_mase"]))
-    lines += spread
+    lines += spread + paired_lines(frame)
     lines += ["", "| series | method | trained | wall s | time / grid | chosen | params | val MASE | test MASE | "
               "val / grid | test / grid |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in frame.iterrows():

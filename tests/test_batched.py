@@ -47,10 +47,9 @@ def nile_windows():
     return prepare(load(config.data), config)[1]
 
 
-@pytest.mark.parametrize("widths,warm,loss,keep", [([3], False, "mse", False), ([3, 2], False, "mse", False),
-                                                   ([4], True, "mse", False), ([3], False, "mae", False),
-                                                   ([4], True, "mse", True)])
-def test_each_seed_matches_its_solo_run(nile_windows, widths: list[int], warm: bool, loss: str, keep: bool) -> None:
+@pytest.mark.parametrize("widths,warm,loss", [([3], False, "mse"), ([3, 2], False, "mse"), ([4], True, "mse"),
+                                              ([3], False, "mae")])
+def test_each_seed_matches_its_solo_run(nile_windows, widths: list[int], warm: bool, loss: str) -> None:
     # Packing is exact arithmetic, but BLAS may sum a wider matrix in another order; with the
     # absolute error (a sign gradient) such rounding can flip a near-zero residual's sign, so the
     # seeds then agree to about 1e-3 rather than to rounding.
@@ -64,55 +63,16 @@ def test_each_seed_matches_its_solo_run(nile_windows, widths: list[int], warm: b
             torch.manual_seed(100 + seed)
             parents.append(LSTMStack(1, [2], nile_windows.h))
         inits = [grow_to(p, widths, torch.Generator().manual_seed(s)).state_dict() for p, s in zip(parents, seeds)]
-    packed = fit_seeds(nile_windows, widths, ModelConfig(), trainer, seeds, init_states=inits,
-                       keep_start=[keep] * len(seeds))
+    packed = fit_seeds(nile_windows, widths, ModelConfig(), trainer, seeds, init_states=inits)
     for k, seed in enumerate(seeds):
         solo = fit_candidate(nile_windows, widths, ModelConfig(), trainer, seed,
-                             init_state=inits[k] if inits else None, keep_start=keep)
+                             init_state=inits[k] if inits else None)
         together = packed[k]
         assert (together.epochs, together.best_epoch) == (solo.epochs, solo.best_epoch)
         assert together.val_loss == pytest.approx(solo.val_loss, rel=tol, abs=1e-6)
         assert together.train_loss == pytest.approx(solo.train_loss, rel=tol, abs=1e-6)
         for name, value in solo.module.net.state_dict().items():
             torch.testing.assert_close(together.module.net.state_dict()[name], value, atol=10 * tol, rtol=10 * tol)
-
-
-@pytest.fixture(scope="module")
-def trained_parents(nile_windows):
-    """Two trained [2] networks grown to [3]: starts that are their parents' functions exactly."""
-    parents = fit_seeds(nile_windows, [2], ModelConfig(), TrainerConfig(max_epochs=30, early_stopping_patience=5), [0, 1])
-    inits = [grow_to(f.module.net, [3], torch.Generator().manual_seed(k)).state_dict() for k, f in enumerate(parents)]
-    return parents, inits
-
-
-@pytest.mark.parametrize("packed", [True, False])
-def test_keep_start_keeps_the_parent_when_no_epoch_helps(nile_windows, trained_parents, packed: bool) -> None:
-    # A learning rate that only does harm: no epoch lowers the early-stopping loss of the grown
-    # parent, so the kept weights are the start itself (best epoch -1: a refit trains 0 epochs).
-    parents, inits = trained_parents
-    harsh = TrainerConfig(max_epochs=8, early_stopping_patience=3, lr=1.0)
-    if packed:
-        fits = fit_seeds(nile_windows, [3], ModelConfig(), harsh, [0, 1], init_states=inits, keep_start=[True, True])
-    else:
-        fits = [fit_candidate(nile_windows, [3], ModelConfig(), harsh, k, init_state=inits[k], keep_start=True)
-                for k in range(2)]
-    for fit, parent, init in zip(fits, parents, inits):
-        assert fit.best_epoch == -1 and fit.epochs == 3  # stopped after `patience` epochs without a gain
-        for name, value in init.items():
-            assert torch.equal(fit.module.net.state_dict()[name], value), name
-        assert fit.val_loss == pytest.approx(parent.val_loss, rel=1e-5)  # the parent's function, unchanged
-    moved = fit_seeds(nile_windows, [3], ModelConfig(), harsh, [0, 1], init_states=inits)
-    assert all(m.best_epoch >= 0 and m.val_loss > f.val_loss for m, f in zip(moved, fits))  # without it: worse
-
-
-def test_a_refit_of_zero_epochs_keeps_the_start(nile_windows, trained_parents) -> None:
-    _, inits = trained_parents
-    fits = fit_seeds(nile_windows, [3], ModelConfig(), TrainerConfig(), [0, 1], init_states=inits, epochs=[0, 2])
-    for name, value in inits[0].items():
-        assert torch.equal(fits[0].module.net.state_dict()[name], value), name
-    assert not all(torch.equal(fits[1].module.net.state_dict()[n], v) for n, v in inits[1].items())
-    none = fit_seeds(nile_windows, [3], ModelConfig(), TrainerConfig(), [0, 1], init_states=inits, epochs=[0, 0])
-    assert all(torch.equal(none[1].module.net.state_dict()[n], v) for n, v in inits[1].items())
 
 
 def test_clip_per_seed_matches_each_seeds_own_clipping() -> None:

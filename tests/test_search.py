@@ -351,7 +351,7 @@ def test_judging_by_the_ensemble_scores_the_seeds_mean_forecast(tiny_config: Con
     from growlstm.records.store import load_modules
 
     config = replace(tiny_config, goal=GoalConfig(beat="none"),
-                     growth=replace(tiny_config.growth, init="warm", judge="ensemble", keep_parent=True))
+                     growth=replace(tiny_config.growth, init="warm", judge="ensemble"))
     result = growlstm.grow(nile(), config, run_dir=tmp_path)
     _, win = prepare(to_panel(nile(), config), config)
     for stage in result.stages:

@@ -238,7 +238,3 @@ def test_refit_repeats_the_recorded_training_lengths(tmp_path: Path) -> None:
     assert summary["chosen"]["refit"]["path"] == [r.index for r in path]
     plain = grow(_panel({"a": 80}), replace(config, forecast=ForecastConfig(refit=False)))
     assert plain.refit == {} and plain.chosen_test == pytest.approx(result.search_test)
-    # a warm seed whose kept weights were its start (growth.keep_parent) trains 0 epochs in the
-    # refit too; a cold one always trains (its start is random)
-    kept = replace(result.stages[0], init="warm", kept_epochs=[0, 3])
-    assert stage_epochs(kept, 2) == [0, 3] and stage_epochs(replace(kept, init="cold"), 2) == [1, 3]

@@ -40,8 +40,8 @@ def growth_path(stages: Sequence["StageRecord"], chosen: int) -> list["StageReco
 
 def stage_epochs(record: "StageRecord", seeds: int) -> list[int]:
     """Epochs each seed trained to its kept weights in the search (a refit trains as long)."""
-    if len(record.kept_epochs) == seeds:  # 0: a warm seed kept its starting weights (growth.keep_parent)
-        return [max(0 if record.init == "warm" else 1, int(e)) for e in record.kept_epochs]
+    if len(record.kept_epochs) == seeds:
+        return [max(1, int(e)) for e in record.kept_epochs]
     return [max(1, round(record.epochs))] * seeds  # a record written before kept_epochs existed
 
 

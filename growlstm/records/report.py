@@ -45,7 +45,9 @@ def format_report(result: "GrowthResult") -> str:
             + " ".join(f"{fmt(b.test.get(c, math.nan)):>11s}" for c in cols)
         )
     origins = f"{len(result.layout.get('val_origins', []))} validation / {len(result.layout.get('test_origins', []))} test origin(s)"
-    lines.append(f"(* best baseline on validation; metrics are means over {origins}; LSTM metrics are means over its seeds)")
+    lstm = ("the LSTM's are its seeds' mean forecast's" if result.config.growth.judge == "ensemble" else
+            "the LSTM's are the mean over its seeds on validation, its seeds' mean forecast's on test")
+    lines.append(f"(* best baseline on validation; metrics are means over {origins}; {lstm})")
     lines.append(verdict(result))
     if result.significance is not None:
         sig = result.significance

@@ -257,8 +257,8 @@ def global_block(pooled: PooledWindows, searched: Any, chosen: Optional[int], go
                  ) -> dict[str, Any]:
     """The global network's account for summary.json: its stages, choice, stop and windows."""
     stage_table = [
-        {"stage": s.index, "widths": s.widths, "params": s.params, "val": s.val, "val_ensemble": s.val_ensemble, "val_std": s.val_std,
-         "decision": s.decision, "seconds": s.seconds, "error": s.error}
+        {"stage": s.index, "widths": s.widths, "params": s.params, "val": s.val, "val_ensemble": s.val_ensemble,
+         "val_std": s.val_std, "decision": s.decision, "seconds": s.seconds, "error": s.error}
         for s in searched.stages
     ]
     return {
@@ -368,14 +368,19 @@ def chosen_rows(
     test = tested[0].ensemble_scores(tested[1], "test") if modules else []
     searched = pooled.ensemble_scores(modules, "test") if modules and tested[1] is not modules else []
     goals = [make_goal(config.goal, bases) for bases in per_series]
-    lstm_vals = [mean_scores([v[k] for v in val]) if val else {} for k in range(len(pooled.series))]
+    # Each series' validation score as the stages were judged (growth.judge): its seeds' mean
+    # forecast's, which the goal claim tests too, or the mean of the seeds' own.
+    means = [np.mean([f[k] for f in val_forecasts], axis=0) for k in range(len(pooled.series))] if val_forecasts else []
+    if config.growth.judge == "ensemble" and means:
+        lstm_vals = pooled.scores_of(means, "val")
+    else:
+        lstm_vals = [mean_scores([v[k] for v in val]) if val else {} for k in range(len(pooled.series))]
     points = [own.met(v.get(goal.metric, math.nan), "val") for own, v in zip(goals, lstm_vals)]
     claims: list[Optional[float]] = [None] * len(goals)
     ratios: list[Optional[np.ndarray]] = [None] * len(goals)
     for k, (w, own) in enumerate(zip(pooled.series, goals)):
-        if val_forecasts:  # claimed only beyond the noise (Goal.claim_pvalue)
-            mean = np.mean([f[k] for f in val_forecasts], axis=0)
-            claims[k], ratios[k] = own.evidence_at(w, list(mean), with_p=bool(points[k]))
+        if means:  # claimed only beyond the noise (Goal.claim_pvalue)
+            claims[k], ratios[k] = own.evidence_at(w, list(means[k]), with_p=bool(points[k]))
     check = carry_over(ratios)
     if check.claimed:
         log.info("%s", check.describe())

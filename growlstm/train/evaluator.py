@@ -110,11 +110,11 @@ class LSTMEvaluator:
         split_noise: float = 0.1,
         shrink: float = 1.0,
         perturb: float = 0.0,
-        keep_parent: bool = False,
+        judge: str = "ensemble",
     ) -> None:
         self.win, self.model, self.trainer, self.seeds = win, model, trainer, seeds
         self.log_dir, self.verbose, self.split_noise = log_dir, verbose, split_noise
-        self.shrink, self.perturb, self.keep_parent = shrink, perturb, keep_parent
+        self.shrink, self.perturb, self.judge = shrink, perturb, judge
 
     @classmethod
     def for_run(cls, windows: Any, config: Config, log_dir: Optional[Path]) -> "LSTMEvaluator":
@@ -123,22 +123,10 @@ class LSTMEvaluator:
         g = config.growth
         return cls(windows, config.model, config.trainer, [config.seed + k for k in range(g.seeds)], log_dir=log_dir,
                    verbose=config.verbose, split_noise=g.split_noise, shrink=g.shrink, perturb=g.perturb,
-                   keep_parent=g.keep_parent)
+                   judge=g.judge)
 
     def __call__(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None
                  ) -> StageOutcome:
-        outcome = self.train_stage(index, widths, parents)
-        if not outcome.error and outcome.seeds and all(s.forecasts is not None for s in outcome.seeds):
-            outcome.ensemble = self.ensemble_scores([s.forecasts for s in outcome.seeds])  # type: ignore[misc]
-        return outcome
-
-    def ensemble_scores(self, forecasts: list[list[np.ndarray]]) -> dict[str, float]:
-        """Validation metrics of the seeds' mean forecast at each validation origin."""
-        mean = [np.mean(at, axis=0) for at in zip(*forecasts)]
-        return score_origins(self.win, self.win.val_origins, lambda o: mean[list(self.win.val_origins).index(o)])[0]
-
-    def train_stage(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None
-                    ) -> StageOutcome:
         inits = None
         if parents is not None:
             inits = grown_states(parents, widths, self.seeds, self.split_noise, self.shrink, self.perturb)
@@ -158,7 +146,18 @@ class LSTMEvaluator:
                 return StageOutcome(outcomes, error=str(err))
         if note and outcomes:
             outcomes[0].note = "; ".join(n for n in (note, outcomes[0].note) if n)
-        return StageOutcome(outcomes)
+        return self.as_stage(outcomes)
+
+    def as_stage(self, outcomes: list[SeedOutcome]) -> StageOutcome:
+        """The trained seeds as a stage, with the validation metrics of their mean forecast."""
+        forecasts = [o.forecasts for o in outcomes]
+        return StageOutcome(outcomes, ensemble=self.ensemble_scores(forecasts) if outcomes else {})  # type: ignore[arg-type]
+
+    def ensemble_scores(self, forecasts: list[list[np.ndarray]]) -> dict[str, float]:
+        """Validation metrics of the seeds' mean forecast at each validation origin."""
+        origins = self.win.val_origins
+        mean = {int(o): np.mean(at, axis=0) for o, at in zip(origins, zip(*forecasts))}
+        return score_origins(self.win, origins, lambda o: mean[o])[0]
 
     def fit_together(self, index: int, widths: list[int], inits: Optional[list[Optional[dict[str, torch.Tensor]]]]
                      ) -> StageOutcome:
@@ -166,11 +165,11 @@ class LSTMEvaluator:
         fits = fit_seeds(
             self.win, widths, self.model, self.trainer, self.seeds,
             log_dir=self.log_dir, log_name=f"stage_{index:02d}", verbose=self.verbose, init_states=inits,
-            keep_start=[self.keep_parent and init is not None for init in inits] if inits is not None else None,
         )
-        outcomes = [self.outcome(fit) for fit in fits]
-        log_stage_metrics(fits[0], stage_hparams(fits[0], self.win, index, inits is not None, len(fits)), outcomes)
-        return StageOutcome(outcomes)
+        stage = self.as_stage([self.outcome(fit) for fit in fits])
+        log_stage_metrics(fits[0], stage_hparams(fits[0], self.win, index, inits is not None, len(fits)), stage,
+                          self.judge)
+        return stage
 
     def fit_seed(
         self, index: int, widths: list[int], seed: int, init: Optional[dict[str, torch.Tensor]] = None
@@ -181,10 +180,9 @@ class LSTMEvaluator:
             fit = fit_candidate(
                 self.win, widths, self.model, trainer, seed, log_dir=self.log_dir,
                 log_name=f"stage_{index:02d}", verbose=self.verbose, log_version=version, init_state=init,
-                keep_start=self.keep_parent and init is not None,
             )
             outcome = self.outcome(fit, note)
-            log_stage_metrics(fit, stage_hparams(fit, self.win, index, init is not None, 1), [outcome])
+            log_stage_metrics(fit, stage_hparams(fit, self.win, index, init is not None, 1), StageOutcome([outcome]))
             return outcome
 
         try:
@@ -229,16 +227,17 @@ def stage_hparams(fit: FitResult, win: Any, index: int, warm: bool, seeds: int) 
     }
 
 
-def log_stage_metrics(fit: FitResult, hparams: dict[str, Any], outcomes: Sequence[SeedOutcome]) -> None:
+def log_stage_metrics(fit: FitResult, hparams: dict[str, Any], stage: StageOutcome, judge: str = "seeds") -> None:
     """The stage's results beside its hyperparameters in TensorBoard (if logging), so that the
-    HParams tab compares stages: validation metrics (mean over seeds, and the goal metric's
-    spread), training and early-stopping losses, epochs."""
+    HParams tab compares stages: validation metrics (as ``growth.judge`` scores the stage, and the
+    goal metric's spread over seeds), training and early-stopping losses, epochs."""
     if fit.logger is None:
         return
-    val = mean_scores([o.val for o in outcomes])
+    outcomes = stage.seeds
+    val = stage.ensemble if judge == "ensemble" and stage.ensemble else mean_scores([o.val for o in outcomes])
     metrics = {f"hp/val_{k}": v for k, v in val.items()}
     if len(outcomes) > 1:  # trained one by one, each seed is its own run: no spread to show
-        metrics |= {f"hp/val_{k}_std": StageOutcome(list(outcomes)).std(k) for k in val}
+        metrics |= {f"hp/val_{k}_std": stage.std(k) for k in val}
     metrics |= {
         "hp/train_loss": float(np.mean([o.train_loss for o in outcomes])),
         "hp/stop_loss": float(np.mean([o.val_loss for o in outcomes])),

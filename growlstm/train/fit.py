@@ -82,12 +82,10 @@ class KeepBest(Callback):
     instead of a checkpoint round-trip through the disk per epoch.
     """
 
-    def __init__(self, start: Optional[tuple[float, dict[str, torch.Tensor]]] = None) -> None:
+    def __init__(self) -> None:
         self.best_val = math.inf
         self.best_epoch = -1
         self.state: dict[str, torch.Tensor] | None = None
-        if start is not None and math.isfinite(start[0]):  # the starting weights compete (keep_start)
-            self.best_val, self.state = start[0], copy.deepcopy(start[1])
 
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
@@ -235,26 +233,20 @@ def fit_candidate(
     init_state: Optional[dict[str, torch.Tensor]] = None,
     callbacks: Optional[list[Callback]] = None,
     per_step: bool = False,
-    keep_start: bool = False,
 ) -> FitResult:
     """Train ``widths`` on ``win``'s training windows with early stopping on its stop windows.
 
     ``per_step``: one Lightning step per minibatch instead of per epoch (same result; for
-    measuring Lightning's own loop). ``keep_start``: the initial weights compete with the
-    epochs for the kept weights, and early stopping counts from their loss (``fit_seeds``)."""
+    measuring Lightning's own loop)."""
     quiet_lightning(verbose)
     start = time.perf_counter()
     module = new_module(win, widths, model, trainer, seed, init_state)  # the seed decides weights and batch order
     train, stop = window_sets(win)
-    first = (set_loss(module, stop), module.state_dict()) if keep_start else None
-    keep = KeepBest(first)
-    early = EarlyStopping("val/loss", patience=trainer.early_stopping_patience)
-    if keep.state is not None:
-        early.best_score = torch.tensor(keep.best_val)
+    keep = KeepBest()
     loader = set_loader(train, batch_size_for(trainer, len(train)), seed, share=trainer.devices > 1)
     pl_trainer, logger = run_lightning(
         module, loader, set_loader(stop, min(len(stop), EVAL_CHUNK), None),
-        trainer, [keep, early, *(callbacks or [])],
+        trainer, [keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience), *(callbacks or [])],
         log_dir, log_name, log_version or f"seed_{seed}", trainer.grad_clip or None, verbose, per_step,
     )
     # The best weights are back in ``module`` (KeepBest.on_fit_end; under DDP, through Lightning).

@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import pytorch_lightning as pl
 import torch
@@ -112,7 +112,7 @@ class SeedBatchModule(TrainedModule):
 class SeedStopper(Callback):
     """Early stopping and best-epoch keeping for each seed of a packed model, as if alone."""
 
-    def __init__(self, pack: SeedPack, patience: int, start_losses: Optional[Sequence[Optional[float]]] = None) -> None:
+    def __init__(self, pack: SeedPack, patience: int) -> None:
         seeds = pack.seeds
         self.pack, self.patience = pack, patience
         self.best = [math.inf] * seeds
@@ -120,11 +120,6 @@ class SeedStopper(Callback):
         self.best_epoch = [-1] * seeds
         self.stop_epoch: list[Optional[int]] = [None] * seeds
         self.states: list[Optional[dict[str, torch.Tensor]]] = [None] * seeds
-        # A seed whose starting weights are a candidate (``keep_start``): they are its kept weights
-        # (best epoch -1, no epoch of training behind them) until an epoch lowers their loss.
-        for s, loss in enumerate(start_losses or []):
-            if loss is not None and math.isfinite(loss):
-                self.best[s], self.states[s] = loss, pack.unpack(s)
 
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
@@ -150,16 +145,14 @@ class SeedSnapshot(Callback):
 
     def __init__(self, pack: SeedPack, epochs: list[int]) -> None:
         self.pack, self.epochs = pack, epochs
-        # Zero epochs (the search kept a grown seed's starting weights): those weights, untrained.
-        self.states: list[Optional[dict[str, torch.Tensor]]] = [pack.unpack(s) if e == 0 else None
-                                                                for s, e in enumerate(epochs)]
+        self.states: list[Optional[dict[str, torch.Tensor]]] = [None] * pack.seeds
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         done = trainer.current_epoch + 1
         for s, target in enumerate(self.epochs):
             if target == done:
                 self.states[s] = self.pack.unpack(s)
-        if done >= max(self.epochs, default=0):
+        if done >= max(self.epochs):
             trainer.should_stop = True
 
 
@@ -176,17 +169,13 @@ def fit_seeds(
     callbacks: Optional[list[Callback]] = None,
     per_step: bool = False,
     epochs: Optional[list[int]] = None,
-    keep_start: Optional[Sequence[bool]] = None,
 ) -> list[FitResult]:
     """Train all ``seeds`` of one architecture as one packed model; one result per seed.
 
     Each seed gets the initial weights, batch order, clipping, early stopping and best epoch
     it would get from ``fit_candidate`` alone, so its result matches that run to float rounding.
     ``per_step`` as in ``fit_candidate``. ``epochs``: no early stopping; seed k trains exactly
-    ``epochs[k]`` epochs (a refit, whose length the search decided; 0 keeps its initial weights).
-    ``keep_start``: per seed, whether its initial weights compete with its epochs for the kept
-    weights (warm growth, ``growth.keep_parent``: a grown network starts as its parent's function,
-    so it is kept unless training lowers its early-stopping loss).
+    ``epochs[k]`` epochs (a refit, whose length the search decided).
     """
     quiet_lightning(verbose)
     start = time.perf_counter()
@@ -194,28 +183,25 @@ def fit_seeds(
         new_module(win, widths, model, trainer, seed, init_states[k] if init_states is not None else None)
         for k, seed in enumerate(seeds)
     ]  # the same draws as a solo run of each seed
-    train, stop = window_sets(win)
-    start_losses = [set_loss(m, stop) if keep else None for m, keep in zip(modules, keep_start or [False] * len(seeds))]
     pack = SeedPack(modules[0].net, len(seeds))
     pack.pack([m.net for m in modules])
+    train, stop = window_sets(win)
     loaders = [set_loader(train, batch_size_for(trainer, len(train)), seed) for seed in seeds]
     if epochs is not None:
         # Lightning still calls the validation hooks; one tiny batch keeps them cheap.
-        snapshot = SeedSnapshot(pack, [max(0, e) for e in epochs])
-        trainer = replace(trainer, max_epochs=max(1, *snapshot.epochs))
+        snapshot = SeedSnapshot(pack, [max(1, e) for e in epochs])
+        trainer = replace(trainer, max_epochs=max(snapshot.epochs))
         stopper: Any = snapshot
         stop = torch.utils.data.Subset(train, [0])
     else:
-        stopper = SeedStopper(pack, trainer.early_stopping_patience, start_losses)
+        stopper = SeedStopper(pack, trainer.early_stopping_patience)
     curves = [SeedCurves(log_dir, log_name, seeds, stopper)] if log_dir is not None and epochs is None else []
-    logger = None
-    if epochs is None or max(epochs) > 0:  # a refit whose every seed kept its starting weights trains nothing
-        pl_trainer, logger = run_lightning(
-            SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip, trainer.loss),
-            CombinedLoader(loaders, mode="min_size") if per_step else Zipped(loaders),
-            set_loader(stop, min(len(stop), EVAL_CHUNK), None), trainer,
-            [stopper, *curves, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose, per_step,  # clipping is per seed
-        )
+    pl_trainer, logger = run_lightning(
+        SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip, trainer.loss),
+        CombinedLoader(loaders, mode="min_size") if per_step else Zipped(loaders),
+        set_loader(stop, min(len(stop), EVAL_CHUNK), None), trainer,
+        [stopper, *curves, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose, per_step,  # clipping is per seed
+    )
     seconds = (time.perf_counter() - start) / len(seeds)
     results = []
     for k, (seed, module) in enumerate(zip(seeds, modules)):
