@@ -110,7 +110,7 @@ class LSTMEvaluator:
         split_noise: float = 0.1,
         shrink: float = 1.0,
         perturb: float = 0.0,
-        judge: str = "ensemble",
+        judge: str = "seeds",
     ) -> None:
         self.win, self.model, self.trainer, self.seeds = win, model, trainer, seeds
         self.log_dir, self.verbose, self.split_noise = log_dir, verbose, split_noise
