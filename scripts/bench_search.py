@@ -1,10 +1,12 @@
 """Search cost: warm growth vs cold growth vs an exhaustive grid vs Optuna TPE.
 
 All methods search the same space (widths from the schedule up to 32, 1 to 3 layers, under the
-same capacity cap) with the same training settings and seeds, and pick by mean validation MASE;
-test MASE is reported for the model each method picked. Optuna gets as many trials as warm
-growth trained stages. Per method and series: wall seconds, optimiser steps, chosen widths and
-parameters, validation and test MASE.
+same capacity cap) with the same training settings and seeds, and pick by mean validation MASE
+over the seeds (``--judge ensemble``: by that of the seeds' mean forecast, growth.judge); test
+MASE is reported for the model each method picked. Optuna gets as many trials as warm growth
+trained stages. Per method and series: wall seconds, optimiser steps, chosen widths and
+parameters, validation (the seeds' mean, whatever the judge) and test MASE; the summary adds
+each pair of methods compared series by series.
 
     python scripts/bench_search.py --quick          # nile, elec_equip, M4-M2: < 5 minutes
     python scripts/bench_search.py --no-cap ...     # every method over all widths <= 32, 1-3 layers
