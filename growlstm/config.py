@@ -388,7 +388,8 @@ def check_config(cfg: Config) -> None:
         raise InputError(f"unknown baseline(s) {unknown}", f"choose among {', '.join(values(BaselineName))}")
     if cfg.model.residual is not None and cfg.model.residual not in values(Residual):
         raise InputError(f"model.residual={cfg.model.residual} is not understood", f"use one of {', '.join(values(Residual))}, or null")
-    for key, value, choice in (("model.input_norm", cfg.model.input_norm, InputNorm), ("data.fill", cfg.data.fill, Fill)):
+    for key, value, choice in (("model.input_norm", cfg.model.input_norm, InputNorm), ("data.fill", cfg.data.fill, Fill),
+                               ("growth.judge", cfg.growth.judge, Judge)):
         if value is None and key == "model.input_norm":
             continue  # chosen by scope (growth.preparation.norm_for)
         if value not in values(choice):

@@ -367,3 +367,5 @@ def test_judging_by_the_ensemble_scores_the_seeds_mean_forecast(tiny_config: Con
     assert replay(history, config.growth).gains[1:] == [s.gain for s in result.stages[1:]]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["stages"][0]["val_ensemble"]["mase"] == result.stages[0].val_ensemble["mase"]
+    with pytest.raises(InputError, match="growth.judge=mean is not understood"):
+        growlstm.grow(nile(), replace(config, growth=replace(config.growth, judge="mean")))
