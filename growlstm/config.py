@@ -125,6 +125,11 @@ class ModelConfig:
     # learns a per-series offset of its first layer's gates (a learned series embedding). At most
     # SERIES_ID_MAX series: the inputs (and the capacity rule's N_i) grow with the series count.
     series_id: bool = False
+    # The residual base's forecast from each origin, measured from the window's level, as h more
+    # inputs at every step: the network sees what it corrects (no effect without a base). None:
+    # on for a network pooled over many series, off for a series' own (whose capacity cap the h
+    # more inputs would halve; unmeasured there).
+    base_input: Optional[bool] = None
     # Start from this stage checkpoint, grown exactly to `widths` (warm growth; recorded in the
     # config of every warm stage so it can be retrained alone).
     init_from: Optional[str] = None

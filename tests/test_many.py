@@ -220,15 +220,45 @@ def test_series_id_inputs_are_one_hot_per_window() -> None:
         torch.testing.assert_close(x_id[:, :, 1:], expected[:, None, :].expand(-1, 12, -1))
 
 
+def test_base_inputs_of_the_pooled_windows_are_each_series_own() -> None:
+    from growlstm.config import ModelConfig
+
+    panel = _three_series()
+    cfg = Config(h=6, input_size=12, model=ModelConfig(residual="theta", base_input=True))  # type: ignore[arg-type]
+    wins = [prepare(panel, replace(cfg, data=replace(cfg.data, series=u)), pooled=True)[1] for u in panel.ids()]
+    pooled = PooledWindows.build(wins)
+    assert pooled.base_input and pooled.n_inputs == 1 + 6 == wins[0].n_inputs
+    for off, w in zip(pooled.offsets, wins):
+        origins = np.r_[w.train_origins, w.val_origins, w.future_origin]
+        torch.testing.assert_close(pooled.inputs(off + origins), w.inputs(origins))
+    unbased = PooledWindows.build([replace(w, base_input=False) for w in wins])
+    assert not unbased.base_input and unbased.n_inputs == 1
+
+
+def test_base_input_defaults_to_on_for_a_pooled_network_only() -> None:
+    from growlstm.config import ModelConfig
+
+    panel = _three_series()
+    one = replace(Config(h=6, input_size=12, model=ModelConfig(residual="theta")),  # type: ignore[arg-type]
+                  data=DataConfig(series="a", season_length=1))
+    assert prepare(panel, one, pooled=True)[1].reads_base
+    assert not prepare(panel, one)[1].base_input  # a series' own network: off unless asked
+    off = replace(one, model=replace(one.model, base_input=False))
+    assert not prepare(panel, off, pooled=True)[1].reads_base
+    alone = replace(one, model=replace(one.model, residual=None))  # no base: nothing to read
+    assert not prepare(panel, alone, pooled=True)[1].reads_base
+
+
 def test_global_run_with_series_id(tmp_path: Path) -> None:
     config = replace(_tiny(scope="global", workers=1), h=6, input_size=12, data=DataConfig(season_length=1))
     config = replace(config, model=replace(config.model, series_id=True))
     result = grow_many(_three_series(120), config, run_dir=tmp_path)
     block = json.loads((tmp_path / "summary.json").read_text())["global"]
-    assert block["series_id"] is True and block["n_inputs"] == 4
+    # The target, 3 series' one-hot identity and the ETS base's h=6 forecast values (model.base_input).
+    assert block["series_id"] is True and block["base_input"] is True and block["n_inputs"] == 1 + 3 + 6
     assert (result.table.status == "ok").all() and result.table.lstm_test_mase.notna().all()
     checkpoint = torch.load(tmp_path / "stages" / "stage_00" / "checkpoint.pt", weights_only=False)
-    assert checkpoint["model_args"]["n_inputs"] == 4
+    assert checkpoint["model_args"]["n_inputs"] == 10
 
 
 def test_series_id_needs_global_scope_and_few_series(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -106,7 +106,7 @@ def test_predict_reproduces_forecast_csv_of_many_series(tmp_path: Path, scope: s
     config = Config(data=DataConfig(season_length=1), h=6, input_size=12,
                     trainer=TrainerConfig(max_epochs=2, early_stopping_patience=1),
                     growth=GrowthConfig(seeds=2, max_stages=1, scope=scope, workers=1),
-                    model=ModelConfig(series_id=scope == "global"), baselines=["naive", "theta"])
+                    model=ModelConfig(series_id=scope == "global", base_input=scope == "global"), baselines=["naive", "theta"])
     run = tmp_path / "run"
     grow_many(from_long(three_series(80), season_length=1), config, run_dir=run)
     with no_training():
@@ -115,6 +115,7 @@ def test_predict_reproduces_forecast_csv_of_many_series(tmp_path: Path, scope: s
     written = pd.read_csv(tmp_path / "out" / "forecast.csv")
     if scope == "global":  # one forecast.csv for all series
         assert load(run / MODEL_FILE).network["series_id"] is True  # type: ignore[index]
+        assert load(run / MODEL_FILE).network["base_input"] is True  # type: ignore[index]
         assert (tmp_path / "out" / "forecast.csv").read_bytes() == (run / "forecast.csv").read_bytes()
     else:  # local: each series' own folder holds its forecast.csv
         for uid in "abc":

@@ -14,6 +14,7 @@ import torch
 
 from growlstm import from_long, grow
 from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig, TrainerConfig
+from growlstm.errors import InputError
 from growlstm.runs.dispatch import choose_scope, grow_many
 from growlstm.train.pooled_windows import PooledWindows
 from growlstm.growth.refit import growth_path, recut, stage_epochs
@@ -56,14 +57,15 @@ def test_padded_windows_read_only_their_own_series_past(tmp_path: Path) -> None:
     wins = [_cut(panel, config, u) for u in "abcd"]
     assert [len(w.train_origins) > 0 for w in wins] == [False, True, True, True]
     pooled = PooledWindows.build(wins)
-    assert pooled.pad and pooled.n_inputs == 2  # the target and the mask
+    # The target, the base's h forecast values (model.base_input, on when pooled) and the mask.
+    assert pooled.pad and pooled.base_input and pooled.n_inputs == 1 + H + 1
     for k, w in enumerate(wins):
         origins = np.concatenate([w.train_origins, w.stop_origins, w.val_origins, w.test_origins, [w.future_origin]])
         x = pooled.inputs(pooled.offsets[k] + origins.astype(np.int64))
         torch.testing.assert_close(x, w.inputs(origins))  # pooled == the series alone
-        real = x[:, :, 1].numpy() == 1
+        real = x[:, :, -1].numpy() == 1
         # A padded step is zero in every column; a real one is the series' own value before the origin.
-        assert (x[:, :, 0].numpy()[~real] == 0).all()
+        assert (x[:, :, :-1].numpy()[~real] == 0).all()
         for row, o in enumerate(origins):
             steps = np.arange(o - config.input_size, o)
             assert np.array_equal(real[row], steps >= 0)
@@ -160,6 +162,16 @@ def test_global_run_forecasts_every_series_and_refits_on_all_data(tmp_path: Path
     refit = block["refit"]
     assert block["padded"] and refit["future_windows"] > refit["test_windows"] > refit["val_windows"] > block["training_windows"]
     assert "lstm_norefit_test_mase" in result.table  # the searched networks' scores, beside the refit's
+    # So little data leaves no room for the base's h inputs (model.base_input=null): it is left out.
+    assert block["base_input"] is False and block["n_inputs"] == 2
+
+
+def test_forcing_the_base_input_on_too_little_data_is_refused(tmp_path: Path) -> None:
+    panel = _panel({"a": 9, "b": 15, "c": 20, "d": 40, "e": 40})
+    config = _tiny(scope="global")
+    config = replace(config, model=replace(config.model, base_input=True))
+    with pytest.raises(InputError, match="exceed the capacity cap"):
+        grow_many(panel, config, run_dir=tmp_path)
 
 
 def test_refit_windows_use_every_point() -> None:

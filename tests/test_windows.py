@@ -67,3 +67,33 @@ def test_to_units_inverts_the_target_transform(norm: str) -> None:
 def test_too_short_series_is_an_input_error() -> None:
     with pytest.raises(InputError, match="too short.*needs at least"):
         make_windows(frame(30), uid="s", h=6, input_size=12, season_length=12, features=[])
+
+
+@pytest.mark.parametrize("pad", [False, True])
+def test_base_inputs_are_the_base_forecast_from_each_origin_and_nothing_later(pad: bool) -> None:
+    from dataclasses import replace
+
+    from growlstm.baselines.residual import with_classical_base
+
+    df = frame(120)
+    df["y"] += 5 * np.sin(np.arange(120) / 2)
+
+    def windows(data: pd.DataFrame, base_input: bool):
+        win = make_windows(data, uid="s", h=6, input_size=12, season_length=1, features=[], norm="recent", ev=ONE)
+        return with_classical_base(replace(win, base_input=base_input, pad=pad), "theta")
+
+    plain, based = windows(df, False), windows(df, True)
+    assert based.n_inputs == plain.n_inputs + 6
+    origins = np.r_[based.train_origins, based.val_origins, based.test_origins, based.future_origin]
+    x, x_plain = based.inputs(origins).numpy(), plain.inputs(origins).numpy()
+    assert x.shape == (len(origins), 12, plain.n_inputs + 6)
+    # Columns: the target, the base's 6 values, then the mask when padded (as plain has it).
+    np.testing.assert_array_equal(np.delete(x, np.s_[1:7], axis=2), x_plain)
+    expected = (based.reference(origins) - based.level(origins)[:, None]) / based.spread(origins)[:, None]
+    for step in range(12):  # the same h values at every step of a window
+        np.testing.assert_allclose(x[:, step, 1:7], expected, rtol=1e-6, atol=1e-6)
+    # No leakage: values from the first validation origin on change nothing a training window reads.
+    later = df.copy()
+    later.loc[based.n_train :, "y"] = 1e4
+    np.testing.assert_array_equal(windows(later, True).inputs(based.train_origins).numpy(),
+                                  x[: len(based.train_origins)])

@@ -84,10 +84,18 @@ class SeriesWindows:
     # The same forecasts in the series' units: the base is fitted on y[:n_train], so a refit cut
     # at n_train (the first validation origin) reuses them instead of fitting it again.
     base_raw: Optional[np.ndarray] = None
+    # model.base_input: the base's forecast, measured from the window's level, as h more inputs at
+    # every step, so the network sees the forecast it corrects (no effect without a base).
+    base_input: bool = False
+
+    @property
+    def reads_base(self) -> bool:
+        """Whether the inputs carry the base forecast (``base_input`` and a base to carry)."""
+        return self.base_input and self.base is not None
 
     @property
     def n_inputs(self) -> int:
-        return self.z.shape[1] + int(self.pad)
+        return self.z.shape[1] + int(self.pad) + (self.h if self.reads_base else 0)
 
     @property
     def future_origin(self) -> int:
@@ -153,12 +161,16 @@ class SeriesWindows:
 
     def inputs(self, origins: np.ndarray | list[int]) -> torch.Tensor:
         """Input windows, shape (N, input_size, C), float32; the target column relative to the
-        level; with ``pad``, steps before the series are zero and a last column flags the real ones."""
+        level, then the features, then (``base_input``) the base forecast's h values; with ``pad``,
+        steps before the series are zero and a last column flags the real ones."""
         origins = np.asarray(origins)
         idx = origins[:, None] + np.arange(-self.input_size, 0)[None, :]
         x = self.z[np.maximum(idx, 0)].copy()
-        x[:, :, 0] = (x[:, :, 0] - self.level(origins)[:, None]) / self.spread(origins)[:, None]
-        if self.pad:
+        level, unit = self.level(origins), self.spread(origins)
+        x[:, :, 0] = (x[:, :, 0] - level[:, None]) / unit[:, None]
+        if self.reads_base:
+            x = with_base_inputs(x, (self.reference(origins) - level[:, None]) / unit[:, None])
+        if self.pad:  # after the base columns: a padded step carries nothing, not even them
             x = pad_window(x, idx >= 0)
         return torch.as_tensor(x, dtype=torch.float32)
 
@@ -187,6 +199,12 @@ class SeriesWindows:
     def history(self, origin: int) -> np.ndarray:
         """Raw target before ``origin``: what a classical model may fit on."""
         return self.y[:origin]
+
+
+def with_base_inputs(x: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Input windows ``x`` (N, L, C) with each window's base forecast ``base`` (N, h), measured
+    from its level, repeated at every step as h more columns: a static input, as an LSTM reads one."""
+    return np.concatenate([x, np.repeat(base[:, None, :].astype(x.dtype), x.shape[1], axis=1)], axis=2)
 
 
 def masked_mean(values: np.ndarray, real: np.ndarray) -> np.ndarray:

@@ -84,6 +84,15 @@ def residual_for(config: Config, pooled: bool) -> str | None:
     return None if residual is None else str(residual)
 
 
+def base_input_for(config: Config, pooled: bool) -> bool:
+    """``model.base_input``, or where it is null the scope's default: on for a network pooled over
+    many series (M1: see the README, What the LSTM sees), off for a series' own network, where the
+    h more inputs would halve the capacity cap and have not been benchmarked."""
+    if config.model.base_input is not None:
+        return bool(config.model.base_input)
+    return pooled
+
+
 def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False, pooled: bool = False) -> tuple[str, SeriesWindows]:
     """Pick the series to grow and cut it into windows, with h, input_size and the layout resolved.
 
@@ -144,7 +153,7 @@ def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False, pooled:
         win = with_best_base(win, candidates, config.goal.metric)
     elif residual:
         win = with_classical_base(win, residual)
-    return uid, win
+    return uid, replace(win, base_input=base_input_for(config, pooled))
 
 
 def lstm_room(win: SeriesWindows, cap_fn: CapFn, growth: GrowthConfig) -> str:

@@ -92,7 +92,7 @@ class Forecaster:
     recommendation: dict[str, Any]  # growlstm.verdict.recommend.Recommendation.as_dict()
     quantiles: dict[str, list[list[float]]]  # per candidate: (levels, h), in units of the series' scale
     series: list[SeriesState]
-    # model_args, state_dicts (one per seed, in seed order), input_size, norm, series_id; None: no LSTM
+    # model_args, state_dicts (one per seed, in seed order), input_size, norm, series_id, base_input; None: no LSTM
     network: Optional[dict[str, Any]] = None
     others: dict[str, str] = field(default_factory=dict)  # series the run did not forecast, and why
     config: dict[str, Any] = field(default_factory=dict)  # the run's config, for the record
@@ -131,7 +131,7 @@ def network_state(nets: Sequence[LSTMForecaster], win: SeriesWindows, series_id:
     return {
         "model_args": {k: v for k, v in dict(nets[0].hparams).items() if k not in ("lr", "weight_decay")},
         "state_dicts": [{k: t.detach().clone() for k, t in m.net.state_dict().items()} for m in nets],
-        "input_size": int(win.input_size), "norm": win.norm, "series_id": series_id,
+        "input_size": int(win.input_size), "norm": win.norm, "series_id": series_id, "base_input": win.base_input,
     }
 
 
@@ -186,6 +186,7 @@ def lstm_window(state: SeriesState, frame: pd.DataFrame, fc: Forecaster) -> Seri
         uid=state.uid, ds=pd.Index(frame["ds"]), y=values[:, 0].copy(), z=scaler.transform(values), scaler=scaler,
         h=fc.h, input_size=fc.network["input_size"], n_train=n - state.base_from_end,
         season_length=fc.season_length, norm=fc.network["norm"], pad=state.pad,
+        base_input=bool(fc.network.get("base_input", False)),
     )
     return with_classical_base(win, state.base_name) if state.base_name else win
 

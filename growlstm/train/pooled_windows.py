@@ -13,7 +13,7 @@ import torch
 from growlstm.baselines.backtesting import mean_scores, score_at
 from growlstm.train.module import LSTMForecaster
 from growlstm.train.loaders import EVAL_CHUNK
-from growlstm.data.windows import SeriesWindows, masked_mean, pad_window, window_unit
+from growlstm.data.windows import SeriesWindows, masked_mean, pad_window, window_unit, with_base_inputs
 
 
 # model.series_id: one input per series, so the first layer's input weights (and the capacity
@@ -55,6 +55,8 @@ class PooledWindows:
     # Left-padded lookback (short series): steps before a window's series are zero and a mask
     # input flags the real ones (``windows.pad_window``).
     pad: bool = False
+    # model.base_input: each window's base forecast as h more inputs (``SeriesWindows.base_input``).
+    base_input: bool = False
 
     @classmethod
     def build(cls, series: list[SeriesWindows], series_id: bool = False) -> "PooledWindows":
@@ -69,11 +71,14 @@ class PooledWindows:
             # Rows o of series k sit at offsets[k] + k + o (one extra row per series before it).
             base = np.concatenate([w.base.astype(np.float32) for w in series])  # type: ignore[union-attr]
         pad = any(w.pad for w in series)
-        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base, series_id, pad)
+        base_input = base is not None and first.base_input
+        return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base, series_id, pad,
+                   base_input)
 
     @property
     def n_inputs(self) -> int:
-        return self.z.shape[1] + int(self.pad) + (len(self.series) if self.series_id else 0)
+        return (self.z.shape[1] + int(self.pad) + (len(self.series) if self.series_id else 0)
+                + (self.h if self.base_input else 0))
 
     @functools.cached_property
     def target_mean(self) -> np.ndarray:
@@ -124,7 +129,10 @@ class PooledWindows:
         idx, real = self.window_steps(pos)
         x = self.z[idx]
         unit = self.spread(pos, (idx, real)) if unit is None else unit
-        x[:, :, 0] = (x[:, :, 0] - self.level(pos)[:, None]) / unit[:, None]
+        level = self.level(pos)
+        x[:, :, 0] = (x[:, :, 0] - level[:, None]) / unit[:, None]
+        if self.base_input:  # in SeriesWindows.inputs' column order
+            x = with_base_inputs(x, (self.reference(pos) - level[:, None]) / unit[:, None])
         if self.pad:
             x = pad_window(x, real)
         elif not real.all():
