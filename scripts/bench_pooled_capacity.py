@@ -3,13 +3,17 @@
     python scripts/bench_pooled_capacity.py                       # the three M1 subsets, both treatments
     python scripts/bench_pooled_capacity.py --subsets m1_quarterly --widths 2 4 8 16 32 64
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --widths 2 8 64 --out DIR
+    python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --base-input off
 
 Why: on pooled M1 the growth search accepts no widening (every stage within the seed noise of
 [2]). This measures, without the search, whether a wider network validates better at all: each
 width is trained from fresh weights (3 seeds, the default trainer) on the same pooled windows
 that ``growth.scope=global`` builds, for the Theta residual treatment (the network corrects each
 series' Theta forecast), the ETS one (``--residuals ets``, the pooled default since) and
-``model.residual=null`` (the network forecasts alone, from each window's last value). The row
+``model.residual=null`` (the network forecasts alone, from each window's last value). With a
+base, the network reads the base's forecast as inputs (``model.base_input``, the pooled default;
+``--base-input off``: it does not, the residual label then has no ``+ input``; the committed
+tables before that option are the runs without it). The row
 ``base only`` is a network that outputs zero: the base's own forecast, or the last value repeated. Scores are the set-level validation MASE (the
 growth search's metric: the mean over series of each series' mean over its validation origins);
 no test span is read. Training runs on one torch thread (the `seconds` column; a real global
@@ -50,7 +54,7 @@ def cell(value: object) -> str:
     return str(value)
 
 
-def run(subset: str, residual: str | None, widths: list[int], seeds: int) -> list[dict]:
+def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_input: bool) -> list[dict]:
     import growlstm
     from growlstm.config import Config, DataConfig
     from growlstm.growth.policy import capacity_cap
@@ -63,12 +67,12 @@ def run(subset: str, residual: str | None, widths: list[int], seeds: int) -> lis
                       time_col="t", target="value", series=pattern, season_length=season)
     panel = growlstm.load(data)
     config = Config(data=data, h=h)
-    config = replace(config, model=replace(config.model, residual=residual),
+    config = replace(config, model=replace(config.model, residual=residual, base_input=base_input),
                      growth=replace(config.growth, seeds=seeds))
     wins, _, h, input_size = series_windows(panel, config)
     pooled = PooledWindows.build(pool_feature_scaling(wins))
     cap = capacity_cap(pooled.n_samples, pooled.n_inputs, h, config.growth.alpha)
-    label = residual or "none"
+    label = (residual or "none") + (" + input" if pooled.base_input else "")
     common = {"subset": subset, "residual": label, "series": len(wins), "train_windows": len(pooled.train_pos),
               "cap": cap}
     rows = [common | {"widths": "base only", "params": 0, "val_mase": base_only(pooled)}]
@@ -114,6 +118,8 @@ def main() -> None:
     parser.add_argument("--residuals", nargs="+", default=["theta", "none"], choices=["theta", "ets", "none"])
     parser.add_argument("--widths", nargs="+", type=int, default=[2, 8, 32, 64])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--base-input", choices=["on", "off"], default="on",
+                        help="the base forecast as inputs (model.base_input; on: the pooled default)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args()
 
@@ -126,7 +132,8 @@ def main() -> None:
     rows = []
     for subset in args.subsets:
         for residual in args.residuals:
-            rows += run(subset, None if residual == "none" else residual, args.widths, args.seeds)
+            rows += run(subset, None if residual == "none" else residual, args.widths, args.seeds,
+                        args.base_input == "on")
     table = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
