@@ -161,7 +161,10 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
              "`python scripts/bench_short.py` (results in bench_short.csv and bench_short_series.csv). OWA vs "
              "Naive2 on M1's official test horizon, set-level as in M4, over the series the LSTM forecast "
              "(`lstm_norefit`: the same LSTM without the refit on all data, `forecast.refit=false`); "
-             "statsforecast's references on those same series.", ""]
+             "statsforecast's references on those same series. Runs named after a setting ran with the "
+             "defaults of their day plus that setting: rows `no-base-input` are the defaults before the pooled "
+             "network read its base's forecast as inputs (`model.base_input`), and the older named rows "
+             "(`theta-base`, `judge-ensemble`, ...) ran without it too.", ""]
     for subset in SUBSETS:
         done = runs[runs.subset == subset]
         if done.empty:
