@@ -145,13 +145,15 @@ def grow_global(
         raise InputError(f"model.series_id=true gives one input per series, and {len(wins)} series is more than "
                          f"{SERIES_ID_MAX}", "drop model.series_id, or tell series apart by static data.features")
     pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id)
-    start_cells = sum(config.model.widths) or config.growth.start_cells
-    if pooled.base_input and config.model.base_input is None and too_few_cells(pooled, start_cells, config.growth.alpha):
+    first = list(config.model.widths) or [config.growth.start_cells]
+    cap_fn = CapFn(pooled.n_samples, pooled.n_inputs, h)
+    if pooled.base_input and config.model.base_input is None and cap_fn(config.growth.alpha) < sum(first):
         # The default reads the base only where the pooled data leaves room for its h inputs.
         log.info("the base forecast is not an input: with its %d values the capacity cap would leave fewer than "
-                 "%d cells (model.base_input=true forces it)", h, start_cells)
+                 "%d cells (model.base_input=true forces it)", h, sum(first))
         wins = [replace(w, base_input=False) for w in wins]
         pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id)
+        cap_fn = CapFn(pooled.n_samples, pooled.n_inputs, h)
     workers = worker_count(config, len(wins))
     log.info("growlstm: %d series, global scope: one LSTM on %d training windows (%d distinct targets), "
              "%d early-stopping, h=%d, input_size=%d%s%s%s; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples,
@@ -165,8 +167,6 @@ def grow_global(
     goal = make_goal(config.goal, baselines)  # on the validation means only
     log.info("baselines (mean %s over series): %s", goal.metric.upper(), ", ".join(
         f"{n} {b.val.get(goal.metric, math.nan):.3f}" for n, b in baselines.items() if b.ok))
-    cap_fn = CapFn(pooled.n_samples, pooled.n_inputs, h)
-    first = list(config.model.widths) or [config.growth.start_cells]
     if sum(first) > cap_fn(config.growth.alpha) and not config.model.widths:
         raise InputError(f"{first} cells exceed the capacity cap of {cap_fn(config.growth.alpha)} cells",
                          "use more or longer series, a smaller h, or a smaller growth.alpha")
@@ -277,11 +277,6 @@ def global_block(pooled: PooledWindows, searched: Any, chosen: Optional[int], go
         "n_samples": pooled.n_samples, "h": pooled.h, "input_size": input_size,
         "series_id": pooled.series_id, "base_input": pooled.base_input, "n_inputs": pooled.n_inputs, "stages": stage_table, "padded": pooled.pad,
     }
-
-
-def too_few_cells(pooled: PooledWindows, cells: int, alpha: float) -> bool:
-    """Whether the capacity cap of ``pooled`` is below ``cells``."""
-    return CapFn(pooled.n_samples, pooled.n_inputs, pooled.h)(alpha) < cells
 
 
 def write_global(root: Path, result: ManyResult, panel: data_mod.Panel,
