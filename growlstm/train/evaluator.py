@@ -223,7 +223,7 @@ def stage_hparams(fit: FitResult, win: Any, index: int, warm: bool, seeds: int) 
         "stage": index, "widths": " ".join(map(str, widths)), "layers": len(widths), "cells": sum(widths),
         "params": sum(p.numel() for p in fit.module.net.parameters()),
         "input_size": win.input_size, "residual": residual_of(win), "input_norm": win.norm,
-        "base_input": bool(win.base_input and win.base is not None), "init": "warm" if warm else "cold", "seeds": seeds, **hp,
+        "base_input": win.reads_base, "init": "warm" if warm else "cold", "seeds": seeds, **hp,
     }
 
 

@@ -76,6 +76,11 @@ class PooledWindows:
                    base_input)
 
     @property
+    def reads_base(self) -> bool:
+        """Whether the inputs carry the base forecast (as ``SeriesWindows.reads_base``)."""
+        return self.base_input
+
+    @property
     def n_inputs(self) -> int:
         return (self.z.shape[1] + int(self.pad) + (len(self.series) if self.series_id else 0)
                 + (self.h if self.base_input else 0))
@@ -124,15 +129,18 @@ class PooledWindows:
         k = self.series_of(pos)
         return window_unit(self.z[idx, 0], real, self.target_mean[k], self.target_std[k]).astype(np.float32)
 
-    def inputs(self, pos: np.ndarray, unit: Optional[np.ndarray] = None) -> torch.Tensor:
-        """Input windows at ``pos``; ``unit``: their ``spread`` when the caller has it."""
+    def inputs(self, pos: np.ndarray, unit: Optional[np.ndarray] = None, reference: Optional[np.ndarray] = None
+               ) -> torch.Tensor:
+        """Input windows at ``pos``; ``unit``: their ``spread``, ``reference``: their ``reference``,
+        when the caller has them."""
         idx, real = self.window_steps(pos)
         x = self.z[idx]
         unit = self.spread(pos, (idx, real)) if unit is None else unit
         level = self.level(pos)
         x[:, :, 0] = (x[:, :, 0] - level[:, None]) / unit[:, None]
         if self.base_input:  # in SeriesWindows.inputs' column order
-            x = with_base_inputs(x, (self.reference(pos) - level[:, None]) / unit[:, None])
+            reference = self.reference(pos) if reference is None else reference
+            x = with_base_inputs(x, (reference - level[:, None]) / unit[:, None])
         if self.pad:
             x = pad_window(x, real)
         elif not real.all():
@@ -152,9 +160,9 @@ class PooledWindows:
 
     def gather(self, pos: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs, targets) of the windows with origins at ``pos``: (N, input_size, C), (N, h)."""
-        unit = self.spread(pos)  # once per batch: inputs and targets share it
-        y = (self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - self.reference(pos)) / unit[:, None]
-        return self.inputs(pos, unit), torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+        unit, reference = self.spread(pos), self.reference(pos)  # once per batch: inputs and targets share them
+        y = (self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - reference) / unit[:, None]
+        return self.inputs(pos, unit, reference), torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
 
     def datasets(self) -> tuple[WindowSet, WindowSet]:
         return WindowSet(self, self.train_pos), WindowSet(self, self.stop_pos)
