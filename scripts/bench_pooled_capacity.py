@@ -4,6 +4,7 @@
     python scripts/bench_pooled_capacity.py --subsets m1_quarterly --widths 2 4 8 16 32 64
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --widths 2 8 64 --out DIR
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --base-input off
+    python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 8 32 --trainer lr=0.001
 
 Why: on pooled M1 the growth search accepts no widening (every stage within the seed noise of
 [2]). This measures, without the search, whether a wider network validates better at all: each
@@ -54,7 +55,19 @@ def cell(value: object) -> str:
     return str(value)
 
 
-def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_input: bool) -> list[dict]:
+def trainer_settings(pairs: list[str]) -> dict[str, float]:
+    """``KEY=VALUE`` pairs as numbers (the trainer's numeric settings: lr, weight_decay, ...)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--trainer wants KEY=VALUE, got {pair!r}")
+        out[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+    return out
+
+
+def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_input: bool,
+        trainer: dict[str, float]) -> list[dict]:
     import growlstm
     from growlstm.config import Config, DataConfig
     from growlstm.growth.policy import capacity_cap
@@ -68,11 +81,12 @@ def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_i
     panel = growlstm.load(data)
     config = Config(data=data, h=h)
     config = replace(config, model=replace(config.model, residual=residual, base_input=base_input),
-                     growth=replace(config.growth, seeds=seeds))
+                     growth=replace(config.growth, seeds=seeds), trainer=replace(config.trainer, **trainer))
     wins, _, h, input_size = series_windows(panel, config)
     pooled = PooledWindows.build(pool_feature_scaling(wins))
     cap = capacity_cap(pooled.n_samples, pooled.n_inputs, h, config.growth.alpha)
     label = (residual or "none") + (" + input" if pooled.base_input else "")
+    label += "".join(f", {k}={v:g}" for k, v in trainer.items())
     common = {"subset": subset, "residual": label, "series": len(wins), "train_windows": len(pooled.train_pos),
               "cap": cap}
     rows = [common | {"widths": "base only", "params": 0, "val_mase": base_only(pooled)}]
@@ -120,6 +134,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--base-input", choices=["on", "off"], default="on",
                         help="the base forecast as inputs (model.base_input; on: the pooled default)")
+    parser.add_argument("--trainer", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="trainer settings other than the defaults, e.g. lr=0.001 weight_decay=1e-4")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args()
 
@@ -133,7 +149,7 @@ def main() -> None:
     for subset in args.subsets:
         for residual in args.residuals:
             rows += run(subset, None if residual == "none" else residual, args.widths, args.seeds,
-                        args.base_input == "on")
+                        args.base_input == "on", trainer_settings(args.trainer))
     table = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
