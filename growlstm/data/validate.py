@@ -265,7 +265,9 @@ def _parse_time(col: pd.Series, name: str, src: str, at: Callable[[int], str]) -
                              f"but '{col.iloc[j]}' at {at(j)}",
                              "write every timestamp the same way, e.g. ISO dates YYYY-MM-DD[ hh:mm]")
         parsed = alone
-    if parsed.isna().all():  # several UTC offsets (daylight saving): pandas asks for one clock
+    # Several UTC offsets (daylight saving): pandas asks for one clock. Depending on the pandas and
+    # dateutil versions it parses them to NaT or to Timestamps of object dtype.
+    if parsed.isna().all() or (parsed.dtype == object and parsed.notna().any()):
         wall = _to_datetime(col.astype(str).str.replace(r"(Z|[+-]\d\d:?\d\d)$", "", regex=True), "mixed")
         parsed = _one_clock(wall, _to_datetime(col, "mixed", utc=True).dt.tz_convert(None))
     elif isinstance(parsed.dtype, pd.DatetimeTZDtype):  # one UTC offset throughout
