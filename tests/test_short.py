@@ -166,12 +166,28 @@ def test_global_run_forecasts_every_series_and_refits_on_all_data(tmp_path: Path
     assert block["base_input"] is False and block["n_inputs"] == 2
 
 
-def test_forcing_the_base_input_on_too_little_data_is_refused(tmp_path: Path) -> None:
-    panel = _panel({"a": 9, "b": 15, "c": 20, "d": 40, "e": 40})
-    config = _tiny(scope="global")
-    config = replace(config, model=replace(config.model, base_input=True))
-    with pytest.raises(InputError, match="exceed the capacity cap"):
-        grow_many(panel, config, run_dir=tmp_path)
+def test_pooled_data_without_room_for_an_lstm_still_forecast_every_series(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Forcing the base's h inputs on leaves these five series a pooled cap of 1 cell: no network,
+    # but every series is finished with its classical forecast and the run exits 0, saying why.
+    _panel({"a": 9, "b": 15, "c": 20, "d": 40, "e": 40}).df.rename(columns={"unique_id": "id"}).to_csv(
+        tmp_path / "panel.csv", index=False)
+    code = run_cli(["data=csv", f"data.path={tmp_path / 'panel.csv'}", "data.id_col=id", "data.season_length=4",
+                    f"h={H}", "growth.scope=global", "model.base_input=true", "baselines=[naive,naive2]",
+                    "trainer.max_epochs=2", f"hydra.run.dir={tmp_path / 'run'}"], monkeypatch)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "no LSTM: [2] cells exceed the pooled capacity cap of 1 cells" in out and "model.base_input" in out
+    assert "global model: none trained (too_short" in out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["global"]["stages"] == [] and summary["global"]["stop_reason"] == "too_short"
+    table = pd.read_csv(tmp_path / "run" / "series.csv")
+    assert (table.status == "ok").all() and (table.stop == "too_short").all()
+    forecast = pd.read_csv(tmp_path / "run" / "forecast.csv")
+    assert sorted(forecast.unique_id.unique()) == list("abcde") and forecast["recommended"].notna().all()
+    assert "lstm" not in forecast
+    assert "No network was trained: [2] cells exceed the pooled capacity cap" in (tmp_path / "run" / "report.html").read_text()
 
 
 def test_refit_windows_use_every_point() -> None:

@@ -14,7 +14,8 @@ from typing import Literal, Optional
 from growlstm.config import GrowthConfig
 
 Action = Literal["start", "widen", "deepen", "probe"]
-StopReason = Literal["goal_met", "plateau", "capacity_cap", "max_stages", "max_minutes", "fixed"]
+# too_short: no stage was trained, the capacity rule leaving the data no room for the first one.
+StopReason = Literal["goal_met", "plateau", "capacity_cap", "max_stages", "max_minutes", "fixed", "too_short"]
 
 
 @dataclass

@@ -236,13 +236,17 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
     """The set-level page of a many-series run. ``pages``: each series' own report.html, as a
     path relative to this page (local scope), to link to."""
     from growlstm.records.plots import metric_label
-    from growlstm.records.report import format_many, set_model_label
+    from growlstm.records.report import NO_TEST_SCORES, format_many, set_model_label, shown_scores
 
     t = result.table
     v = result.verdicts
+    block = result.extra.get("global")
+    untrained = bool(block) and block["chosen_stage"] is None  # no network: too little data even pooled
     parts = [f"<h1>Forecast report: {v['series']} series</h1>",
              f'<p class="sub">{esc(result.scope)} scope: '
-             + ("one LSTM grown per series" if result.scope == "local" else "one LSTM grown on every series at once")
+             + ("one LSTM grown per series" if result.scope == "local" else
+                "no LSTM trained (too little data even pooled): classical forecasts" if untrained else
+                "one LSTM grown on every series at once")
              + f". Made by growlstm, which grows the smallest LSTM network that meets an accuracy goal and compares "
                f"it with classical forecasts. Run time {result.seconds:.0f} s.</p>"]
     parts.append("<h2>What to use</h2>")
@@ -257,21 +261,25 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
     parts.append(f"<p>{v['ran']} of {v['series']} series ran; the LSTM met the goal on validation for {v['met_val']} "
                  f"and on test for {v['met_test']} ({v['held_on_test']} held it from validation to test).</p>")
     parts.append("<h2>Scores over the series (test)</h2>")
-    scores = result.scores("test")
-    parts.append(table(["model", "series", "sMAPE", "MASE", "OWA"],
-                       [[set_model_label(m), int(r.series), fmt(r.smape, 2), fmt(r.mase), fmt(r.owa)]
-                        for m, r in scores.iterrows()]))
-    parts.append('<p class="muted">Means over the series the LSTM ran on; OWA: the mean of the sMAPE and MASE '
-                 "ratios to Naive2 on the same series, as in the M4 competition (below 1: better than Naive2).</p>")
+    scores, over = shown_scores(result)
+    if scores.empty:
+        parts.append(f"<p>{esc(NO_TEST_SCORES[0].upper() + NO_TEST_SCORES[1:])}.</p>")
+    else:
+        parts.append(table(["model", "series", "sMAPE", "MASE", "OWA"],
+                           [[set_model_label(m), int(r.series), fmt(r.smape, 2), fmt(r.mase), fmt(r.owa)]
+                            for m, r in scores.iterrows()]))
+        parts.append(f'<p class="muted">Means over {esc(over)}; OWA: the mean of the sMAPE and MASE '
+                     "ratios to Naive2 on the same series, as in the M4 competition (below 1: better than Naive2).</p>")
     scatter = set_scatter(t)
     if scatter is not None:
         parts.append(image(scatter, "LSTM against the best baseline, series by series"))
     parts.append("<h2>LSTM sizes chosen</h2>")
-    block = result.extra.get("global")
     growth = result.run_dir / "growth.png" if result.run_dir is not None else None
-    if block and growth is not None and growth.is_file():
+    if untrained:
+        parts.append(f"<p>No network was trained: {esc(block['stop_note'])}.</p>")
+    elif block and growth is not None and growth.is_file():
         parts.append(image(growth.read_bytes(), "validation score of each stage of the global network"))
-    if block:
+    if block and not untrained:
         parts.append(f"<p>One network for every series: cells per layer {esc(block['widths'])}, {block['params']} "
                      f"parameters (stage {block['chosen_stage']}); goal at set level: {esc(block['goal'])}; stopped: "
                      f"{esc(block['stop_reason'])}.</p>")

@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Optional
 
 from growlstm.metrics import metric_label
 from growlstm.metrics import fmt
+from growlstm.records.setlevel import lstm_scored
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from growlstm.records.results import ManyResult
     from growlstm.records.results import GrowthResult
 
@@ -110,15 +113,34 @@ def set_model_label(name: object) -> str:
     return {"lstm": "LSTM", "lstm_norefit": "LSTM (no refit)"}.get(str(name), str(name))
 
 
+NO_TEST_SCORES = "no test scores: no series is long enough to hold a test span out (validation scores: series.csv)"
+
+
+def shown_scores(result: "ManyResult") -> tuple["pd.DataFrame", str]:
+    """The set-level test scores to show (empty: none to show), and the series they average over.
+    Where no LSTM was scored (none trained), its empty rows are left out and the baselines are
+    compared over every series with a test span."""
+    scores = result.scores("test")
+    with_lstm = lstm_scored(result.table, "test")
+    if not with_lstm:
+        scores = scores.drop(index=["lstm", "lstm_norefit"], errors="ignore")
+    if not scores.series.any():
+        scores = scores.iloc[0:0]
+    return scores, ("the series the LSTM ran on" if with_lstm else "the series with a test span (no LSTM ran)")
+
+
 def format_many(result: "ManyResult") -> str:
     """The set-level table (test, M4 style), the goal count, chosen sizes and the series left out."""
-    scores = result.scores("test")
+    scores, over = shown_scores(result)
     verdicts = result.verdicts
-    lines = [f"{'model':<16s} {'series':>6s} {'sMAPE':>8s} {'MASE':>8s} {'OWA':>7s}", "-" * 49]
-    for model, row in scores.iterrows():
-        label = set_model_label(model)
-        lines.append(f"{label:<16s} {int(row.series):>6d} {fmt(row.smape, 2):>8s} {fmt(row.mase):>8s} {fmt(row.owa):>7s}")
-    lines.append("(test; means over the series the LSTM ran on; OWA vs Naive2 on the same series, as in M4)")
+    if scores.empty:
+        lines = [NO_TEST_SCORES]
+    else:
+        lines = [f"{'model':<16s} {'series':>6s} {'sMAPE':>8s} {'MASE':>8s} {'OWA':>7s}", "-" * 49]
+        for model, row in scores.iterrows():
+            label = set_model_label(model)
+            lines.append(f"{label:<16s} {int(row.series):>6d} {fmt(row.smape, 2):>8s} {fmt(row.mase):>8s} {fmt(row.owa):>7s}")
+        lines.append(f"(test; means over {over}; OWA vs Naive2 on the same series, as in M4)")
     rec = result.extra.get("recommendation")
     if rec:
         lines.append(f"recommended for every series: {rec['model']} ({rec['reason']})")
@@ -129,7 +151,9 @@ def format_many(result: "ManyResult") -> str:
         f"on test {verdicts['met_test']} (held from validation: {verdicts['held_on_test']})"
     )
     block = result.extra.get("global")
-    if block:
+    if block and block["chosen_stage"] is None:
+        lines.append(f"global model: none trained ({block['stop_reason']}: {block['stop_note']})")
+    elif block:
         lines.append(f"global model: widths {block['widths']} ({block['params']} parameters, stage {block['chosen_stage']}) "
                      f"for every series; goal (set level): {block['goal']}; stop: {block['stop_reason']}")
     elif result.sizes:
@@ -137,7 +161,7 @@ def format_many(result: "ManyResult") -> str:
     if result.config.model.residual == "auto" and result.residual_bases:
         lines.append("residual bases (auto): " + ", ".join(f"{b} x{k}" for b, k in result.residual_bases.items()))
     classical = result.table[(result.table.get("stop") == "too_short")] if "stop" in result.table else result.table.iloc[0:0]
-    if len(classical):
+    if len(classical) and not block:  # the global line says why no network was trained
         lines.append(f"no LSTM of their own: {len(classical)} series, too short (their forecast is the classical one "
                      f"that validates best; growth.scope=global learns one LSTM across series); see series.csv")
     for status in ("refused", "failed"):

@@ -83,11 +83,21 @@ def models_in(table: pd.DataFrame) -> list[str]:
     return sorted(names, key=lambda n: (n != "recommended", n != "lstm"))
 
 
+def lstm_scored(table: pd.DataFrame, part: str = "test") -> bool:
+    """Whether any series has the LSTM's ``part`` scores (none: every forecast was classical)."""
+    return f"lstm_{part}_mase" in table and bool(table[f"lstm_{part}_mase"].notna().any())
+
+
 def scored_series(table: pd.DataFrame, part: str = "test") -> pd.DataFrame:
-    """The series every set-level figure is computed on: the LSTM and Naive2 both scored."""
-    if table.empty or f"lstm_{part}_mase" not in table:
+    """The series every set-level figure is computed on: the LSTM and Naive2 both scored; where
+    no series has an LSTM (every one too short), those Naive2 scored, so the baselines still compare."""
+    if table.empty:
         return table.iloc[0:0]
-    ok = table[f"lstm_{part}_mase"].notna() & table[f"lstm_{part}_smape"].notna()
+    ok = pd.Series(True, index=table.index)
+    if lstm_scored(table, part):
+        ok &= table[f"lstm_{part}_mase"].notna() & table[f"lstm_{part}_smape"].notna()
+    elif f"naive2_{part}_mase" not in table:
+        return table.iloc[0:0]
     if f"naive2_{part}_mase" in table:
         ok &= table[f"naive2_{part}_mase"].notna() & table[f"naive2_{part}_smape"].notna()
     return table[ok]
@@ -123,7 +133,8 @@ def size_counts(widths: Iterable[str]) -> dict[str, int]:
 def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
     """Series that ran, met the goal on validation, and held it on test."""
     ran = table[table.status == "ok"] if "status" in table else table
-    val = ran.get("goal_met_val", pd.Series(dtype=object)).fillna(False).astype(bool)
-    test = ran.get("goal_met_test", pd.Series(dtype=object)).fillna(False).astype(bool)
+    # Via the nullable boolean: an all-None column would otherwise warn about silent downcasting.
+    val = ran.get("goal_met_val", pd.Series(dtype=object)).astype("boolean").fillna(False).astype(bool)
+    test = ran.get("goal_met_test", pd.Series(dtype=object)).astype("boolean").fillna(False).astype(bool)
     return {"series": len(table), "ran": len(ran), "met_val": int(val.sum()), "met_test": int(test.sum()),
             "held_on_test": int((val & test).sum())}

@@ -36,14 +36,14 @@ from growlstm.runs.shared import (
 )
 from growlstm.train.module import LSTMForecaster
 from growlstm.records.plots import growth_plot
-from growlstm.growth.policy import CapFn
+from growlstm.growth.policy import CapFn, Stop
 from growlstm.train.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
 from growlstm.verdict.recommend import Candidate
 from growlstm.records.recorder import Recorder
 from growlstm.growth.refit import RefitFailure, growth_path, recut_at, refit
 from growlstm.records.results import GrowthView, ManyResult
 from growlstm.growth.preparation import horizon_and_season, prepare, residual_for
-from growlstm.growth.stages import choose, run_stages
+from growlstm.growth.stages import Searched, choose, run_stages
 from growlstm.records.setlevel import series_row, set_scores
 from growlstm.records.store import atomic_write
 from growlstm.train.fit import FitResult, one_torch_thread, torch_threads
@@ -167,16 +167,18 @@ def grow_global(
     goal = make_goal(config.goal, baselines)  # on the validation means only
     log.info("baselines (mean %s over series): %s", goal.metric.upper(), ", ".join(
         f"{n} {b.val.get(goal.metric, math.nan):.3f}" for n, b in baselines.items() if b.ok))
-    if sum(first) > cap_fn(config.growth.alpha) and not config.model.widths:
-        raise InputError(f"{first} cells exceed the capacity cap of {cap_fn(config.growth.alpha)} cells",
-                         "use more or longer series, a smaller h, or a smaller growth.alpha")
     root = Path(run_dir) if run_dir is not None else None
     recorder = Recorder(root, config, pooled, resume=resume) if root is not None else None  # type: ignore[arg-type]
     if root is not None:
         mark_many(root, "global", len(panel))
-    evaluator = PooledEvaluator.for_run(pooled, config, recorder.tb_dir if recorder else None)
-    evaluator.threads = workers  # type: ignore[attr-defined]  # the baselines' workers are idle by then
-    searched = run_stages(pooled, config, goal, cap_fn, evaluator, recorder, first, resume, start)
+    too_short = no_room(pooled, first, cap_fn, config)
+    if too_short:  # every series still gets its baselines, the verdict and forecast.csv
+        log.info("no LSTM: %s", too_short)
+        searched = Searched([], {}, [], Stop("too_short", too_short), 0.0)
+    else:
+        evaluator = PooledEvaluator.for_run(pooled, config, recorder.tb_dir if recorder else None)
+        evaluator.threads = workers  # type: ignore[attr-defined]  # the baselines' workers are idle by then
+        searched = run_stages(pooled, config, goal, cap_fn, evaluator, recorder, first, resume, start)
     if recorder is not None:
         recorder.close_growth(searched.stages, baselines, goal)
     chosen = choose(searched.stages, searched.history, goal, config.growth)
@@ -186,7 +188,8 @@ def grow_global(
     # The test origins are read once, here: the chosen network's seeds on every series.
     advice = global_advice(pooled, modules, refits, per_series, goal, config)
     table_rows, check = chosen_rows(pooled, modules, tested, per_series,
-                                    searched.stages[chosen].widths if chosen is not None else [], goal, config, advice)
+                                    searched.stages[chosen].widths if chosen is not None else [], goal, config, advice,
+                                    too_short=bool(too_short))
     rows |= {r["uid"]: r for r in table_rows}
     table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
     if root is not None:
@@ -203,6 +206,21 @@ def grow_global(
     if root is not None:
         write_global(root, result, panel, refits["future"], advice, rows)
     return result
+
+
+def no_room(pooled: PooledWindows, first: list[int], cap_fn: CapFn, config: Config) -> str:
+    """Why the pooled data leave no room for the first stage ("" when they do): the capacity
+    rule's figures and what the forecaster gets instead. A fixed ``model.widths`` is trained
+    regardless, as for one series."""
+    alpha = config.growth.alpha
+    cap = cap_fn(alpha)
+    if config.model.widths or sum(first) <= cap:
+        return ""
+    return (f"{first} cells exceed the pooled capacity cap of {cap} cells (N_s={pooled.n_samples} distinct training "
+            f"targets, N_i={pooled.n_inputs}, N_o=h={pooled.h}, alpha={alpha:g}); every series gets the classical "
+            f"forecast the recommendation picks. More or longer series, a smaller h or a smaller growth.alpha "
+            f"leave room for an LSTM{' (so does leaving model.base_input unset: its h inputs count)' if pooled.base_input else ''}; "
+            f"model.widths trains one regardless")
 
 
 def prepared_series(one: data_mod.Panel, config: Config, pad: bool) -> tuple[Optional[SeriesWindows], str]:
@@ -360,7 +378,7 @@ def global_advice(
 def chosen_rows(
     pooled: PooledWindows, modules: Sequence[LSTMForecaster], tested: tuple[PooledWindows, Sequence[LSTMForecaster]],
     per_series: list[dict[str, BaselineResult]], widths: list[int], goal: Goal, config: Config,
-    advice: Optional[tuple[Any, list[Any], dict[str, np.ndarray]]] = None,
+    advice: Optional[tuple[Any, list[Any], dict[str, np.ndarray]]] = None, too_short: bool = False,
 ) -> tuple[list[dict[str, Any]], CarryOver]:
     """One row per series: the chosen network (mean over its seeds) and that series' baselines;
     and the validation backtest of per-series goal claims (``goal.carry_over``).
@@ -368,7 +386,8 @@ def chosen_rows(
     Validation scores come from the searched networks, test scores from ``tested`` (the refitted
     networks and their windows; with a refit, the searched networks' test scores are kept beside
     them as ``search_test``). The per-series goal verdict compares with the series' own best
-    baseline on validation.
+    baseline on validation. ``too_short``: no network was trained, the pooled data having no room
+    for one; every series is then finished with its classical forecast, as one series would be.
     """
     # Each seed's validation forecasts, once: its scores, and (seed mean) the goal claim's evidence.
     val_forecasts = [pooled.forecasts(m, pooled.origins("val")) for m in modules]
@@ -405,11 +424,11 @@ def chosen_rows(
                      "claims_withheld": check.withholds,
                      "met_test": own.met(lstm_test.get(goal.metric, math.nan), "test")},
             "baselines": {n: {"status": "ok" if b.ok else "failed", "val": b.val, "test": b.test} for n, b in bases.items()},
-            "stop_reason": "global model",
+            "stop_reason": "too_short" if too_short else "global model",
         }
         if advice is not None and advice[1][k].candidates:
             summary["recommendation"] = summary_block(advice[0], advice[1][k], advice[2], config.forecast.levels, w)
-        rows.append(series_row(w.uid, "ok" if modules else "no model", summary))
+        rows.append(series_row(w.uid, "ok" if modules or too_short else "no model", summary))
     return rows, check
 
 
