@@ -236,16 +236,16 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
     """The set-level page of a many-series run. ``pages``: each series' own report.html, as a
     path relative to this page (local scope), to link to."""
     from growlstm.records.plots import metric_label
-    from growlstm.records.report import NO_TEST_SCORES, format_many, set_model_label, shown_scores
+    from growlstm.records.report import NO_TEST_SCORES, format_many, set_model_label, shown_scores, untrained
 
     t = result.table
     v = result.verdicts
     block = result.extra.get("global")
-    untrained = bool(block) and block["chosen_stage"] is None  # no network: too little data even pooled
+    no_network = untrained(block)
     parts = [f"<h1>Forecast report: {v['series']} series</h1>",
              f'<p class="sub">{esc(result.scope)} scope: '
              + ("one LSTM grown per series" if result.scope == "local" else
-                "no LSTM trained (too little data even pooled): classical forecasts" if untrained else
+                "no LSTM trained (too little data even pooled): classical forecasts" if no_network else
                 "one LSTM grown on every series at once")
              + f". Made by growlstm, which grows the smallest LSTM network that meets an accuracy goal and compares "
                f"it with classical forecasts. Run time {result.seconds:.0f} s.</p>"]
@@ -275,11 +275,11 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
         parts.append(image(scatter, "LSTM against the best baseline, series by series"))
     parts.append("<h2>LSTM sizes chosen</h2>")
     growth = result.run_dir / "growth.png" if result.run_dir is not None else None
-    if untrained:
+    if no_network:
         parts.append(f"<p>No network was trained: {esc(block['stop_note'])}.</p>")
     elif block and growth is not None and growth.is_file():
         parts.append(image(growth.read_bytes(), "validation score of each stage of the global network"))
-    if block and not untrained:
+    if block and not no_network:
         parts.append(f"<p>One network for every series: cells per layer {esc(block['widths'])}, {block['params']} "
                      f"parameters (stage {block['chosen_stage']}); goal at set level: {esc(block['goal'])}; stopped: "
                      f"{esc(block['stop_reason'])}.</p>")

@@ -113,6 +113,12 @@ def set_model_label(name: object) -> str:
     return {"lstm": "LSTM", "lstm_norefit": "LSTM (no refit)"}.get(str(name), str(name))
 
 
+def untrained(block: Optional[dict]) -> bool:
+    """Whether a global run trained no network: the pooled data had no room for the first stage
+    (a run whose stages all failed did train, and says so by its stages)."""
+    return bool(block) and block["stop_reason"] == "too_short"
+
+
 NO_TEST_SCORES = "no test scores: no series is long enough to hold a test span out (validation scores: series.csv)"
 
 
@@ -151,7 +157,7 @@ def format_many(result: "ManyResult") -> str:
         f"on test {verdicts['met_test']} (held from validation: {verdicts['held_on_test']})"
     )
     block = result.extra.get("global")
-    if block and block["chosen_stage"] is None:
+    if untrained(block):
         lines.append(f"global model: none trained ({block['stop_reason']}: {block['stop_note']})")
     elif block:
         lines.append(f"global model: widths {block['widths']} ({block['params']} parameters, stage {block['chosen_stage']}) "
