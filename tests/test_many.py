@@ -338,3 +338,21 @@ def test_the_first_lines_say_what_the_pooled_network_corrects() -> None:
         "the LSTM corrects each series' classical forecast: ets x1, theta x1, none (alone) x1")
     alone = replace(cfg, model=replace(cfg.model, residual=None))
     assert base_counts([prepare(panel, replace(alone, data=replace(cfg.data, series="a")), pooled=True)[1]]) == "the LSTM forecasts alone"
+
+
+def test_refit_cuts_side_by_side_match_one_after_another(shared_m4: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Two workers refit a narrow network's three cuts in worker processes: the same networks."""
+    from growlstm.runs import pooled
+
+    panel = load(_m4(shared_m4, "M4-M[1-3]"))
+    config = _tiny(scope="global", workers=1)
+    one = grow_many(panel, config, run_dir=tmp_path / "one")
+    monkeypatch.setattr(pooled, "REFIT_SIDE_BY_SIDE", 0)  # tiny data: worth it only in a test
+    with caplog.at_level("INFO", logger="growlstm"):
+        two = grow_many(panel, replace(config, growth=replace(config.growth, workers=2)), run_dir=tmp_path / "two")
+    assert ", 2 at a time" in caplog.text
+    pd.testing.assert_series_equal(two.table.lstm_test_mase, one.table.lstm_test_mase, rtol=1e-6)
+    ahead = [pd.read_csv(tmp_path / run / "forecast.csv") for run in ("one", "two")]
+    np.testing.assert_allclose(ahead[1]["lstm"], ahead[0]["lstm"], rtol=1e-6)

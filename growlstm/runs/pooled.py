@@ -40,7 +40,7 @@ from growlstm.growth.policy import CapFn, Stop
 from growlstm.train.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
 from growlstm.verdict.recommend import Candidate
 from growlstm.records.recorder import Recorder
-from growlstm.growth.refit import RefitFailure, growth_path, recut_at, refit
+from growlstm.growth.refit import RefitFailure, growth_path, recut_at, refit, stage_epochs
 from growlstm.records.results import GrowthView, ManyResult
 from growlstm.growth.preparation import horizon_and_season, prepare, residual_for
 from growlstm.growth.stages import Searched, choose, run_stages
@@ -62,6 +62,11 @@ WIDE_LAYER = 16
 # Series per worker from which fitting their ETS bases in worker processes pays for starting
 # them (a worker's start, importing torch, takes about as long as 20-30 ETS fits).
 FITS_PER_WORKER = 25
+
+# Training windows x epochs of a refit's three cuts (summed over its path) from which training
+# the cuts side by side in worker processes pays for starting them: a narrow network trains on
+# one thread, so one core idles otherwise (M1 quarterly, [2]: about 600k, 65 s in a row).
+REFIT_SIDE_BY_SIDE = 200_000
 
 
 def training_threads(widths: Sequence[int], workers: int) -> int:
@@ -341,10 +346,29 @@ def refit_global(
     cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id)
             for k, part in enumerate(parts)}
     info = {"path": [r.index for r in path], **{f"{k}_windows": len(c.train_pos) for k, c in cuts.items()}}
+    threads = training_threads(path[-1].widths, workers)
+    epochs = sum(float(np.mean(stage_epochs(r, config.growth.seeds))) for r in path)
+    side_by_side = workers > 1 and threads == 1 and sum(info[f"{k}_windows"] for k in parts) * epochs >= REFIT_SIDE_BY_SIDE
     log.info("refit: the chosen network retrained on %d windows (before each validation span), %d (before each "
-             "test span) and %d (all the data)", *(len(c.train_pos) for c in cuts.values()))
-    with torch_threads(training_threads(path[-1].widths, workers)):
-        return {k: (c, refit(c, path, config)) for k, c in cuts.items()}, info
+             "test span) and %d (all the data)%s", *(len(c.train_pos) for c in cuts.values()),
+             f", {min(workers, len(parts))} at a time" if side_by_side else "")
+    start = time.perf_counter()
+    if side_by_side:  # the largest first: the other two share the second worker meanwhile
+        order = sorted(parts, key=lambda k: -len(cuts[k].train_pos))
+        done = map_series(refit_cut, [(cuts[k], path, config) for k in order], min(workers, len(parts)), "refit",
+                          min_items=1)
+        nets = dict(zip(order, done))
+    else:
+        with torch_threads(threads):
+            nets = {k: refit(c, path, config) for k, c in cuts.items()}
+    info |= {"workers": min(workers, len(parts)) if side_by_side else 1, "seconds": round(time.perf_counter() - start, 1)}
+    return {k: (cuts[k], nets[k]) for k in parts}, info
+
+
+def refit_cut(cut: PooledWindows, path: Sequence[Any], config: Config) -> list[LSTMForecaster]:
+    """One cut's refit on one thread (a worker's job: the cuts of a narrow network train side by side)."""
+    with torch_threads(1):
+        return refit(cut, path, config)
 
 
 def global_advice(
