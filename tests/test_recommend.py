@@ -67,6 +67,26 @@ def test_conformal_quantiles_by_hand() -> None:
     assert conformal_quantiles(scores, [0.9]).tolist() == [[9.0]]
 
 
+def test_equal_weights_change_nothing() -> None:
+    scores = np.abs(np.random.default_rng(1).standard_normal((23, H)))
+    levels = [0.5, 0.8, 0.95, 0.99]  # 0.99: (n + 1) L > n, the pooled fallback
+    np.testing.assert_array_equal(conformal_quantiles(scores, levels, np.full(23, 0.25)),
+                                  conformal_quantiles(scores, levels))
+
+
+def test_pooled_quantiles_weigh_every_series_the_same() -> None:
+    from growlstm.verdict.advice import SeriesAdvice, quantiles
+
+    # A long series with 9 small errors, a short one with 1 large: origins as units, the 80%
+    # quantile is the long series' error; series as units (each test span is one origin), the
+    # short series' error is half the weight and the quantile must reach it.
+    long = SeriesAdvice("long", {}, {"ets": np.ones((9, 1))}, 1.0)
+    short = SeriesAdvice("short", {}, {"ets": np.full((1, 1), 10.0)}, 1.0)
+    assert conformal_quantiles(np.vstack([np.ones((9, 1)), [[10.0]]]), [0.8]).tolist() == [[1.0]]
+    assert quantiles([long, short], "ets", [80]).tolist() == [[10.0]]
+    assert quantiles([long], "ets", [80]).tolist() == [[1.0]]  # one series: its origins are the units
+
+
 def test_too_few_origins_borrow_from_every_step_by_sqrt_k() -> None:
     scores = np.array([[1.0, 2.0, 3.0, 4.0]])  # one origin: no per-step quantile at 95%
     q = conformal_quantiles(scores, [0.95])

@@ -114,9 +114,14 @@ def decide(advice: Sequence[SeriesAdvice], significance: float, series_significa
 
 
 def quantiles(advice: Sequence[SeriesAdvice], model: str, levels: Sequence[int]) -> np.ndarray:
-    """Conformal quantiles of ``model``'s scaled validation errors, pooled over the series."""
-    scores = np.concatenate([a.errors[model] for a in advice if model in a.errors])
-    return conformal_quantiles(scores, [lv / 100 for lv in levels])
+    """Conformal quantiles of ``model``'s scaled validation errors, pooled over the series.
+
+    Each series weighs the same, whatever its number of validation origins: its test span is one
+    origin, as every other series' is, so a long series with many origins must not stand in
+    for the short ones (on M1 they differ: see README, What to use)."""
+    errors = [a.errors[model] for a in advice if model in a.errors]
+    weights = np.concatenate([np.full(len(e), 1.0 / len(e)) for e in errors])
+    return conformal_quantiles(np.concatenate(errors), [lv / 100 for lv in levels], weights)
 
 
 def series_choice(advice: SeriesAdvice, rec: Recommendation) -> str:

@@ -171,28 +171,39 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
     return rec
 
 
-def conformal_quantiles(scores: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+def conformal_quantiles(scores: np.ndarray, levels: Sequence[float], weights: Optional[np.ndarray] = None) -> np.ndarray:
     """Per step, the split-conformal quantile of the scaled absolute errors ``scores`` (n, h) at
     each level (fractions): the ceil((n + 1) L)-th smallest score. Shape (len(levels), h).
 
+    ``weights`` (n,), one per row (origin), mean 1: the weighted version, the smallest score
+    whose cumulative weight reaches (n + 1) L (the ceil rule when every weight is 1).
     Steps with too few scores for a level borrow from all steps, scaled by sqrt(k): a random
     walk's errors grow that way (the assumption that stands in for missing origins)."""
     scores = np.asarray(scores, dtype=float)
     n, h = scores.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float) * n / np.sum(weights)
     steps = np.arange(1, h + 1)
-    pooled = np.sort((scores / np.sqrt(steps)).ravel())
+    pooled = (scores / np.sqrt(steps)).ravel()
     out = np.empty((len(levels), h))
     for i, level in enumerate(levels):
-        rank = math.ceil((n + 1) * level)
-        if rank <= n:
-            out[i] = np.sort(scores, axis=0)[rank - 1]
+        if (n + 1) * level <= n + 1e-9:
+            out[i] = [_weighted_rank(scores[:, k], w, (n + 1) * level) for k in range(h)]
         else:
-            rank = min(math.ceil((pooled.size + 1) * level), pooled.size)
-            out[i] = pooled[rank - 1] * np.sqrt(steps)
+            need = min((pooled.size + 1) * level, pooled.size)
+            out[i] = _weighted_rank(pooled, np.repeat(w, h), need) * np.sqrt(steps)
     # A higher level never comes out narrower (the per-step and pooled quantiles could cross).
     order = np.argsort(levels)
     out[order] = np.maximum.accumulate(out[order], axis=0)
     return out
+
+
+def _weighted_rank(values: np.ndarray, weights: np.ndarray, need: float) -> float:
+    """The smallest of ``values`` whose cumulative weight (in ascending order) reaches ``need``
+    (rounded up to a whole weight when every weight is 1: the ceil rule)."""
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    k = int(np.searchsorted(cum, math.ceil(need - 1e-9) if np.all(weights == 1) else need - 1e-9))
+    return float(values[order][min(k, values.size - 1)])
 
 
 def interval_columns(name: str, point: np.ndarray, scale: float, quantiles: np.ndarray,
