@@ -352,7 +352,7 @@ def test_refit_cuts_side_by_side_match_one_after_another(shared_m4: Path, tmp_pa
     monkeypatch.setattr(pooled, "REFIT_SIDE_BY_SIDE", 0)  # tiny data: worth it only in a test
     with caplog.at_level("INFO", logger="growlstm"):
         two = grow_many(panel, replace(config, growth=replace(config.growth, workers=2)), run_dir=tmp_path / "two")
-    assert ", 2 at a time" in caplog.text
+    assert ", side by side in 2 processes" in caplog.text
     pd.testing.assert_series_equal(two.table.lstm_test_mase, one.table.lstm_test_mase, rtol=1e-6)
     ahead = [pd.read_csv(tmp_path / run / "forecast.csv") for run in ("one", "two")]
     np.testing.assert_allclose(ahead[1]["lstm"], ahead[0]["lstm"], rtol=1e-6)

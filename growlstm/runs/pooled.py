@@ -351,7 +351,7 @@ def refit_global(
     side_by_side = workers > 1 and threads == 1 and sum(info[f"{k}_windows"] for k in parts) * epochs >= REFIT_SIDE_BY_SIDE
     log.info("refit: the chosen network retrained on %d windows (before each validation span), %d (before each "
              "test span) and %d (all the data)%s", *(len(c.train_pos) for c in cuts.values()),
-             f", {min(workers, len(parts))} at a time" if side_by_side else "")
+             f", side by side in {min(workers, len(parts))} processes" if side_by_side else "")
     start = time.perf_counter()
     if side_by_side:  # the largest first: the other two share the second worker meanwhile
         order = sorted(parts, key=lambda k: -len(cuts[k].train_pos))
