@@ -153,6 +153,8 @@ def main() -> None:
     text = tables(pd.concat([per, m1], ignore_index=True))
     if settings:
         text += "\n\nM4 runs with: " + " ".join(args.set) + "\n"
+    if args.tag:
+        text += f"\n\nM1 rows: bench_short.py's runs labelled `{args.tag}`; M4 rows: {path.name}.\n"
     (args.out / f"bench_recommend{suffix}.md").write_text(text + "\n")
     print(text)
 

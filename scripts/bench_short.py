@@ -172,7 +172,12 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
              "statsforecast's references on those same series. Runs named after a setting ran with the "
              "defaults of their day plus that setting: rows `no-base-input` are the defaults before the pooled "
              "network read its base's forecast as inputs (`model.base_input`), and the older named rows "
-             "(`theta-base`, `judge-ensemble`, ...) ran without it too.", ""]
+             "(`theta-base`, `judge-ensemble`, ...) ran without it too. Rows `weighted` are the defaults since the "
+             "pooled interval quantiles weigh every series the same (the plain `auto` rows ran before it); "
+             "`side-by-side` and `refit-in-sequence` ran the same code with the refit's three cuts in two "
+             "processes and one after another (`--refit-in-sequence`), to time it. Those three ran on a CPU about 2.5 "
+             "times slower than the earlier rows' (the quarterly defaults of the `auto` row took 633 s that day "
+             "against 232 s): compare their wall times with each other only.", ""]
     for subset in SUBSETS:
         done = runs[runs.subset == subset]
         if done.empty:
