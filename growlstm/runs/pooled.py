@@ -65,8 +65,9 @@ FITS_PER_WORKER = 25
 
 # Training windows x epochs of a refit's three cuts (summed over its path) from which training
 # the cuts side by side in worker processes pays for starting them: a narrow network trains on
-# one thread, so one core idles otherwise (M1 quarterly, [2]: about 600k, 65 s in a row).
-REFIT_SIDE_BY_SIDE = 200_000
+# one thread, so one core idles otherwise. M1 quarterly, [2]: 1.08M, 56 s in a row, 40 s side by
+# side; starting the workers cost about 8 s, which the saving covers from about 400k.
+REFIT_SIDE_BY_SIDE = 400_000
 
 
 def training_threads(widths: Sequence[int], workers: int) -> int:

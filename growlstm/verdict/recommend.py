@@ -198,11 +198,11 @@ def conformal_quantiles(scores: np.ndarray, levels: Sequence[float], weights: Op
 
 
 def _weighted_rank(values: np.ndarray, weights: np.ndarray, need: float) -> float:
-    """The smallest of ``values`` whose cumulative weight (in ascending order) reaches ``need``
-    (rounded up to a whole weight when every weight is 1: the ceil rule)."""
+    """The smallest of ``values`` whose cumulative weight (in ascending order) reaches ``need``:
+    with unit weights the ceil(need)-th smallest (the tolerance absorbs float rounding)."""
     order = np.argsort(values, kind="stable")
     cum = np.cumsum(weights[order])
-    k = int(np.searchsorted(cum, math.ceil(need - 1e-9) if np.all(weights == 1) else need - 1e-9))
+    k = int(np.searchsorted(cum, need - 1e-9))
     return float(values[order][min(k, values.size - 1)])
 
 
