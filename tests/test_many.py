@@ -327,6 +327,27 @@ def test_work_spread_over_workers_comes_back_in_order_as_in_one_process() -> Non
     assert map_series(pow, items, 2, "powers", min_items=2) == map_series(pow, items, 1, "powers") == [k**3 for k in range(12)]
 
 
+def test_ctrl_c_ends_the_workers_instead_of_waiting_for_them() -> None:
+    import signal
+    import time
+
+    from growlstm.runs.shared import map_series
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGALRM, interrupt)
+    start = time.perf_counter()
+    signal.alarm(15)  # the workers are asleep by then (starting one imports torch)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            map_series(time.sleep, [(120,), (120,)], 2, "sleeping", min_items=1)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+    assert time.perf_counter() - start < 60  # not the 120 s the pool would wait for its workers
+
+
 def test_the_first_lines_say_what_the_pooled_network_corrects() -> None:
     from growlstm.runs.pooled import base_counts
 

@@ -163,8 +163,12 @@ def map_series(fn: Callable[..., T], items: Sequence[tuple[Any, ...]], workers: 
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=quiet_worker) as pool:
             futures = [pool.submit(_map_chunk, fn, chunk) for chunk in chunks]
-            for future in as_completed(futures):
-                bar.update(len(future.result()))
+            try:
+                for future in as_completed(futures):
+                    bar.update(len(future.result()))
+            except KeyboardInterrupt:  # a chunk may train for many minutes (a refit): don't wait for it
+                stop_workers(pool)
+                raise
             done = [future.result() for future in futures]  # in item order
     return [r for chunk in done for r in chunk]
 
