@@ -349,7 +349,10 @@ def refit_global(
     info = {"path": [r.index for r in path], **{f"{k}_windows": len(c.train_pos) for k, c in cuts.items()}}
     threads = training_threads(path[-1].widths, workers)
     epochs = sum(float(np.mean(stage_epochs(r, config.growth.seeds))) for r in path)
-    side_by_side = workers > 1 and threads == 1 and sum(info[f"{k}_windows"] for k in parts) * epochs >= REFIT_SIDE_BY_SIDE
+    # On one CPU device only: a GPU or DDP run keeps its device(s) to one refit at a time.
+    on_cpu = config.trainer.accelerator == "cpu" and config.trainer.devices == 1
+    side_by_side = (on_cpu and workers > 1 and threads == 1
+                    and sum(info[f"{k}_windows"] for k in parts) * epochs >= REFIT_SIDE_BY_SIDE)
     log.info("refit: the chosen network retrained on %d windows (before each validation span), %d (before each "
              "test span) and %d (all the data)%s", *(len(c.train_pos) for c in cuts.values()),
              f", side by side in {min(workers, len(parts))} processes" if side_by_side else "")
