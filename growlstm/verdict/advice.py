@@ -119,7 +119,7 @@ def quantiles(advice: Sequence[SeriesAdvice], model: str, levels: Sequence[int])
     Each series weighs the same, whatever its number of validation origins: its test span is one
     origin, as every other series' is, so a long series with many origins must not stand in
     for the short ones (on M1 they differ: see README, What to use)."""
-    errors = [a.errors[model] for a in advice if model in a.errors]
+    errors = [a.errors[model] for a in advice if len(a.errors.get(model, ()))]
     weights = np.concatenate([np.full(len(e), 1.0 / len(e)) for e in errors])
     return conformal_quantiles(np.concatenate(errors), [lv / 100 for lv in levels], weights)
 
