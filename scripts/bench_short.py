@@ -176,8 +176,8 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
              "pooled interval quantiles weigh every series the same (the plain `auto` rows ran before it); "
              "`side-by-side` and `refit-in-sequence` ran the same code with the refit's three cuts in two "
              "processes and one after another (`--refit-in-sequence`), to time it. Those three ran on a CPU about 2.5 "
-             "times slower than the earlier rows' (the quarterly defaults of the `auto` row took 633 s that day "
-             "against 232 s): compare their wall times with each other only.", ""]
+             "times slower than the earlier rows' (the `auto` row's quarterly code and defaults, run from the CLI "
+             "that day, took 633 s against its 232 s): compare their wall times with each other only.", ""]
     for subset in SUBSETS:
         done = runs[runs.subset == subset]
         if done.empty:
