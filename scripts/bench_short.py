@@ -74,9 +74,9 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     from growlstm.runs.dispatch import grow_many
 
     if spec.get("refit_in_sequence"):  # --refit-in-sequence: the three refits one after another (to time the default)
-        from growlstm.runs import pooled
+        from growlstm.runs import pooled_refit
 
-        pooled.REFIT_SIDE_BY_SIDE = float("inf")
+        pooled_refit.REFIT_SIDE_BY_SIDE = float("inf")
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

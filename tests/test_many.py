@@ -284,8 +284,10 @@ def test_wide_pooled_stage_trains_on_the_workers_threads(monkeypatch: pytest.Mon
                   growth=GrowthConfig(seeds=2))  # seeds packed, as runs train them
     wins = [prepare(panel, replace(cfg, data=replace(cfg.data, series=u)))[1] for u in panel.ids()]
     pooled = PooledWindows.build(wins)
-    assert pooled_run.training_threads([2], 2) == 1 and pooled_run.training_threads([pooled_run.WIDE_LAYER], 2) == 2
-    assert pooled_run.training_threads([2, pooled_run.WIDE_LAYER], 1) == 1 and pooled_run.training_threads([], 4) == 1
+    from growlstm.runs.shared import WIDE_LAYER, training_threads
+
+    assert training_threads([2], 2) == 1 and training_threads([WIDE_LAYER], 2) == 2
+    assert training_threads([2, WIDE_LAYER], 1) == 1 and training_threads([], 4) == 1
 
     seen: list[int] = []
     fit = pooled_run.LSTMEvaluator.fit_together
@@ -300,7 +302,7 @@ def test_wide_pooled_stage_trains_on_the_workers_threads(monkeypatch: pytest.Mon
     for threads in (1, 2):
         evaluator = pooled_run.PooledEvaluator.for_run(pooled, cfg, None)
         evaluator.threads = threads  # type: ignore[attr-defined]
-        scores[threads] = evaluator(0, [pooled_run.WIDE_LAYER]).seeds[0].val["mase"]
+        scores[threads] = evaluator(0, [WIDE_LAYER]).seeds[0].val["mase"]
         evaluator(1, [2])
     assert seen == [1, 1, 2, 1]
     assert scores[2] == pytest.approx(scores[1], rel=1e-6)
@@ -365,12 +367,12 @@ def test_refit_cuts_side_by_side_match_one_after_another(shared_m4: Path, tmp_pa
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     """Two workers refit a narrow network's three cuts in worker processes: the same networks."""
-    from growlstm.runs import pooled
+    from growlstm.runs import pooled_refit
 
     panel = load(_m4(shared_m4, "M4-M[1-3]"))
     config = _tiny(scope="global", workers=1)
     one = grow_many(panel, config, run_dir=tmp_path / "one")
-    monkeypatch.setattr(pooled, "REFIT_SIDE_BY_SIDE", 0)  # tiny data: worth it only in a test
+    monkeypatch.setattr(pooled_refit, "REFIT_SIDE_BY_SIDE", 0)  # tiny data: worth it only in a test
     with caplog.at_level("INFO", logger="growlstm"):
         two = grow_many(panel, replace(config, growth=replace(config.growth, workers=2)), run_dir=tmp_path / "two")
     assert ", side by side in 2 processes" in caplog.text

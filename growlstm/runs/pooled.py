@@ -31,8 +31,10 @@ from growlstm.baselines.residual import fitted_base
 from growlstm.records.forecaster import MODEL_FILE, capture, save
 from growlstm.verdict.goal import CarryOver, Goal, carry_over, claimed, make_goal, share_met
 from growlstm.data.layout import plan as plan_layout
+from growlstm.runs.pooled_refit import refitted
 from growlstm.runs.shared import (
-    all_baselines, map_series, mark_many, series_config, set_baselines, split_panel, worker_count, write_many,
+    FITS_PER_WORKER, all_baselines, map_series, mark_many, series_config, set_baselines, split_panel,
+    training_threads, worker_count, write_many,
 )
 from growlstm.train.module import LSTMForecaster
 from growlstm.records.plots import growth_plot
@@ -40,7 +42,6 @@ from growlstm.growth.policy import CapFn, Stop
 from growlstm.train.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
 from growlstm.verdict.recommend import Candidate
 from growlstm.records.recorder import Recorder
-from growlstm.growth.refit import RefitFailure, growth_path, recut_at, refit, stage_epochs
 from growlstm.records.results import GrowthView, ManyResult
 from growlstm.growth.preparation import horizon_and_season, prepare, residual_for
 from growlstm.growth.stages import Searched, choose, run_stages
@@ -50,29 +51,6 @@ from growlstm.train.fit import FitResult, one_torch_thread, torch_threads
 from growlstm.data.windows import SeriesWindows, default_input_size, future_frame
 
 log = logging.getLogger("growlstm")
-
-
-# Pooled batches are large (a 32nd of the training windows), so from this many cells in a layer
-# torch's threads pay, while tiny networks train fastest on one (M1 monthly, 3 seeds packed, 2
-# threads against 1: [2] 10 s against 9, [8] 7 against 7, [16] 9 against 12, [32] 13 against 19,
-# [64] 56 against 84; the same epochs and scores).
-WIDE_LAYER = 16
-
-
-# Series per worker from which fitting their ETS bases in worker processes pays for starting
-# them (a worker's start, importing torch, takes about as long as 20-30 ETS fits).
-FITS_PER_WORKER = 25
-
-# Training windows x epochs of a refit's three cuts (summed over its path) from which training
-# the cuts side by side in worker processes pays for starting them: a narrow network trains on
-# one thread, so one core idles otherwise. M1 quarterly, [2]: 1.08M, 56 s in a row, 40 s side by
-# side; starting the workers cost about 8 s, which the saving covers from about 400k.
-REFIT_SIDE_BY_SIDE = 400_000
-
-
-def training_threads(widths: Sequence[int], workers: int) -> int:
-    """Threads to train a pooled network of ``widths`` on: the run's workers once it is wide."""
-    return max(1, workers) if widths and max(widths) >= WIDE_LAYER else 1
 
 
 class PooledEvaluator(LSTMEvaluator):
@@ -271,20 +249,6 @@ def series_windows(panel: data_mod.Panel, config: Config
     return wins, rows, h, input_size
 
 
-def refitted(pooled: PooledWindows, stages: Sequence[Any], chosen: Optional[int], modules: Sequence[LSTMForecaster],
-             config: Config) -> tuple[dict[str, tuple[PooledWindows, Sequence[LSTMForecaster]]], dict[str, Any]]:
-    """The networks that score validation, test and the future: the chosen network refitted for
-    each (``forecast.refit``), else the searched one; and what the refit did."""
-    refits = {part: (pooled, modules) for part in ("val", "test", "future")}
-    if not (config.forecast.refit and modules):
-        return refits, {}
-    try:
-        return refit_global(pooled, stages, chosen, config)  # type: ignore[arg-type]
-    except RefitFailure as err:  # the searched networks still forecast; say why they do
-        log.warning("refit failed (%s): the forecast comes from the searched networks", err)
-        return refits, {"error": str(err)}
-
-
 def global_block(pooled: PooledWindows, searched: Any, chosen: Optional[int], goal: Goal, input_size: int
                  ) -> dict[str, Any]:
     """The global network's account for summary.json: its stages, choice, stop and windows."""
@@ -327,52 +291,6 @@ def write_growth_plot(root: Path, pooled: PooledWindows, goal: Goal, baselines: 
                       stages=searched.stages, baselines=baselines, stop_reason=searched.stop.reason, chosen=chosen,
                       chosen_test=test)
     atomic_write(root / "growth.png", lambda tmp: growth_plot(view, tmp))
-
-
-def refit_global(
-    pooled: PooledWindows, stages: Sequence[Any], chosen: int, config: Config,
-) -> tuple[dict[str, tuple[PooledWindows, list[LSTMForecaster]]], dict[str, Any]]:
-    """The chosen network refitted (``growlstm.growth.refit``, the series pooled) on every series' data
-    before its first validation origin (``val``: the evidence the recommendation compares with
-    the baselines, fitted there too), before its first test origin (``test``: the test scores)
-    and on all of it (``future``: forecast.csv)."""
-    path = growth_path(stages, chosen)
-
-    parts = ("val", "test", "future")
-    items = [(w, (int(w.val_origins[0]), int(w.test_origins[0]) if len(w.test_origins) else len(w.y), len(w.y)))
-             for w in pooled.series]
-    workers = worker_count(config, len(items))
-    slow = any(fitted_base(w.base_name) for w in pooled.series)
-    per_series = map_series(recut_at, items, workers if slow else 1, "refit data", min_items=FITS_PER_WORKER)
-    cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id)
-            for k, part in enumerate(parts)}
-    info = {"path": [r.index for r in path], **{f"{k}_windows": len(c.train_pos) for k, c in cuts.items()}}
-    threads = training_threads(path[-1].widths, workers)
-    epochs = sum(float(np.mean(stage_epochs(r, config.growth.seeds))) for r in path)
-    # On one CPU device only: a GPU or DDP run keeps its device(s) to one refit at a time.
-    on_cpu = config.trainer.accelerator == "cpu" and config.trainer.devices == 1
-    side_by_side = (on_cpu and workers > 1 and threads == 1
-                    and sum(info[f"{k}_windows"] for k in parts) * epochs >= REFIT_SIDE_BY_SIDE)
-    log.info("refit: the chosen network retrained on %d windows (before each validation span), %d (before each "
-             "test span) and %d (all the data)%s", *(len(c.train_pos) for c in cuts.values()),
-             f", side by side in {min(workers, len(parts))} processes" if side_by_side else "")
-    start = time.perf_counter()
-    if side_by_side:  # the largest first: the other two share the second worker meanwhile
-        order = sorted(parts, key=lambda k: -len(cuts[k].train_pos))
-        done = map_series(refit_cut, [(cuts[k], path, config) for k in order], min(workers, len(parts)), "refit",
-                          min_items=1)
-        nets = dict(zip(order, done))
-    else:
-        with torch_threads(threads):
-            nets = {k: refit(c, path, config) for k, c in cuts.items()}
-    info |= {"workers": min(workers, len(parts)) if side_by_side else 1, "seconds": round(time.perf_counter() - start, 1)}
-    return {k: (cuts[k], nets[k]) for k in parts}, info
-
-
-def refit_cut(cut: PooledWindows, path: Sequence[Any], config: Config) -> list[LSTMForecaster]:
-    """One cut's refit on one thread (a worker's job: the cuts of a narrow network train side by side)."""
-    with torch_threads(1):
-        return refit(cut, path, config)
 
 
 def global_advice(

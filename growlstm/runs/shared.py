@@ -1,6 +1,6 @@
 """What runs on many series share, whichever the scope (local: one LSTM per series, ``runs.local``;
-global: one for all, ``runs.pooled``): the run folder's layout, splitting the table, worker processes,
-the console line per series and the set-level records."""
+global: one for all, ``runs.pooled``): the run folder's layout, splitting the table, worker processes
+and torch threads, the console line per series and the set-level records."""
 
 from __future__ import annotations
 
@@ -34,6 +34,23 @@ MANY = "many.json"  # at the top of a many-series run: its scope and series coun
 
 
 REFUSED = "refused.json"  # in a series folder: why the series was refused (kept on resume)
+
+
+# Pooled batches are large (a 32nd of the training windows), so from this many cells in a layer
+# torch's threads pay, while tiny networks train fastest on one (M1 monthly, 3 seeds packed, 2
+# threads against 1: [2] 10 s against 9, [8] 7 against 7, [16] 9 against 12, [32] 13 against 19,
+# [64] 56 against 84; the same epochs and scores).
+WIDE_LAYER = 16
+
+
+# Series per worker from which fitting their ETS bases in worker processes pays for starting
+# them (a worker's start, importing torch, takes about as long as 20-30 ETS fits).
+FITS_PER_WORKER = 25
+
+
+def training_threads(widths: Sequence[int], workers: int) -> int:
+    """Threads to train a pooled network of ``widths`` on: the run's workers once it is wide."""
+    return max(1, workers) if widths and max(widths) >= WIDE_LAYER else 1
 
 
 def mark_many(root: Path, scope: str, n_series: int) -> None:

@@ -31,7 +31,6 @@ and a model that forecasts the future no worse than it forecast validation.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
