@@ -71,7 +71,7 @@ def refit_global(
              "test span) and %d (all the data)%s", *(len(c.train_pos) for c in cuts.values()),
              f", side by side in {min(workers, len(parts))} processes" if side_by_side else "")
     start = time.perf_counter()
-    if side_by_side:  # the largest first: the other two share the second worker meanwhile
+    if side_by_side:  # the largest first: with two workers the other two share the second meanwhile
         order = sorted(parts, key=lambda k: -len(cuts[k].train_pos))
         done = map_series(refit_cut, [(cuts[k], path, config) for k in order], min(workers, len(parts)), "refit",
                           min_items=1)
