@@ -60,26 +60,26 @@ def refit_global(
     per_series = map_series(recut_at, items, workers if slow else 1, "refit data", min_items=FITS_PER_WORKER)
     cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id)
             for k, part in enumerate(parts)}
-    info = {"path": [r.index for r in path], **{f"{k}_windows": len(c.train_pos) for k, c in cuts.items()}}
+    windows = {k: len(c.train_pos) for k, c in cuts.items()}
     threads = training_threads(path[-1].widths, workers)
     epochs = sum(float(np.mean(stage_epochs(r, config.growth.seeds))) for r in path)
     # On one CPU device only: a GPU or DDP run keeps its device(s) to one refit at a time.
     on_cpu = config.trainer.accelerator == "cpu" and config.trainer.devices == 1
-    side_by_side = (on_cpu and workers > 1 and threads == 1
-                    and sum(info[f"{k}_windows"] for k in parts) * epochs >= REFIT_SIDE_BY_SIDE)
+    side_by_side = on_cpu and workers > 1 and threads == 1 and sum(windows.values()) * epochs >= REFIT_SIDE_BY_SIDE
+    procs = min(workers, len(parts)) if side_by_side else 1
     log.info("refit: the chosen network retrained on %d windows (before each validation span), %d (before each "
-             "test span) and %d (all the data)%s", *(len(c.train_pos) for c in cuts.values()),
-             f", side by side in {min(workers, len(parts))} processes" if side_by_side else "")
+             "test span) and %d (all the data)%s", *windows.values(),
+             f", side by side in {procs} processes" if side_by_side else "")
     start = time.perf_counter()
     if side_by_side:  # the largest first: with two workers the other two share the second meanwhile
-        order = sorted(parts, key=lambda k: -len(cuts[k].train_pos))
-        done = map_series(refit_cut, [(cuts[k], path, config) for k in order], min(workers, len(parts)), "refit",
-                          min_items=1)
-        nets = dict(zip(order, done))
+        order = sorted(parts, key=lambda k: -windows[k])
+        nets = dict(zip(order, map_series(refit_cut, [(cuts[k], path, config) for k in order], procs, "refit",
+                                          min_items=1)))
     else:
         with torch_threads(threads):
             nets = {k: refit(c, path, config) for k, c in cuts.items()}
-    info |= {"workers": min(workers, len(parts)) if side_by_side else 1, "seconds": round(time.perf_counter() - start, 1)}
+    info = {"path": [r.index for r in path], **{f"{k}_windows": n for k, n in windows.items()},
+            "workers": procs, "seconds": round(time.perf_counter() - start, 1)}
     return {k: (cuts[k], nets[k]) for k in parts}, info
 
 
