@@ -182,27 +182,31 @@ def conformal_quantiles(scores: np.ndarray, levels: Sequence[float], weights: Op
     n, h = scores.shape
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float) * n / np.sum(weights)
     steps = np.arange(1, h + 1)
-    pooled = (scores / np.sqrt(steps)).ravel()
+    per_step = [_ranked(scores[:, k], w) for k in range(h)]  # sorted once, read at every level
+    pooled = _ranked((scores / np.sqrt(steps)).ravel(), np.repeat(w, h))
     out = np.empty((len(levels), h))
     for i, level in enumerate(levels):
         if (n + 1) * level <= n + 1e-9:
-            out[i] = [_weighted_rank(scores[:, k], w, (n + 1) * level) for k in range(h)]
+            out[i] = [_reach(ranked, (n + 1) * level) for ranked in per_step]
         else:
-            need = min((pooled.size + 1) * level, pooled.size)
-            out[i] = _weighted_rank(pooled, np.repeat(w, h), need) * np.sqrt(steps)
+            out[i] = _reach(pooled, min((n * h + 1) * level, n * h)) * np.sqrt(steps)
     # A higher level never comes out narrower (the per-step and pooled quantiles could cross).
     order = np.argsort(levels)
     out[order] = np.maximum.accumulate(out[order], axis=0)
     return out
 
 
-def _weighted_rank(values: np.ndarray, weights: np.ndarray, need: float) -> float:
-    """The smallest of ``values`` whose cumulative weight (in ascending order) reaches ``need``:
-    with unit weights the ceil(need)-th smallest (the tolerance absorbs float rounding)."""
+def _ranked(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` in ascending order, and their cumulative weights."""
     order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    k = int(np.searchsorted(cum, need - 1e-9))
-    return float(values[order][min(k, values.size - 1)])
+    return values[order], np.cumsum(weights[order])
+
+
+def _reach(ranked: tuple[np.ndarray, np.ndarray], need: float) -> float:
+    """The smallest value whose cumulative weight reaches ``need``: with unit weights the
+    ceil(need)-th smallest (the tolerance absorbs float rounding)."""
+    values, cum = ranked
+    return float(values[min(int(np.searchsorted(cum, need - 1e-9)), values.size - 1)])
 
 
 def interval_columns(name: str, point: np.ndarray, scale: float, quantiles: np.ndarray,
