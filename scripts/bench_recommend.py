@@ -133,14 +133,17 @@ def main() -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="config overrides for the M4 runs, e.g. eval.val_origins=9 (use with --tag)")
     parser.add_argument("--tag", default="", help="suffix of the output files; M1 rows then come from "
-                        "bench_short.py's runs with --label <tag>, not the defaults'")
+                        "bench_short.py's runs with --label <tag>, not the defaults'; with --tables-only and no "
+                        "bench_recommend_<tag>.csv, the M4 rows are the defaults'")
     args = parser.parse_args()
     from bench_short import parse_value
 
     settings = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
     suffix = f"_{args.tag}" if args.tag else ""
     path = args.out / f"bench_recommend{suffix}.csv"
-    per = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["subset", "uid"])
+    # --tables-only --tag with no M4 runs of the tag's own (a setting local runs ignore): the defaults' M4 rows.
+    source = path if path.exists() or not args.tables_only else args.out / "bench_recommend.csv"
+    per = pd.read_csv(source) if source.exists() else pd.DataFrame(columns=["subset", "uid"])
     if not args.tables_only:
         for subset in args.subsets:
             per = pd.concat([per[per.subset != subset], run_m4(subset, args.out, args.timeout, settings)], ignore_index=True)
@@ -154,7 +157,7 @@ def main() -> None:
     if settings:
         text += "\n\nM4 runs with: " + " ".join(args.set) + "\n"
     if args.tag:
-        text += f"\n\nM1 rows: bench_short.py's runs labelled `{args.tag}`; M4 rows: {path.name}.\n"
+        text += f"\n\nM1 rows: bench_short.py's runs labelled `{args.tag}`; M4 rows: {source.name}.\n"
     (args.out / f"bench_recommend{suffix}.md").write_text(text + "\n")
     print(text)
 
