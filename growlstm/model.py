@@ -1,6 +1,9 @@
 """The LSTM stack: per-layer widths, optional projection (LSTMP), a linear head.
 
 A multi-layer ``nn.LSTM`` shares one hidden size, so each layer is its own module.
+Inputs that are the same at every step of a window (the base forecast, ``model.base_input``)
+enter the first layer at the last step only, through their own weights: read once, they cost
+one step's matmul instead of one per step.
 """
 
 from __future__ import annotations
@@ -32,15 +35,26 @@ class LSTMStack(nn.Module):
         h: int,
         proj_size: int = 0,
         dropout: float = 0.0,
+        last_inputs: Sequence[int] = (),
     ) -> None:
         super().__init__()
         if not widths or min(widths) < 1:
             raise ValueError(f"widths must be positive integers, got {list(widths)}")
         self.widths = [int(w) for w in widths]
         self.n_inputs, self.h, self.proj_size = n_inputs, h, proj_size
+        self.last_inputs = sorted(int(c) for c in last_inputs)
+        if self.last_inputs and (self.last_inputs[0] < 0 or self.last_inputs[-1] >= n_inputs):
+            raise ValueError(f"last_inputs {self.last_inputs} outside the {n_inputs} input columns")
+        step = [c for c in range(n_inputs) if c not in set(self.last_inputs)]
+        # Column indices as buffers: they follow the module's device, and stay out of the state dict.
+        self.register_buffer("step_cols", torch.tensor(step, dtype=torch.long), persistent=False)
+        self.register_buffer("last_cols", torch.tensor(self.last_inputs, dtype=torch.long), persistent=False)
         self.layers = nn.ModuleList()
         self.heads = nn.ModuleList()
-        size = n_inputs
+        size = len(step)
+        if self.last_inputs:  # the first layer's weights for them, rows in its gate order (i, f, g, o)
+            bound = 1.0 / self.widths[0] ** 0.5  # nn.LSTM's own initialisation
+            self.weight_last = nn.Parameter(torch.empty(4 * self.widths[0], len(self.last_inputs)).uniform_(-bound, bound))
         for width in self.widths:
             proj = layer_proj(width, proj_size)
             self.layers.append(nn.LSTM(size, width, batch_first=True, proj_size=proj))
@@ -54,9 +68,33 @@ class LSTMStack(nn.Module):
         for i, (layer, head) in enumerate(zip(self.layers, self.heads)):
             if i > 0:
                 x = self.dropout(x)
-            x, _ = layer(x)
+                x, _ = layer(x)
+            else:
+                x = self._first_layer(layer, x)
             out = out + head(x[:, -1, :])
         return out
+
+    def _first_layer(self, layer: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+        """The first layer's outputs at every step; the last-step inputs join its last step's gates."""
+        if not self.last_inputs:
+            return layer(x)[0]
+        static, x = x[:, -1, self.last_cols], x[:, :, self.step_cols]
+        if x.shape[1] > 1:
+            before, (h, c) = layer(x[:, :-1])
+            h, c = h[0], c[0]
+        else:
+            before = x.new_zeros(x.shape[0], 0, layer.proj_size or layer.hidden_size)
+            h = x.new_zeros(x.shape[0], layer.proj_size or layer.hidden_size)
+            c = x.new_zeros(x.shape[0], layer.hidden_size)
+        # One LSTM step as nn.LSTM computes it (gate order i, f, g, o), plus the last-step inputs.
+        gates = (x[:, -1] @ layer.weight_ih_l0.T + static @ self.weight_last.T + h @ layer.weight_hh_l0.T
+                 + layer.bias_ih_l0 + layer.bias_hh_l0)
+        i, f, g, o = gates.chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        if layer.proj_size:
+            h = h @ layer.weight_hr_l0.T
+        return torch.cat([before, h[:, None, :]], dim=1)
 
 
 def count_params(n_inputs: int, widths: Sequence[int], h: int, proj_size: int = 0) -> int:

@@ -41,16 +41,17 @@ def widen(
     widths = list(net.widths)
     widths[layer] = width
     dropout = net.dropout.p
-    grown = LSTMStack(net.n_inputs, widths, net.h, proj_size=net.proj_size, dropout=dropout)
-    grown.load_state_dict(
-        {k: v for k, v in net.state_dict().items() if not k.startswith((f"layers.{layer}.", f"heads.{layer}.", f"layers.{layer + 1}."))},
-        strict=False,
-    )
+    grown = LSTMStack(net.n_inputs, widths, net.h, proj_size=net.proj_size, dropout=dropout,
+                      last_inputs=net.last_inputs)
+    skip = (f"layers.{layer}.", f"heads.{layer}.", f"layers.{layer + 1}.", *(("weight_last",) if layer == 0 else ()))
+    grown.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith(skip)}, strict=False)
     g, scale = _split_map(old, width, generator, noise)
     scale = scale.to(torch.float32)
     src, dst = net.layers[layer], grown.layers[layer]
     rows = torch.cat([g + b * old for b in range(4)])
     dst.weight_ih_l0.copy_(src.weight_ih_l0[rows])
+    if layer == 0 and net.last_inputs:  # the last-step inputs' weights are input weights too
+        grown.weight_last.copy_(net.weight_last[rows])
     dst.bias_ih_l0.copy_(src.bias_ih_l0[rows])
     dst.bias_hh_l0.copy_(src.bias_hh_l0[rows])
     old_proj, new_proj = src.proj_size, dst.proj_size
@@ -106,7 +107,8 @@ def deepen(net: LSTMStack, width: int, generator: torch.Generator) -> LSTMStack:
     its zero head leaves the forecast unchanged, and the head's gradient is non-zero at once, so
     the layer starts learning one step later.
     """
-    grown = LSTMStack(net.n_inputs, [*net.widths, width], net.h, proj_size=net.proj_size, dropout=net.dropout.p)
+    grown = LSTMStack(net.n_inputs, [*net.widths, width], net.h, proj_size=net.proj_size, dropout=net.dropout.p,
+                      last_inputs=net.last_inputs)
     grown.load_state_dict(net.state_dict(), strict=False)
     top = grown.layers[-1]
     bound = 1.0 / width**0.5
@@ -138,7 +140,7 @@ def shrink_perturb(net: LSTMStack, shrink: float, perturb: float, generator: tor
     """
     if shrink == 1 and perturb == 0:
         return net
-    fresh = LSTMStack(net.n_inputs, net.widths, net.h, proj_size=net.proj_size)
+    fresh = LSTMStack(net.n_inputs, net.widths, net.h, proj_size=net.proj_size, last_inputs=net.last_inputs)
     for param in fresh.parameters():  # PyTorch's default LSTM/Linear scale, drawn from `generator`
         bound = 1.0 / max(param.shape[-1] if param.dim() > 1 else param.shape[0], 1) ** 0.5
         param.copy_(torch.empty_like(param).uniform_(-bound, bound, generator=generator))

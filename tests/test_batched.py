@@ -31,6 +31,24 @@ def test_packing_is_exact_and_reversible(widths: list[int], proj: int) -> None:
             assert torch.equal(value, net.state_dict()[name])
 
 
+def test_packing_keeps_each_seeds_last_step_inputs() -> None:
+    nets = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        nets.append(LSTMStack(5, [3, 2], 4, last_inputs=[1, 2, 3]))
+    pack = SeedPack(nets[0], 3)
+    big = pack.pack(nets)
+    assert big.last_inputs == [1, 2, 3, 6, 7, 8, 11, 12, 13]
+    xs = [torch.randn(8, 12, 5) for _ in range(3)]
+    out = split_outputs(big(stack_inputs(xs)), 3)
+    for s, net in enumerate(nets):
+        torch.testing.assert_close(out[s], net(xs[s]), atol=1e-6, rtol=0)
+        assert torch.equal(pack.unpack(s)["weight_last"], net.weight_last)
+    big(stack_inputs(xs)).pow(2).sum().backward()
+    pack.mask_gradients()
+    assert torch.all(big.weight_last.grad[~pack.masks["weight_last"]] == 0)
+
+
 def test_off_block_gradients_are_masked() -> None:
     torch.manual_seed(0)
     pack = SeedPack(LSTMStack(1, [3, 2], 4), 2)

@@ -228,11 +228,13 @@ def test_base_inputs_of_the_pooled_windows_are_each_series_own() -> None:
     wins = [prepare(panel, replace(cfg, data=replace(cfg.data, series=u)), pooled=True)[1] for u in panel.ids()]
     pooled = PooledWindows.build(wins)
     assert pooled.base_input and pooled.n_inputs == 1 + 6 == wins[0].n_inputs
+    assert pooled.last_inputs == wins[0].last_inputs == list(range(1, 7))
     for off, w in zip(pooled.offsets, wins):
         origins = np.r_[w.train_origins, w.val_origins, w.future_origin]
         torch.testing.assert_close(pooled.inputs(off + origins), w.inputs(origins))
     unbased = PooledWindows.build([replace(w, base_input=False) for w in wins])
     assert not unbased.base_input and unbased.n_inputs == 1
+    assert unbased.last_inputs == []
 
 
 def test_base_input_defaults_to_on_for_a_pooled_network_only() -> None:

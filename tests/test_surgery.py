@@ -44,6 +44,21 @@ def test_deepen_preserves_outputs(widths: list[int], proj: int) -> None:
     torch.testing.assert_close(after(X), before(X), atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("widths,proj", [([2], 0), ([4, 3], 0), ([6, 5], 2)])
+def test_growth_preserves_outputs_with_last_step_inputs(widths: list[int], proj: int) -> None:
+    """The base forecast's weights (read at the last step) are widened with the first layer."""
+    torch.manual_seed(1)
+    before = LSTMStack(4, widths, 5, proj_size=proj, last_inputs=[1, 2]).eval()
+    for p in before.parameters():
+        torch.nn.init.uniform_(p, -0.5, 0.5)
+    x = torch.randn(16, 12, 4)
+    for widened in ([w + 3 for w in widths], [*widths, 2]):
+        after = grow_to(before, widened, torch.Generator().manual_seed(0)).eval()
+        assert after.last_inputs == [1, 2]
+        assert sum(p.numel() for p in after.parameters()) == count_params(4, widened, 5, proj)
+        torch.testing.assert_close(after(x), before(x), atol=1e-6, rtol=0)
+
+
 def test_grow_to_chains_operations_exactly() -> None:
     before = net([3, 2])
     after = grow_to(before, [6, 4], torch.Generator().manual_seed(0)).eval()

@@ -92,6 +92,7 @@ def test_base_inputs_are_the_base_forecast_from_each_origin_and_nothing_later(pa
     expected = (based.reference(origins) - based.level(origins)[:, None]) / based.spread(origins)[:, None]
     for step in range(12):  # the same h values at every step of a window
         np.testing.assert_allclose(x[:, step, 1:7], expected, rtol=1e-6, atol=1e-6)
+    assert based.last_inputs == list(range(1, 7)) and plain.last_inputs == []  # read at the last step
     # No leakage: values from the first validation origin on change nothing a training window reads.
     later = df.copy()
     later.loc[based.n_train :, "y"] = 1e4

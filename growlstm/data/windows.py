@@ -84,8 +84,9 @@ class SeriesWindows:
     # The same forecasts in the series' units: the base is fitted on y[:n_train], so a refit cut
     # at n_train (the first validation origin) reuses them instead of fitting it again.
     base_raw: Optional[np.ndarray] = None
-    # model.base_input: the base's forecast, measured from the window's level, as h more inputs at
-    # every step, so the network sees the forecast it corrects (no effect without a base).
+    # model.base_input: the base's forecast, measured from the window's level, as h more inputs
+    # (the same at every step; the network reads them at the last: ``last_inputs``), so the
+    # network sees the forecast it corrects (no effect without a base).
     base_input: bool = False
 
     @property
@@ -96,6 +97,11 @@ class SeriesWindows:
     @property
     def n_inputs(self) -> int:
         return self.z.shape[1] + int(self.pad) + (self.h if self.reads_base else 0)
+
+    @property
+    def last_inputs(self) -> list[int]:
+        """The input columns the network reads at the last step only: the base forecast's."""
+        return base_columns(self.z.shape[1], self.h, self.reads_base)
 
     @property
     def future_origin(self) -> int:
@@ -199,6 +205,12 @@ class SeriesWindows:
     def history(self, origin: int) -> np.ndarray:
         """Raw target before ``origin``: what a classical model may fit on."""
         return self.y[:origin]
+
+
+def base_columns(before: int, h: int, reads_base: bool) -> list[int]:
+    """Where ``with_base_inputs`` puts the base forecast: right after the ``before`` columns of
+    target and features (empty when the inputs do not carry it)."""
+    return list(range(before, before + h)) if reads_base else []
 
 
 def with_base_inputs(x: np.ndarray, base: np.ndarray) -> np.ndarray:

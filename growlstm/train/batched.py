@@ -22,6 +22,8 @@ def _index(param: str, sizes: dict[str, int], seeds: int, seed: int) -> tuple[to
     kind = param.rsplit(".", 1)[-1]
     if param.startswith("heads."):
         return (own(sizes["h"]), own(sizes["rin"])) if kind == "weight" else (own(sizes["h"]),)
+    if param == "weight_last":  # the first layer's weights of the last-step inputs
+        return (h4(sizes["hid"]), own(sizes["last"]))
     return {
         "weight_ih_l0": lambda: (h4(sizes["hid"]), own(sizes["in"])),
         "weight_hh_l0": lambda: (h4(sizes["hid"]), own(sizes["rec"])),
@@ -32,10 +34,11 @@ def _index(param: str, sizes: dict[str, int], seeds: int, seed: int) -> tuple[to
 
 
 def _layer_sizes(net: LSTMStack) -> list[dict[str, int]]:
-    sizes, size = [], net.n_inputs
+    last = len(net.last_inputs)
+    sizes, size = [], net.n_inputs - last  # the first layer's step inputs
     for width in net.widths:
         rec = layer_proj(width, net.proj_size) or width
-        sizes.append({"in": size, "hid": width, "rec": rec, "rin": rec, "h": net.h})
+        sizes.append({"in": size, "hid": width, "rec": rec, "rin": rec, "h": net.h, "last": last})
         size = rec
     return sizes
 
@@ -46,14 +49,17 @@ class SeedPack:
     def __init__(self, template: LSTMStack, seeds: int) -> None:
         self.template, self.seeds = template, seeds
         t = template
+        # Inputs sit side by side (``stack_inputs``): seed s's column c is s * n_inputs + c.
         self.big = LSTMStack(
             t.n_inputs * seeds, [w * seeds for w in t.widths], t.h * seeds,
             proj_size=t.proj_size * seeds, dropout=t.dropout.p,
+            last_inputs=[s * t.n_inputs + c for s in range(seeds) for c in t.last_inputs],
         )
         self.sizes = _layer_sizes(t)
         # index[param][seed] = (rows, cols) in the packed parameter
+        layer_of = lambda name: int(name.split(".")[1]) if "." in name else 0  # noqa: E731 (weight_last: layer 0)
         self.index = {
-            name: [_index(name, self.sizes[int(name.split(".")[1])], seeds, s) for s in range(seeds)]
+            name: [_index(name, self.sizes[layer_of(name)], seeds, s) for s in range(seeds)]
             for name, _ in self.big.named_parameters()
         }
         # owner[name]: which seed each entry of the packed parameter belongs to; ``seeds`` marks

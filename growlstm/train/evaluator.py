@@ -219,6 +219,7 @@ def stage_hparams(fit: FitResult, win: Any, index: int, warm: bool, seeds: int) 
     layers, cells, parameters), the window layout the network reads, and the training settings."""
     hp = dict(fit.module.hparams)
     widths = list(hp.pop("widths"))
+    hp.pop("last_inputs", None)  # a list of columns; ``base_input`` says what they are
     return {
         "stage": index, "widths": " ".join(map(str, widths)), "layers": len(widths), "cells": sum(widths),
         "params": sum(p.numel() for p in fit.module.net.parameters()),

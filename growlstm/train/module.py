@@ -120,10 +120,11 @@ class LSTMForecaster(TrainedModule):
         lr: float = 0.01,
         weight_decay: float = 0.0,
         loss: str = "mae",
+        last_inputs: Optional[list[int]] = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.net = LSTMStack(n_inputs, widths, h, proj_size=proj_size, dropout=dropout)
+        self.net = LSTMStack(n_inputs, widths, h, proj_size=proj_size, dropout=dropout, last_inputs=last_inputs or ())
         self.loss_fn = LOSSES[loss]()
         self.epoch_loss = EpochMean()
         self._adam = (lr, weight_decay)

@@ -13,7 +13,9 @@ import torch
 from growlstm.baselines.backtesting import mean_scores, score_at
 from growlstm.train.module import LSTMForecaster
 from growlstm.train.loaders import EVAL_CHUNK
-from growlstm.data.windows import SeriesWindows, masked_mean, pad_window, window_unit, with_base_inputs
+from growlstm.data.windows import (
+    SeriesWindows, base_columns, masked_mean, pad_window, window_unit, with_base_inputs,
+)
 
 
 # model.series_id: one input per series, so the first layer's input weights (and the capacity
@@ -84,6 +86,11 @@ class PooledWindows:
     def n_inputs(self) -> int:
         return (self.z.shape[1] + int(self.pad) + (len(self.series) if self.series_id else 0)
                 + (self.h if self.base_input else 0))
+
+    @property
+    def last_inputs(self) -> list[int]:
+        """The input columns read at the last step only (as ``SeriesWindows.last_inputs``)."""
+        return base_columns(self.z.shape[1], self.h, self.base_input)
 
     @functools.cached_property
     def target_mean(self) -> np.ndarray:
