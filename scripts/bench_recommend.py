@@ -31,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_many import run_in_process  # noqa: E402
-from bench_short import M1_DIR, REFERENCES, owa, references, statsforecast_table, with_pair  # noqa: E402
+from bench_short import REFERENCES, owa, references, statsforecast_table, with_pair  # noqa: E402
 from m4 import M4_DIR  # noqa: E402
 
 M4_SUBSETS = {"m4_monthly": ("M4-M*", 18, 12), "m4_weekly": ("M4-W*", 13, 1), "m4_hourly": ("M4-H*", 48, 24)}

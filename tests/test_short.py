@@ -13,8 +13,7 @@ import pytest
 import torch
 
 from growlstm import from_long, grow
-from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig, TrainerConfig
-from growlstm.errors import InputError
+from growlstm.config import Config, DataConfig, ForecastConfig, GoalConfig, GrowthConfig, TrainerConfig
 from growlstm.runs.dispatch import choose_scope, grow_many
 from growlstm.train.pooled_windows import PooledWindows
 from growlstm.growth.refit import growth_path, recut, stage_epochs

@@ -85,8 +85,8 @@ class SeriesWindows:
     # at n_train (the first validation origin) reuses them instead of fitting it again.
     base_raw: Optional[np.ndarray] = None
     # model.base_input: the base's forecast, measured from the window's level, as h more inputs
-    # (the same at every step; the network reads them at the last: ``last_inputs``), so the
-    # network sees the forecast it corrects (no effect without a base).
+    # at the last step (``last_inputs``), so the network sees the forecast it corrects (no
+    # effect without a base).
     base_input: bool = False
 
     @property
@@ -167,7 +167,8 @@ class SeriesWindows:
 
     def inputs(self, origins: np.ndarray | list[int]) -> torch.Tensor:
         """Input windows, shape (N, input_size, C), float32; the target column relative to the
-        level, then the features, then (``base_input``) the base forecast's h values; with ``pad``,
+        level, then the features, then (``base_input``) the base forecast's h values (at the last
+        step; ``with_base_inputs``); with ``pad``,
         steps before the series are zero and a last column flags the real ones."""
         origins = np.asarray(origins)
         idx = origins[:, None] + np.arange(-self.input_size, 0)[None, :]
@@ -215,8 +216,12 @@ def base_columns(before: int, h: int, reads_base: bool) -> list[int]:
 
 def with_base_inputs(x: np.ndarray, base: np.ndarray) -> np.ndarray:
     """Input windows ``x`` (N, L, C) with each window's base forecast ``base`` (N, h), measured
-    from its level, repeated at every step as h more columns: a static input, as an LSTM reads one."""
-    return np.concatenate([x, np.repeat(base[:, None, :].astype(x.dtype), x.shape[1], axis=1)], axis=2)
+    from its level, as h more columns: at the last step, where the network reads them
+    (``LSTMStack``'s last-step inputs), and zero at the steps before."""
+    out = np.zeros((*x.shape[:2], x.shape[2] + base.shape[1]), dtype=x.dtype)
+    out[:, :, : x.shape[2]] = x
+    out[:, -1, x.shape[2] :] = base
+    return out
 
 
 def masked_mean(values: np.ndarray, real: np.ndarray) -> np.ndarray:

@@ -51,7 +51,8 @@ log = logging.getLogger("growlstm")
 
 MODEL_FILE = "forecaster.pt"
 PREDICTION = "predict.json"  # written last by predict: the mark of a finished prediction
-FORMAT = 1
+# 2: the base forecast is an input at the last step only (format 1's networks read it at every step).
+FORMAT = 2
 
 
 @dataclass
