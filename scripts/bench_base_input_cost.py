@@ -1,0 +1,136 @@
+"""What reading the base forecast costs a pooled network: at every step (format 1) or at the last.
+
+    python scripts/bench_base_input_cost.py                          # M1 monthly and M4 hourly, [2] and [8]
+    python scripts/bench_base_input_cost.py --subsets m4_hourly --widths 2 8 32 --epochs 3
+
+With ``model.base_input`` (the pooled default) the network reads its base's h-step forecast.
+Until growlstm's forecaster.pt format 2 those h values were repeated at each of the
+``input_size`` steps of every window (h = 48 and 96 steps on M4 hourly); now they enter the
+first layer once, at the last step (``LSTMStack``'s last-step inputs), which computes what the
+old network computes when the base columns are zero before the last step. This times both on
+the same pooled windows that ``growth.scope=global`` builds (the subset's series, the default
+config, the ETS base), in one process, interleaved: the seeds of one stage trained together as
+a search trains them (``fit_seeds``, 3 seeds, one torch thread), for a fixed number of epochs
+(no early stopping, so both layouts do the same work). The old layout is reproduced by
+patching the windows to repeat the base at every step and the network to read it there.
+
+Writes <out>/bench_base_input_cost.csv and <out>/bench_base_input_cost.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_many import SUBSETS as M4_SUBSETS  # noqa: E402
+from bench_short import M1_DIR, SUBSETS as M1_SUBSETS  # noqa: E402
+from m4 import M4_DIR  # noqa: E402
+
+LAYOUTS = ("every step", "last step")
+
+
+def pooled_windows(subset: str) -> tuple[Any, Any]:
+    """The subset's pooled windows and config, as a default global run builds them."""
+    import growlstm
+    from growlstm.config import Config, DataConfig
+    from growlstm.runs.pooled import series_windows
+    from growlstm.train.pooled_windows import PooledWindows, pool_feature_scaling
+
+    if subset in M1_SUBSETS:
+        folder, (pattern, h, season) = M1_DIR, M1_SUBSETS[subset]
+    else:
+        folder, (pattern, h, season, _) = M4_DIR, M4_SUBSETS[subset]
+    data = DataConfig(name="csv", path=str(folder / "train.csv"), test_path=str(folder / "test.csv"), id_col="uid",
+                      time_col="t", target="value", series=pattern, season_length=season)
+    config = Config(data=data, h=h)
+    wins, _, _, _ = series_windows(growlstm.load(data), config)
+    return PooledWindows.build(pool_feature_scaling(wins)), config
+
+
+@contextlib.contextmanager
+def every_step() -> Iterator[None]:
+    """Format 1's layout: the base repeated at every input step, read there by the first layer."""
+    from growlstm.train import pooled_windows as module
+
+    def repeated(x: np.ndarray, base: np.ndarray) -> np.ndarray:
+        return np.concatenate([x, np.repeat(base[:, None, :].astype(x.dtype), x.shape[1], axis=1)], axis=2)
+
+    saved = module.with_base_inputs, module.PooledWindows.last_inputs
+    module.with_base_inputs = repeated  # type: ignore[assignment]
+    module.PooledWindows.last_inputs = property(lambda self: [])  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        module.with_base_inputs, module.PooledWindows.last_inputs = saved  # type: ignore[assignment]
+
+
+def time_stage(pooled: Any, config: Any, widths: list[int], epochs: int, seeds: int) -> float:
+    """Seconds per epoch of one stage's seeds trained together for ``epochs`` epochs."""
+    from growlstm.train.packed import fit_seeds
+
+    start = time.perf_counter()
+    fit_seeds(pooled, widths, config.model, config.trainer, list(range(seeds)), epochs=[epochs] * seeds)
+    return (time.perf_counter() - start) / epochs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subsets", nargs="+", default=["m1_monthly", "m4_hourly"],
+                        choices=[*M1_SUBSETS, *M4_SUBSETS])
+    parser.add_argument("--widths", nargs="+", type=int, default=[2, 8])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2, help="timings per layout (interleaved); the best is kept")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # what a search's narrow stages use (runs.shared.training_threads)
+    rows = []
+    for subset in args.subsets:
+        pooled, config = pooled_windows(subset)
+        print(f"{subset}: {len(pooled.series)} series, {len(pooled.train_pos)} training windows, "
+              f"input_size {pooled.input_size}, h {pooled.h}", flush=True)
+        time_stage(pooled, config, [args.widths[0]], 1, args.seeds)  # warm-up: first-call costs, untimed
+        for width in args.widths:
+            times: dict[str, list[float]] = {layout: [] for layout in LAYOUTS}
+            for r in range(args.repeats):
+                for layout in LAYOUTS if r % 2 == 0 else LAYOUTS[::-1]:  # neither always goes first
+                    with every_step() if layout == "every step" else contextlib.nullcontext():
+                        times[layout].append(time_stage(pooled, config, [width], args.epochs, args.seeds))
+            best = {layout: min(t) for layout, t in times.items()}
+            row = {"subset": subset, "widths": f"[{width}]", "series": len(pooled.series),
+                   "train_windows": len(pooled.train_pos), "input_size": pooled.input_size, "h": pooled.h,
+                   "s_per_epoch_every_step": best["every step"], "s_per_epoch_last_step": best["last step"],
+                   "speedup": best["every step"] / best["last step"]}
+            rows.append(row)
+            print(f"  [{width}] every step {row['s_per_epoch_every_step']:.2f} s/epoch, last step "
+                  f"{row['s_per_epoch_last_step']:.2f} s/epoch: {row['speedup']:.2f}x", flush=True)
+    table = pd.DataFrame(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "bench_base_input_cost.csv", index=False)
+    cols = list(table.columns)
+    lines = ["# The base forecast as input: read at every step or at the last", "",
+             f"`python scripts/bench_base_input_cost.py {' '.join(sys.argv[1:])}`".replace(" `", "`"), "",
+             f"Seconds per training epoch of one stage ({args.seeds} seeds trained together, one torch thread, "
+             f"{args.epochs} epochs, best of {args.repeats} timings alternating which layout goes first, after an untimed warm-up), on the pooled windows of a "
+             "default global run. `every step`: format 1 (the base's h values repeated at each input step); "
+             "`last step`: the committed layout.", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in table.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r) + " |")
+    (args.out / "bench_base_input_cost.md").write_text("\n".join(lines) + "\n")
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
