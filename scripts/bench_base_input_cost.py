@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
