@@ -11,8 +11,10 @@ old network computes when the base columns are zero before the last step. This t
 the same pooled windows that ``growth.scope=global`` builds (the subset's series, the default
 config, the ETS base), in one process, interleaved: the seeds of one stage trained together as
 a search trains them (``fit_seeds``, 3 seeds, one torch thread), for a fixed number of epochs
-(no early stopping, so both layouts do the same work). The old layout is reproduced by
-patching the windows to repeat the base at every step and the network to read it there.
+(no early stopping, so both layouts do the same work). Format 1 is reproduced by patching the
+windows to be built as they were (``format1_inputs``) and the network to read every step.
+Since format 2 the windows are also built in one array (``windows.window_inputs``), not one
+array per step of the assembly; the timings include that.
 
 Writes <out>/bench_base_input_cost.csv and <out>/bench_base_input_cost.md.
 """
@@ -55,21 +57,40 @@ def pooled_windows(subset: str) -> tuple[Any, Any]:
     return PooledWindows.build(pool_feature_scaling(wins)), config
 
 
+def format1_inputs(self: Any, pos: np.ndarray, unit: Any = None, reference: Any = None) -> Any:
+    """``PooledWindows.inputs`` as format 1 built them: the base repeated at every step, then
+    the padded steps zeroed and the mask appended, one array after another."""
+    import torch
+
+    assert not self.series_id, "the comparison runs without model.series_id"
+    idx, real = self.window_steps(pos)
+    x = self.z[idx]
+    unit = self.spread(pos, (idx, real)) if unit is None else unit
+    level = self.level(pos)
+    x[:, :, 0] = (x[:, :, 0] - level[:, None]) / unit[:, None]
+    if self.base_input:
+        reference = self.reference(pos) if reference is None else reference
+        base = (reference - level[:, None]) / unit[:, None]
+        x = np.concatenate([x, np.repeat(base[:, None, :].astype(x.dtype), x.shape[1], axis=1)], axis=2)
+    if self.pad:
+        x = np.where(real[:, :, None], x, 0.0).astype(x.dtype, copy=False)
+        x = np.concatenate([x, real[:, :, None].astype(x.dtype)], axis=2)
+    return torch.from_numpy(x)
+
+
 @contextlib.contextmanager
 def every_step() -> Iterator[None]:
-    """Format 1's layout: the base repeated at every input step, read there by the first layer."""
-    from growlstm.train import pooled_windows as module
+    """Format 1: windows built as ``format1_inputs``, and a network that reads every column at
+    every step (no last-step inputs)."""
+    from growlstm.train.pooled_windows import PooledWindows
 
-    def repeated(x: np.ndarray, base: np.ndarray) -> np.ndarray:
-        return np.concatenate([x, np.repeat(base[:, None, :].astype(x.dtype), x.shape[1], axis=1)], axis=2)
-
-    saved = module.with_base_inputs, module.PooledWindows.last_inputs
-    module.with_base_inputs = repeated  # type: ignore[assignment]
-    module.PooledWindows.last_inputs = property(lambda self: [])  # type: ignore[assignment]
+    saved = PooledWindows.inputs, PooledWindows.last_inputs
+    PooledWindows.inputs = format1_inputs  # type: ignore[method-assign]
+    PooledWindows.last_inputs = property(lambda self: [])  # type: ignore[assignment,method-assign]
     try:
         yield
     finally:
-        module.with_base_inputs, module.PooledWindows.last_inputs = saved  # type: ignore[assignment]
+        PooledWindows.inputs, PooledWindows.last_inputs = saved  # type: ignore[method-assign]
 
 
 def time_stage(pooled: Any, config: Any, widths: list[int], epochs: int, seeds: int) -> float:

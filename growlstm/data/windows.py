@@ -168,18 +168,15 @@ class SeriesWindows:
     def inputs(self, origins: np.ndarray | list[int]) -> torch.Tensor:
         """Input windows, shape (N, input_size, C), float32; the target column relative to the
         level, then the features, then (``base_input``) the base forecast's h values (at the last
-        step; ``with_base_inputs``); with ``pad``,
-        steps before the series are zero and a last column flags the real ones."""
+        step); with ``pad``, steps before the series are zero and a last column flags the real
+        ones (``window_inputs``)."""
         origins = np.asarray(origins)
         idx = origins[:, None] + np.arange(-self.input_size, 0)[None, :]
         x = self.z[np.maximum(idx, 0)].copy()
         level, unit = self.level(origins), self.spread(origins)
         x[:, :, 0] = (x[:, :, 0] - level[:, None]) / unit[:, None]
-        if self.reads_base:
-            x = with_base_inputs(x, (self.reference(origins) - level[:, None]) / unit[:, None])
-        if self.pad:  # after the base columns: a padded step carries nothing, not even them
-            x = pad_window(x, idx >= 0)
-        return torch.as_tensor(x, dtype=torch.float32)
+        base = (self.reference(origins) - level[:, None]) / unit[:, None] if self.reads_base else None
+        return torch.from_numpy(window_inputs(x, base, idx >= 0 if self.pad else None))
 
     def targets(self, origins: np.ndarray | list[int]) -> torch.Tensor:
         """Scaled target windows relative to the reference (level or classical forecast), (N, h), float32."""
@@ -209,18 +206,29 @@ class SeriesWindows:
 
 
 def base_columns(before: int, h: int, reads_base: bool) -> list[int]:
-    """Where ``with_base_inputs`` puts the base forecast: right after the ``before`` columns of
+    """Where ``window_inputs`` puts the base forecast: right after the ``before`` columns of
     target and features (empty when the inputs do not carry it)."""
     return list(range(before, before + h)) if reads_base else []
 
 
-def with_base_inputs(x: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Input windows ``x`` (N, L, C) with each window's base forecast ``base`` (N, h), measured
-    from its level, as h more columns: at the last step, where the network reads them
-    (``LSTMStack``'s last-step inputs), and zero at the steps before."""
-    out = np.zeros((*x.shape[:2], x.shape[2] + base.shape[1]), dtype=x.dtype)
-    out[:, :, : x.shape[2]] = x
-    out[:, -1, x.shape[2] :] = base
+def window_inputs(x: np.ndarray, base: Optional[np.ndarray] = None, real: Optional[np.ndarray] = None) -> np.ndarray:
+    """The network's input windows, float32, in one array (built once per batch: on long
+    pooled horizons this is a large share of an epoch):
+    - ``x`` (N, L, C): target and feature columns;
+    - ``base`` (N, h), each window's base forecast measured from its level: h more columns, at
+      the last step, where the network reads them (``LSTMStack``'s last-step inputs), zero before;
+    - ``real`` (N, L), padded lookbacks: a padded step (False) carries no value at all, not
+      another series', not the future's, and a last column flags the real steps (1)."""
+    n, steps, c = x.shape
+    width = c + (0 if base is None else base.shape[1]) + (0 if real is None else 1)
+    out = np.zeros((n, steps, width), dtype=np.float32)
+    if real is None:
+        out[:, :, :c] = x
+    else:
+        np.copyto(out[:, :, :c], x, where=real[:, :, None])
+        out[:, :, -1] = real
+    if base is not None:
+        out[:, -1, c : c + base.shape[1]] = base  # the last step of a window is always its own series'
     return out
 
 
@@ -241,15 +249,6 @@ def window_unit(z: np.ndarray, real: np.ndarray, mean: np.ndarray, std: np.ndarr
     """
     level = masked_mean(np.abs(z * std[:, None] + mean[:, None]), real)
     return np.clip(level / std, SCALE_FLOOR, 1.0)
-
-
-def pad_window(x: np.ndarray, real: np.ndarray) -> np.ndarray:
-    """Zero the padded steps of windows ``x`` (N, L, C) and append the mask column (1: real).
-
-    A padded step then carries no value at all: not another series', not the future's.
-    """
-    x = np.where(real[:, :, None], x, 0.0).astype(x.dtype, copy=False)
-    return np.concatenate([x, real[:, :, None].astype(x.dtype)], axis=2)
 
 
 def default_h(freq: str | None) -> int:

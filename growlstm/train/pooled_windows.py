@@ -14,7 +14,7 @@ from growlstm.baselines.backtesting import mean_scores, score_at
 from growlstm.train.module import LSTMForecaster
 from growlstm.train.loaders import EVAL_CHUNK
 from growlstm.data.windows import (
-    SeriesWindows, base_columns, masked_mean, pad_window, window_unit, with_base_inputs,
+    SeriesWindows, base_columns, masked_mean, window_inputs, window_unit,
 )
 
 
@@ -55,7 +55,7 @@ class PooledWindows:
     # model.series_id: one-hot inputs of each window's series, appended per batch (never stored).
     series_id: bool = False
     # Left-padded lookback (short series): steps before a window's series are zero and a mask
-    # input flags the real ones (``windows.pad_window``).
+    # input flags the real ones (``windows.window_inputs``).
     pad: bool = False
     # model.base_input: each window's base forecast as h more inputs (``SeriesWindows.base_input``).
     base_input: bool = False
@@ -145,13 +145,13 @@ class PooledWindows:
         unit = self.spread(pos, (idx, real)) if unit is None else unit
         level = self.level(pos)
         x[:, :, 0] = (x[:, :, 0] - level[:, None]) / unit[:, None]
+        base = None
         if self.base_input:  # in SeriesWindows.inputs' column order
             reference = self.reference(pos) if reference is None else reference
-            x = with_base_inputs(x, (reference - level[:, None]) / unit[:, None])
-        if self.pad:
-            x = pad_window(x, real)
-        elif not real.all():
+            base = (reference - level[:, None]) / unit[:, None]
+        if not self.pad and not real.all():
             raise ValueError("a window starts before its series but the lookback is not padded")
+        x = window_inputs(x, base, real if self.pad else None)
         if self.series_id:
             ids = np.zeros((len(pos), self.input_size, len(self.series)), dtype=np.float32)
             ids[np.arange(len(pos)), :, self.series_of(pos)] = 1.0
