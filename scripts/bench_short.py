@@ -177,7 +177,10 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
              "`side-by-side` and `refit-in-sequence` ran the same code with the refit's three cuts in two "
              "processes and one after another (`--refit-in-sequence`), to time it. Those three ran on a CPU about 2.5 "
              "times slower than the earlier rows' (the `auto` row's quarterly code and defaults, run from the CLI "
-             "that day, took 633 s against its 232 s): compare their wall times with each other only.", ""]
+             "that day, took 633 s against its 232 s): compare their wall times with each other only. Rows "
+             "`last-step-base` are the defaults since the pooled network reads its base's forecast once, at the "
+             "last input step (forecaster.pt format 2; the rows before repeated it at every step), run on a "
+             "faster CPU again (see bench_base_input_cost.md for the cost measured in one run).", ""]
     for subset in SUBSETS:
         done = runs[runs.subset == subset]
         if done.empty:
