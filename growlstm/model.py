@@ -26,6 +26,11 @@ class LSTMStack(nn.Module):
     applied to that layer's output at the last time step. The per-layer heads are a skip to the
     output: a new layer whose head starts at zero leaves the forecast unchanged, which is what
     makes growing in depth exact (RECIPE.md section 3). With one layer it is the plain LSTM + head.
+
+    ``last_inputs``: input columns read at the last step only, through the first layer's
+    ``weight_last`` (its rows in the gate order i, f, g, o, like ``weight_ih_l0``'s). The stack
+    then computes what it would with those columns in ``weight_ih_l0`` and zero at every earlier
+    step, without a matrix product per step for them.
     """
 
     def __init__(
@@ -45,7 +50,7 @@ class LSTMStack(nn.Module):
         self.last_inputs = sorted(int(c) for c in last_inputs)
         if self.last_inputs and (self.last_inputs[0] < 0 or self.last_inputs[-1] >= n_inputs):
             raise ValueError(f"last_inputs {self.last_inputs} outside the {n_inputs} input columns")
-        step = [c for c in range(n_inputs) if c not in set(self.last_inputs)]
+        step = sorted(set(range(n_inputs)) - set(self.last_inputs))
         # Column indices as buffers: they follow the module's device, and stay out of the state dict.
         self.register_buffer("step_cols", torch.tensor(step, dtype=torch.long), persistent=False)
         self.register_buffer("last_cols", torch.tensor(self.last_inputs, dtype=torch.long), persistent=False)
