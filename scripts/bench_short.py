@@ -180,7 +180,10 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
              "that day, took 633 s against its 232 s): compare their wall times with each other only. Rows "
              "`last-step-base` are the defaults since the pooled network reads its base's forecast once, at the "
              "last input step (forecaster.pt format 2; the rows before repeated it at every step), run on a "
-             "faster CPU again (see bench_base_input_cost.md for the cost measured in one run).", ""]
+             "faster CPU again (see bench_base_input_cost.md for the cost measured in one run). Rows `one-array` "
+             "ran the next commits (input windows built in one array) an hour later: the same scores in every "
+             "column, and longer wall times from a slower machine, not the code: `last-step-base`'s own code "
+             "rerun on quarterly right after took 264 s against its 197 s.", ""]
     for subset in SUBSETS:
         done = runs[runs.subset == subset]
         if done.empty:
