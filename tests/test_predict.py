@@ -179,6 +179,13 @@ def test_predict_refuses_data_that_is_not_the_run_s(csv_run: tuple[Path, Path], 
     (unfinished / "summary.json").unlink()
     with pytest.raises(InputError, match="not a finished run"):
         growlstm.predict(unfinished)
+    # A forecaster of format 1 (its network read the base forecast at every input step) is refused.
+    older = tmp_path / "older"
+    shutil.copytree(run, older)
+    payload = torch.load(older / MODEL_FILE, weights_only=True)
+    torch.save({**payload, "format": 1}, older / MODEL_FILE)
+    with pytest.raises(InputError, match=r"another growlstm version \(format 1\)"):
+        load(older / MODEL_FILE)
     # From the shell: one line, exit code 2, nothing that looks like a finished prediction.
     monthly = tmp_path / "monthly.csv"
     data.assign(ds=pd.date_range("1900-01-01", periods=100, freq="MS")).to_csv(monthly, index=False)
