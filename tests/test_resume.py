@@ -213,3 +213,19 @@ def test_warm_run_resumes_to_the_same_result(tiny_config: Config, tmp_path: Path
     (cut / "summary.json").unlink()
     again = growlstm.resume(cut, nile().to_numpy())
     assert [(s.widths, s.val, s.parent) for s in again.stages] == [(s.widths, s.val, s.parent) for s in whole.stages]
+
+
+def test_networks_that_read_the_base_at_every_step_are_not_resumed() -> None:
+    """A stage checkpoint written before forecaster format 2 (the base forecast read at every
+    input step) is refused on windows that carry the base at the last step only."""
+    from types import SimpleNamespace
+
+    from growlstm.growth.stages import reads_like
+    from growlstm.model import LSTMStack
+
+    based = SimpleNamespace(last_inputs=[1, 2, 3])
+    every_step = LSTMStack(5, [2], 3)
+    with pytest.raises(InputError, match="every input step"):
+        reads_like(based, [every_step], "stage 0 of the resumed run")
+    reads_like(based, [LSTMStack(5, [2], 3, last_inputs=[1, 2, 3])], "stage 0 of the resumed run")
+    reads_like(SimpleNamespace(last_inputs=[]), [every_step], "stage 0 of the resumed run")  # no base input

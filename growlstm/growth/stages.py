@@ -47,12 +47,15 @@ def run_stages(
     """
     config = probe_resolved(config, pooled=isinstance(win, PooledWindows))
     given_parent = fixed_parent(config)
+    if given_parent is not None:
+        reads_like(win, [n for n in given_parent if n is not None], f"model.init_from={config.model.init_from}")
     stages: list[StageRecord] = []
     modules: dict[int, list[Any]] = {}  # trained seeds per stage (for the final test and forecast)
     history: list[Stage] = []
     spent = 0.0  # minutes of completed stages read back on resume
     if recorder and resume:
         for record, stage_modules in recorder.completed():
+            reads_like(win, [m.net for m in stage_modules], f"stage {record.index} of the resumed run")
             stages.append(record)
             modules[record.index] = stage_modules
             history.append(stage_of(record, goal))
@@ -109,6 +112,18 @@ def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], propos
     if named and grows_from(named[0]):
         return proposal.parent
     return next((s.index for s in reversed(stages) if grows_from(s)), None)
+
+
+def reads_like(win: Any, nets: list[Any], source: str) -> None:
+    """Refuse stored networks that read the windows' columns differently from how the windows
+    carry them: a network written before forecaster format 2 read the base forecast at every
+    input step, where the windows now carry it at the last step only (zero before), so its
+    recorded scores and its forecasts would not match."""
+    expected = list(win.last_inputs)
+    if any(list(net.last_inputs) != expected for net in nets):
+        raise InputError(f"{source} holds networks that read the base forecast at every input step (written by an "
+                         "older growlstm); these windows carry it at the last step only",
+                         "start a new run with this version, or set model.base_input=false")
 
 
 def fixed_parent(config: Config) -> Optional[list[Any]]:
