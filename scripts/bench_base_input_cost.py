@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_many import SUBSETS as M4_SUBSETS  # noqa: E402
+from bench_many import SUBSETS as M4_SUBSETS, collection_data  # noqa: E402
 from bench_short import M1_DIR, SUBSETS as M1_SUBSETS  # noqa: E402
 from m4 import M4_DIR  # noqa: E402
 
@@ -42,7 +42,7 @@ LAYOUTS = ("every step", "last step")
 def pooled_windows(subset: str) -> tuple[Any, Any]:
     """The subset's pooled windows and config, as a default global run builds them."""
     import growlstm
-    from growlstm.config import Config, DataConfig
+    from growlstm.config import Config
     from growlstm.runs.pooled import series_windows
     from growlstm.train.pooled_windows import PooledWindows, pool_feature_scaling
 
@@ -50,8 +50,7 @@ def pooled_windows(subset: str) -> tuple[Any, Any]:
         folder, (pattern, h, season) = M1_DIR, M1_SUBSETS[subset]
     else:
         folder, (pattern, h, season, _) = M4_DIR, M4_SUBSETS[subset]
-    data = DataConfig(name="csv", path=str(folder / "train.csv"), test_path=str(folder / "test.csv"), id_col="uid",
-                      time_col="t", target="value", series=pattern, season_length=season)
+    data = collection_data(folder, pattern, season)
     config = Config(data=data, h=h)
     wins, _, _, _ = series_windows(growlstm.load(data), config)
     return PooledWindows.build(pool_feature_scaling(wins)), config

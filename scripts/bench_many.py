@@ -55,14 +55,22 @@ def overrides(config: Any, settings: dict[str, Any]) -> Any:
     return config
 
 
+def collection_data(folder: Path, pattern: str, season: int) -> Any:
+    """The series of a shared collection (M1, the M4 subset: uid,t,value in train.csv) matching
+    ``pattern``, through growlstm's CSV loader with test.csv as each series' test span."""
+    from growlstm.config import DataConfig
+
+    return DataConfig(name="csv", path=str(folder / "train.csv"), test_path=str(folder / "test.csv"), id_col="uid",
+                      time_col="t", target="value", series=pattern, season_length=season)
+
+
 def m4_job(spec: dict[str, Any]) -> dict[str, Any]:
     import growlstm
-    from growlstm.config import Config, DataConfig, GrowthConfig
+    from growlstm.config import Config, GrowthConfig
     from growlstm.runs.dispatch import grow_many
 
     pattern, h, season, _ = SUBSETS[spec["subset"]]
-    data = DataConfig(name="csv", path=str(M4_DIR / "train.csv"), test_path=str(M4_DIR / "test.csv"), id_col="uid",
-                      time_col="t", target="value", series=pattern, season_length=season)
+    data = collection_data(M4_DIR, pattern, season)
     panel = growlstm.load(data)
     if spec.get("series"):
         panel = replace(panel, df=panel.df[panel.df.unique_id.isin(spec["series"])].reset_index(drop=True))

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_many import collection_data  # noqa: E402
 from bench_short import M1_DIR, SUBSETS  # noqa: E402
 
 
@@ -69,15 +70,14 @@ def trainer_settings(pairs: list[str]) -> dict[str, float]:
 def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_input: bool,
         trainer: dict[str, float]) -> list[dict]:
     import growlstm
-    from growlstm.config import Config, DataConfig
+    from growlstm.config import Config
     from growlstm.growth.policy import capacity_cap
     from growlstm.model import count_params
     from growlstm.runs.pooled import PooledEvaluator, series_windows
     from growlstm.train.pooled_windows import PooledWindows, pool_feature_scaling
 
     pattern, h, season = SUBSETS[subset]
-    data = DataConfig(name="csv", path=str(M1_DIR / "train.csv"), test_path=str(M1_DIR / "test.csv"), id_col="uid",
-                      time_col="t", target="value", series=pattern, season_length=season)
+    data = collection_data(M1_DIR, pattern, season)
     panel = growlstm.load(data)
     config = Config(data=data, h=h)
     config = replace(config, model=replace(config.model, residual=residual, base_input=base_input),

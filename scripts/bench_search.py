@@ -36,6 +36,7 @@ import growlstm  # noqa: E402
 from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig  # noqa: E402
 from growlstm.growth.policy import CapFn  # noqa: E402
 from growlstm.growth.preparation import prepare, to_panel  # noqa: E402
+from bench_many import collection_data  # noqa: E402
 from bench_short import M1_DIR  # noqa: E402
 from m4 import load_m4  # noqa: E402
 
@@ -90,8 +91,7 @@ def series_list(args: argparse.Namespace) -> list[tuple[str, Any, Config]]:
         elif name in PANELS or name in M1_LONG:
             # growlstm's own CSV loader, the official test span held out (one series or a subset).
             pattern, h, season = PANELS.get(name, (name, 18, 12))  # M1_LONG: monthly, h=18, m=12
-            data = DataConfig(name="csv", path=str(M1_DIR / "train.csv"), test_path=str(M1_DIR / "test.csv"), id_col="uid",
-                              time_col="t", target="value", series=pattern, season_length=season)
+            data = collection_data(M1_DIR, pattern, season)
             scope = "global" if name in PANELS else base.growth.scope
             config = replace(base, h=h, data=data, growth=replace(base.growth, scope=scope))
             out.append((name, growlstm.load(data), config))

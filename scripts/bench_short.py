@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_many.py: overrides, run_in_process
-from bench_many import overrides, run_in_process  # noqa: E402
+from bench_many import collection_data, overrides, run_in_process  # noqa: E402
 
 M1_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "m1"
 SUBSETS = {"m1_monthly": ("M1-M*", 18, 12), "m1_quarterly": ("M1-Q*", 8, 4), "m1_yearly": ("M1-Y*", 6, 1)}
@@ -52,14 +52,13 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     import logging
 
     import growlstm
-    from growlstm.config import Config, DataConfig
+    from growlstm.config import Config
 
     logging.getLogger("growlstm").setLevel(logging.WARNING)
     # Another collection in the same uid,t,value layout (bench_recommend.py: the M4 subset).
     folder = Path(spec.get("data_dir", M1_DIR))
     pattern, h, season = spec.get("layout") or SUBSETS[spec["subset"]]
-    data = DataConfig(name="csv", path=str(folder / "train.csv"), test_path=str(folder / "test.csv"), id_col="uid",
-                      time_col="t", target="value", series=pattern, season_length=season)
+    data = collection_data(folder, pattern, season)
     panel = growlstm.load(data)
     if spec.get("every", 1) > 1:
         from dataclasses import replace
