@@ -172,7 +172,7 @@ class SeriesWindows:
         ones (``window_inputs``)."""
         origins = np.asarray(origins)
         idx = origins[:, None] + np.arange(-self.input_size, 0)[None, :]
-        x = self.z[np.maximum(idx, 0)].copy()
+        x = self.z[np.maximum(idx, 0)]  # a copy (fancy indexing): the level is taken off in place
         level, unit = self.level(origins), self.spread(origins)
         x[:, :, 0] = (x[:, :, 0] - level[:, None]) / unit[:, None]
         base = (self.reference(origins) - level[:, None]) / unit[:, None] if self.reads_base else None
