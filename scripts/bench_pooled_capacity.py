@@ -5,6 +5,7 @@
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --widths 2 8 64 --out DIR
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --base-input off
     python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 8 32 --trainer lr=0.001
+    python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --widths 2 8 32 --series-id
 
 Why: on pooled M1 the growth search accepts no widening (every stage within the seed noise of
 [2]). This measures, without the search, whether a wider network validates better at all: each
@@ -68,7 +69,7 @@ def trainer_settings(pairs: list[str]) -> dict[str, float]:
 
 
 def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_input: bool,
-        trainer: dict[str, float]) -> list[dict]:
+        trainer: dict[str, float], series_id: bool = False) -> list[dict]:
     import growlstm
     from growlstm.config import Config
     from growlstm.growth.policy import capacity_cap
@@ -80,12 +81,13 @@ def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_i
     data = collection_data(M1_DIR, pattern, season)
     panel = growlstm.load(data)
     config = Config(data=data, h=h)
-    config = replace(config, model=replace(config.model, residual=residual, base_input=base_input),
+    config = replace(config, model=replace(config.model, residual=residual, base_input=base_input,
+                                                      series_id=series_id),
                      growth=replace(config.growth, seeds=seeds), trainer=replace(config.trainer, **trainer))
     wins, _, h, input_size = series_windows(panel, config)
-    pooled = PooledWindows.build(pool_feature_scaling(wins))
+    pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=series_id)
     cap = capacity_cap(pooled.n_samples, pooled.n_inputs, h, config.growth.alpha)
-    label = (residual or "none") + (" + input" if pooled.base_input else "")
+    label = (residual or "none") + (" + input" if pooled.base_input else "") + (" + series id" if series_id else "")
     label += "".join(f", {k}={v:g}" for k, v in trainer.items())
     common = {"subset": subset, "residual": label, "series": len(wins), "train_windows": len(pooled.train_pos),
               "cap": cap}
@@ -134,6 +136,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--base-input", choices=["on", "off"], default="on",
                         help="the base forecast as inputs (model.base_input; on: the pooled default)")
+    parser.add_argument("--series-id", action="store_true",
+                        help="each series' identity as one-hot inputs (model.series_id; it widens N_i, so the cap falls)")
     parser.add_argument("--trainer", nargs="+", default=[], metavar="KEY=VALUE",
                         help="trainer settings other than the defaults, e.g. lr=0.001 weight_decay=1e-4")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
@@ -149,7 +153,7 @@ def main() -> None:
     for subset in args.subsets:
         for residual in args.residuals:
             rows += run(subset, None if residual == "none" else residual, args.widths, args.seeds,
-                        args.base_input == "on", trainer_settings(args.trainer))
+                        args.base_input == "on", trainer_settings(args.trainer), args.series_id)
     table = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
