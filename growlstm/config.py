@@ -121,8 +121,9 @@ class ModelConfig:
     # 0.915 -> 0.904, quarterly 0.876 -> 0.863, yearly 0.779 -> 0.763), theta for a series' own
     # network (the best treatment on the M4 benchmark, scripts/results/bench_m4.md).
     residual: Optional[Residual] = Residual.scope
-    # Global scope only: each series' identity as one-hot inputs at every step, so the one network
-    # learns a per-series offset of its first layer's gates (a learned series embedding). At most
+    # Global scope only: each series' identity as one-hot inputs, read at the last input step (as
+    # the base forecast), so the one network learns a per-series offset of its first layer's gates
+    # there (a learned series embedding). At most
     # SERIES_ID_MAX series: the inputs (and the capacity rule's N_i) grow with the series count.
     series_id: bool = False
     # The residual base's forecast from each origin, measured from the window's level, as h more

@@ -217,7 +217,9 @@ def test_series_id_inputs_are_one_hot_per_window() -> None:
         owner = np.searchsorted(plain.offsets, pos, side="right") - 1
         owner[np.isin(pos, future)] = np.arange(3)[np.isin(future, pos)]
         expected = torch.nn.functional.one_hot(torch.from_numpy(owner), 3).float()
-        torch.testing.assert_close(x_id[:, :, 1:], expected[:, None, :].expand(-1, 12, -1))
+        torch.testing.assert_close(x_id[:, -1, 1:], expected)  # read at the last step ...
+        assert not x_id[:, :-1, 1:].any()  # ... and zero before it
+    assert plain.last_inputs == [] and ided.last_inputs == [1, 2, 3]
 
 
 def test_base_inputs_of_the_pooled_windows_are_each_series_own() -> None:

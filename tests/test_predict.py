@@ -117,6 +117,14 @@ def test_predict_reproduces_forecast_csv_of_many_series(tmp_path: Path, scope: s
         assert load(run / MODEL_FILE).network["series_id"] is True  # type: ignore[index]
         assert load(run / MODEL_FILE).network["base_input"] is True  # type: ignore[index]
         assert (tmp_path / "out" / "forecast.csv").read_bytes() == (run / "forecast.csv").read_bytes()
+        # Format 2 read the series identity at every input step: such a file is refused; one
+        # without the identity reads the same in both formats.
+        payload = torch.load(run / MODEL_FILE, weights_only=True)
+        torch.save({**payload, "format": 2}, tmp_path / "two.pt")
+        with pytest.raises(InputError, match=r"another growlstm version \(format 2\)"):
+            load(tmp_path / "two.pt")
+        torch.save({**payload, "format": 2, "network": {**payload["network"], "series_id": False}}, tmp_path / "two.pt")
+        assert load(tmp_path / "two.pt").network["series_id"] is False  # type: ignore[index]
     else:  # local: each series' own folder holds its forecast.csv
         for uid in "abc":
             assert "lstm" in load(series_folder(run, uid) / MODEL_FILE).series[0].candidates

@@ -117,13 +117,13 @@ def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], propos
 def reads_like(win: Any, nets: list[Any], source: str) -> None:
     """Refuse stored networks that read the windows' columns differently from how the windows
     carry them: a network written before forecaster format 2 read the base forecast at every
-    input step, where the windows now carry it at the last step only (zero before), so its
-    recorded scores and its forecasts would not match."""
+    input step (before format 3, the series identity too), where the windows now carry them at
+    the last step only (zero before), so its recorded scores and its forecasts would not match."""
     expected = list(win.last_inputs)
     if any(list(net.last_inputs) != expected for net in nets):
-        raise InputError(f"{source} holds networks that read the base forecast at every input step (written by an "
-                         "older growlstm); these windows carry it at the last step only",
-                         "start a new run with this version, or set model.base_input=false")
+        raise InputError(f"{source} holds networks that read the base forecast or the series identity at every "
+                         "input step (written by an older growlstm); these windows carry them at the last step only",
+                         "start a new run with this version, or set model.base_input=false model.series_id=false")
 
 
 def fixed_parent(config: Config) -> Optional[list[Any]]:

@@ -52,7 +52,8 @@ log = logging.getLogger("growlstm")
 MODEL_FILE = "forecaster.pt"
 PREDICTION = "predict.json"  # written last by predict: the mark of a finished prediction
 # 2: the base forecast is an input at the last step only (format 1's networks read it at every step).
-FORMAT = 2
+# 3: so is the series identity (model.series_id); a format-2 file without it reads the same.
+FORMAT = 3
 
 
 @dataclass
@@ -161,7 +162,8 @@ def save(path: Path, forecaster: Forecaster) -> None:
 def load(path: Path) -> Forecaster:
     """A saved forecaster (plain data and tensors only: ``weights_only`` unpickles nothing else)."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("format") != FORMAT:
+    same = payload.get("format") == 2 and not (payload.get("network") or {}).get("series_id")
+    if payload.get("format") != FORMAT and not same:
         raise InputError(f"{path} was written by another growlstm version (format {payload.get('format')})",
                          "run the growth again with this version")
     payload.pop("format")

@@ -52,7 +52,8 @@ class PooledWindows:
     # Residual treatment: each series' classical forecast from every origin (scaled), stacked
     # like z but with one more row per series (origins run 0..T); None: no base.
     base: Optional[np.ndarray] = None
-    # model.series_id: one-hot inputs of each window's series, appended per batch (never stored).
+    # model.series_id: one-hot inputs of each window's series, appended per batch (never stored),
+    # read at the last input step only (``last_inputs``).
     series_id: bool = False
     # Left-padded lookback (short series): steps before a window's series are zero and a mask
     # input flags the real ones (``windows.window_inputs``).
@@ -89,8 +90,13 @@ class PooledWindows:
 
     @property
     def last_inputs(self) -> list[int]:
-        """The input columns read at the last step only (as ``SeriesWindows.last_inputs``)."""
-        return base_columns(self.z.shape[1], self.h, self.base_input)
+        """The input columns read at the last step only (as ``SeriesWindows.last_inputs``): the
+        base forecast and the series identity. Why the identity there: one-hots at every step
+        made the first layer's input product grow with the series count at every step (M1
+        monthly, 617 series: 20x the time of a network without them); at the last step they
+        are still a learned per-series offset of the gates, for one step's cost."""
+        ids = list(range(self.n_inputs - len(self.series), self.n_inputs)) if self.series_id else []
+        return base_columns(self.z.shape[1], self.h, self.base_input) + ids
 
     @functools.cached_property
     def target_mean(self) -> np.ndarray:
@@ -154,7 +160,7 @@ class PooledWindows:
         x = window_inputs(x, base, real if self.pad else None)
         if self.series_id:
             ids = np.zeros((len(pos), self.input_size, len(self.series)), dtype=np.float32)
-            ids[np.arange(len(pos)), :, self.series_of(pos)] = 1.0
+            ids[np.arange(len(pos)), -1, self.series_of(pos)] = 1.0  # the last step only (last_inputs)
             x = np.concatenate([x, ids], axis=2)
         return torch.from_numpy(x)
 
