@@ -182,7 +182,9 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
              "faster CPU again (see bench_base_input_cost.md for the cost measured in one run). Rows `one-array` "
              "ran the next commits (input windows built in one array) an hour later: the same scores in every "
              "column, and longer wall times from a slower machine, not the code: `last-step-base`'s own code "
-             "rerun on quarterly right after took 264 s against its 197 s.", ""]
+             "rerun on quarterly right after took 264 s against its 197 s. Rows `series-id` add "
+             "`model.series_id=true` (read at the last input step, forecaster.pt format 3), the two subsets run "
+             "side by side on the 2 cores.", ""]
     for subset in SUBSETS:
         done = runs[runs.subset == subset]
         if done.empty:
