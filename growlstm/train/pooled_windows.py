@@ -157,12 +157,8 @@ class PooledWindows:
             base = (reference - level[:, None]) / unit[:, None]
         if not self.pad and not real.all():
             raise ValueError("a window starts before its series but the lookback is not padded")
-        x = window_inputs(x, base, real if self.pad else None)
-        if self.series_id:
-            ids = np.zeros((len(pos), self.input_size, len(self.series)), dtype=np.float32)
-            ids[np.arange(len(pos)), -1, self.series_of(pos)] = 1.0  # the last step only (last_inputs)
-            x = np.concatenate([x, ids], axis=2)
-        return torch.from_numpy(x)
+        ids = (self.series_of(pos), len(self.series)) if self.series_id else None  # at the last step (last_inputs)
+        return torch.from_numpy(window_inputs(x, base, real if self.pad else None, ids))
 
     def reference(self, pos: np.ndarray) -> np.ndarray:
         """What the network's output is added to (as ``SeriesWindows.reference``): (N, h)."""
