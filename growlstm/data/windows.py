@@ -227,8 +227,8 @@ def window_inputs(x: np.ndarray, base: Optional[np.ndarray] = None, real: Option
     mask = c + n_base  # the mask column, where there is one
     width = mask + (0 if real is None else 1) + (0 if ids is None else ids[1])
     # empty + fill, not zeros: a fresh zeroed (calloc) array of a wide batch faults its pages in
-    # one by one as the strided writes below reach them (series identity on M1 monthly: 637
-    # columns, 10x slower); a filled one reuses the memory of the batch before.
+    # one by one as the strided writes below reach them (series identity on M1 monthly, 637
+    # columns: the validation forecasts, 8192 windows a chunk, took 8x as long).
     out = np.empty((n, steps, width), dtype=np.float32)
     out.fill(0.0)
     if real is None:
