@@ -229,3 +229,8 @@ def test_networks_that_read_the_base_at_every_step_are_not_resumed() -> None:
         reads_like(based, [every_step], "stage 0 of the resumed run")
     reads_like(based, [LSTMStack(5, [2], 3, last_inputs=[1, 2, 3])], "stage 0 of the resumed run")
     reads_like(SimpleNamespace(last_inputs=[]), [every_step], "stage 0 of the resumed run")  # no base input
+    # Before format 3 the series identity (here 2 one-hot columns after the base) was read at
+    # every step too: such a network is refused on windows that carry it at the last step.
+    with pytest.raises(InputError, match="series identity"):
+        reads_like(SimpleNamespace(last_inputs=[1, 2, 3, 5, 6]), [LSTMStack(7, [2], 3, last_inputs=[1, 2, 3])],
+                   "stage 0 of the resumed run")
