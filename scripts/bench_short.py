@@ -184,7 +184,8 @@ def tables(runs: pd.DataFrame, series: pd.DataFrame) -> str:
              "column, and longer wall times from a slower machine, not the code: `last-step-base`'s own code "
              "rerun on quarterly right after took 264 s against its 197 s. Rows `series-id` add "
              "`model.series_id=true` (read at the last input step, forecaster.pt format 3), the two subsets run "
-             "side by side on the 2 cores.", ""]
+             "side by side on the 2 cores; `series-id-array` the monthly one again after the one-hots were "
+             "written into the batch array directly (the same scores), while a pooled M4 hourly run shared the CPU.", ""]
     for subset in SUBSETS:
         done = runs[runs.subset == subset]
         if done.empty:
