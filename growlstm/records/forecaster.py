@@ -162,8 +162,9 @@ def save(path: Path, forecaster: Forecaster) -> None:
 def load(path: Path) -> Forecaster:
     """A saved forecaster (plain data and tensors only: ``weights_only`` unpickles nothing else)."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    same = payload.get("format") == 2 and not (payload.get("network") or {}).get("series_id")
-    if payload.get("format") != FORMAT and not same:
+    # Format 2 differs from 3 only in how a network with series identity reads it.
+    reads_the_same = payload.get("format") == 2 and not (payload.get("network") or {}).get("series_id")
+    if payload.get("format") != FORMAT and not reads_the_same:
         raise InputError(f"{path} was written by another growlstm version (format {payload.get('format')})",
                          "run the growth again with this version")
     payload.pop("format")
