@@ -6,6 +6,9 @@
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --base-input off
     python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 8 32 --trainer lr=0.001
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --widths 2 8 32 --series-id
+    python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 2,2 8,8 --model dropout=0.3
+    python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 8 32 --input-size 36
+    python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 32 64,64 --curve 60
 
 Why: on pooled M1 the growth search accepts no widening (every stage within the seed noise of
 [2]). This measures, without the search, whether a wider network validates better at all: each
@@ -18,7 +21,10 @@ base, the network reads the base's forecast as inputs (``model.base_input``, the
 tables before that option are the runs without it). The row
 ``base only`` is a network that outputs zero: the base's own forecast, or the last value repeated. Scores are the set-level validation MASE (the
 growth search's metric: the mean over series of each series' mean over its validation origins);
-no test span is read. Training runs on one torch thread (the `seconds` column; a real global
+no test span is read. A width ``8,8`` is a stack of two layers. ``--curve E`` asks instead whether
+the wider networks can fit more at all: each trains E epochs without early stopping (the default
+trainer's optimiser, batch size, clipping and loss, one seed) and the table gives the training and
+early-stopping loss every 10 epochs. Training runs on one torch thread (the `seconds` column; a real global
 run trains stages of 16+ cells on `growth.workers` threads).
 
 Writes <out>/bench_pooled_capacity.csv and <out>/bench_pooled_capacity.md.
@@ -68,8 +74,51 @@ def trainer_settings(pairs: list[str]) -> dict[str, float]:
     return out
 
 
-def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_input: bool,
-        trainer: dict[str, float], series_id: bool = False) -> list[dict]:
+def parse_widths(text: str) -> list[int]:
+    """``8`` or ``8,8`` (a stack) as a list of cells per layer."""
+    try:
+        widths = [int(w) for w in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"--widths wants cells per layer such as 8 or 8,8, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise SystemExit(f"--widths wants positive cells per layer, got {text!r}")
+    return widths
+
+
+def loss_curve(pooled: Any, config: Any, widths: list[int], epochs: int) -> dict[str, Any]:
+    """Training and early-stopping loss every 10 epochs of one seed trained without early
+    stopping: whether a wider network can fit the training windows better at all."""
+    import torch
+
+    from growlstm.train.loaders import batch_size_for
+    from growlstm.train.module import LOSSES
+    from growlstm.train.fit import new_module
+
+    x, y = pooled.gather(pooled.train_pos)
+    xs, ys = pooled.gather(pooled.stop_pos)
+    module = new_module(pooled, widths, config.model, config.trainer, config.seed)
+    loss_fn = LOSSES[config.trainer.loss]()
+    optimiser = torch.optim.Adam(module.parameters(), lr=config.trainer.lr, weight_decay=config.trainer.weight_decay)
+    size = batch_size_for(config.trainer, len(x))
+    generator = torch.Generator().manual_seed(config.seed)
+    points = {}
+    for epoch in range(1, epochs + 1):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), size):
+            batch = order[start:start + size]
+            optimiser.zero_grad()
+            loss_fn(module(x[batch]), y[batch]).backward()
+            torch.nn.utils.clip_grad_norm_(module.parameters(), config.trainer.grad_clip)
+            optimiser.step()
+        if epoch == 1 or epoch % 10 == 0:
+            with torch.no_grad():
+                points[epoch] = (float(loss_fn(module(x), y)), float(loss_fn(module(xs), ys)))
+    return {"curve": " ".join(f"{e}: {t:.3f}/{s:.3f}" for e, (t, s) in points.items())}
+
+
+def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, base_input: bool,
+        trainer: dict[str, float], series_id: bool = False, model: dict[str, float] | None = None,
+        lookback: int | None = None, curve: int = 0) -> list[dict]:
     import growlstm
     from growlstm.config import Config
     from growlstm.growth.policy import capacity_cap
@@ -80,27 +129,34 @@ def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_i
     pattern, h, season = SUBSETS[subset]
     data = collection_data(M1_DIR, pattern, season)
     panel = growlstm.load(data)
-    config = Config(data=data, h=h)
+    config = Config(data=data, h=h, input_size=lookback)
     config = replace(config, model=replace(config.model, residual=residual, base_input=base_input,
-                                                      series_id=series_id),
+                                                      series_id=series_id, **(model or {})),
                      growth=replace(config.growth, seeds=seeds), trainer=replace(config.trainer, **trainer))
     wins, _, h, input_size = series_windows(panel, config)
     pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=series_id)
     cap = capacity_cap(pooled.n_samples, pooled.n_inputs, h, config.growth.alpha)
     label = (residual or "none") + (" + input" if pooled.base_input else "") + (" + series id" if series_id else "")
-    label += "".join(f", {k}={v:g}" for k, v in trainer.items())
+    label += "".join(f", {k}={v:g}" for k, v in (trainer | (model or {})).items())
+    label += f", input_size={lookback}" if lookback else ""
     common = {"subset": subset, "residual": label, "series": len(wins), "train_windows": len(pooled.train_pos),
               "cap": cap}
     rows = [common | {"widths": "base only", "params": 0, "val_mase": base_only(pooled)}]
     print(f"{subset} residual={label}: {len(wins)} series, {len(pooled.train_pos)} training windows, cap {cap} cells; "
           f"base only {rows[0]['val_mase']:.3f}", flush=True)
     evaluator = PooledEvaluator.for_run(pooled, config, None)
-    for width in widths:
+    for stack in widths:
         start = time.perf_counter()
-        out = evaluator(0, [width], None)  # fresh weights: no warm-growth path in the way
+        if curve:
+            row = common | {"widths": str(stack), "params": count_params(pooled.n_inputs, stack, h),
+                            **loss_curve(pooled, config, stack, curve), "seconds": time.perf_counter() - start}
+            rows.append(row)
+            print(f"  {stack} training/early-stopping loss by epoch {row['curve']}  {row['seconds']:.0f}s", flush=True)
+            continue
+        out = evaluator(0, stack, None)  # fresh weights: no warm-growth path in the way
         vals = [s.val["mase"] for s in out.seeds]
         row = common | {
-            "widths": f"[{width}]", "params": count_params(pooled.n_inputs, [width], h),
+            "widths": str(stack), "params": count_params(pooled.n_inputs, stack, h),
             "val_mase": float(np.mean(vals)), "val_sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
             "train_loss": float(np.mean([s.train_loss for s in out.seeds])),
             "stop_loss": float(np.mean([s.val_loss for s in out.seeds])),
@@ -108,7 +164,7 @@ def run(subset: str, residual: str | None, widths: list[int], seeds: int, base_i
             "seconds": time.perf_counter() - start,
         }
         rows.append(row)
-        print(f"  [{width}] val MASE {row['val_mase']:.3f} ± {row['val_sd']:.3f}  train loss {row['train_loss']:.3f}  "
+        print(f"  {stack} val MASE {row['val_mase']:.3f} ± {row['val_sd']:.3f}  train loss {row['train_loss']:.3f}  "
               f"stop loss {row['stop_loss']:.3f}  kept epochs {row['kept_epochs']}  {row['seconds']:.0f}s", flush=True)
     return rows
 
@@ -122,6 +178,8 @@ def report(table: pd.DataFrame, args: str) -> str:
             "at zero (the base's forecast: Theta's or ETS's, or the last value repeated). No test span is read.", ""]
     cols = ["subset", "residual", "widths", "params", "val_mase", "val_sd", "train_loss", "stop_loss", "kept_epochs",
             "seconds", "train_windows", "cap"]
+    if "curve" in table:  # --curve: no early stopping, so no validation score
+        cols = ["subset", "residual", "widths", "params", "curve", "seconds", "train_windows"]
     text += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in table.reindex(columns=cols).itertuples(index=False):
         text.append("| " + " | ".join(cell(v) for v in row) + " |")
@@ -132,7 +190,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subsets", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
     parser.add_argument("--residuals", nargs="+", default=["theta", "none"], choices=["theta", "ets", "none"])
-    parser.add_argument("--widths", nargs="+", type=int, default=[2, 8, 32, 64])
+    parser.add_argument("--widths", nargs="+", type=parse_widths, default=[[2], [8], [32], [64]],
+                        help="cells per layer of each network, e.g. 2 8 32 or 2,2 8,8 (stacks)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--base-input", choices=["on", "off"], default="on",
                         help="the base forecast as inputs (model.base_input; on: the pooled default)")
@@ -140,6 +199,11 @@ def main() -> None:
                         help="each series' identity as one-hot inputs (model.series_id; it widens N_i, so the cap falls)")
     parser.add_argument("--trainer", nargs="+", default=[], metavar="KEY=VALUE",
                         help="trainer settings other than the defaults, e.g. lr=0.001 weight_decay=1e-4")
+    parser.add_argument("--model", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="model settings other than the defaults, e.g. dropout=0.3 (between stacked layers)")
+    parser.add_argument("--input-size", type=int, default=None, help="the lookback (input_size; default: the run's)")
+    parser.add_argument("--curve", type=int, default=0, metavar="EPOCHS",
+                        help="train one seed EPOCHS epochs without early stopping and report the loss curves instead")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args()
 
@@ -153,7 +217,8 @@ def main() -> None:
     for subset in args.subsets:
         for residual in args.residuals:
             rows += run(subset, None if residual == "none" else residual, args.widths, args.seeds,
-                        args.base_input == "on", trainer_settings(args.trainer), args.series_id)
+                        args.base_input == "on", trainer_settings(args.trainer), args.series_id,
+                        trainer_settings(args.model), args.input_size, args.curve)
     table = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
