@@ -185,8 +185,7 @@ def grow_global(
         seconds=searched.spent * 60 + time.perf_counter() - start, workers=workers, run_dir=root,
         extra={"global": block, "recommendation": advice[0].as_dict() if advice else None},
     )
-    if advice:
-        log.info("recommended for every series: %s (%s)", advice[0].model, advice[0].reason)
+    # The recommendation is said once, under the final table (records/report.py: format_many).
     if root is not None:
         write_global(root, result, panel, refits["future"], advice, rows)
     return result
