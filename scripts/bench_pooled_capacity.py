@@ -24,7 +24,9 @@ growth search's metric: the mean over series of each series' mean over its valid
 no test span is read. A width ``8,8`` is a stack of two layers. ``--curve E`` asks instead whether
 the wider networks can fit more at all: each trains E epochs without early stopping (the default
 trainer's optimiser, batch size, clipping and loss, one seed) and the table gives the training and
-early-stopping loss every 10 epochs. Training runs on one torch thread (the `seconds` column; a real global
+early-stopping loss every 10 epochs. ``--base-role feature`` (an experiment, not a growlstm option):
+the network reads the base's forecast as inputs but is not added to it; its targets are measured
+from each window's last value, as without a base, so it must learn the whole forecast. Training runs on one torch thread (the `seconds` column; a real global
 run trains stages of 16+ cells on `growth.workers` threads).
 
 Writes <out>/bench_pooled_capacity.csv and <out>/bench_pooled_capacity.md.
@@ -116,9 +118,33 @@ def loss_curve(pooled: Any, config: Any, widths: list[int], epochs: int) -> dict
     return {"curve": " ".join(f"{e}: {t:.3f}/{s:.3f}" for e, (t, s) in points.items())}
 
 
+def base_as_feature() -> None:
+    """``--base-role feature``: targets and forecasts measured from each window's last value while
+    the inputs keep the base's forecast (patched here for the experiment; growlstm adds the
+    network's output to the base whenever it has one)."""
+    import torch
+
+    from growlstm.data.windows import SeriesWindows
+    from growlstm.train.pooled_windows import PooledWindows
+
+    base_reference = PooledWindows.reference
+
+    def gather(self: PooledWindows, pos: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        unit, level = self.spread(pos), self.level(pos)
+        y = (self.z[pos[:, None] + np.arange(self.h)[None, :], 0] - level[:, None]) / unit[:, None]
+        return self.inputs(pos, unit, base_reference(self, pos)), torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+
+    def to_units(self: SeriesWindows, origin: int, output: np.ndarray) -> np.ndarray:
+        out = np.asarray(output, dtype=float) * self.spread([origin])[0]
+        return self.scaler.inverse_target(out + self.level([origin])[0])
+
+    PooledWindows.gather = gather  # type: ignore[method-assign]
+    SeriesWindows.to_units = to_units  # type: ignore[method-assign]
+
+
 def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, base_input: bool,
         trainer: dict[str, float], series_id: bool = False, model: dict[str, float] | None = None,
-        lookback: int | None = None, curve: int = 0) -> list[dict]:
+        lookback: int | None = None, curve: int = 0, base_role: str = "residual") -> list[dict]:
     import growlstm
     from growlstm.config import Config
     from growlstm.growth.policy import capacity_cap
@@ -137,6 +163,7 @@ def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, 
     pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=series_id)
     cap = capacity_cap(pooled.n_samples, pooled.n_inputs, h, config.growth.alpha)
     label = (residual or "none") + (" + input" if pooled.base_input else "") + (" + series id" if series_id else "")
+    label = label.replace(" + input", " as input only") if base_role == "feature" else label
     label += "".join(f", {k}={v:g}" for k, v in (trainer | (model or {})).items())
     label += f", input_size={lookback}" if lookback else ""
     common = {"subset": subset, "residual": label, "series": len(wins), "train_windows": len(pooled.train_pos),
@@ -204,6 +231,9 @@ def main() -> None:
     parser.add_argument("--input-size", type=int, default=None, help="the lookback (input_size; default: the run's)")
     parser.add_argument("--curve", type=int, default=0, metavar="EPOCHS",
                         help="train one seed EPOCHS epochs without early stopping and report the loss curves instead")
+    parser.add_argument("--base-role", choices=["residual", "feature"], default="residual",
+                        help="residual: the network corrects the base (growlstm); feature: it reads the base's forecast "
+                             "as inputs only and forecasts from the last value (an experiment)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args()
 
@@ -213,12 +243,14 @@ def main() -> None:
 
     logging.getLogger("growlstm").setLevel(logging.WARNING)
     torch.set_num_threads(1)  # as the global scope trains (one_torch_thread)
+    if args.base_role == "feature":
+        base_as_feature()
     rows = []
     for subset in args.subsets:
         for residual in args.residuals:
             rows += run(subset, None if residual == "none" else residual, args.widths, args.seeds,
                         args.base_input == "on", trainer_settings(args.trainer), args.series_id,
-                        trainer_settings(args.model), args.input_size, args.curve)
+                        trainer_settings(args.model), args.input_size, args.curve, args.base_role)
     table = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
