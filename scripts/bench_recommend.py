@@ -139,6 +139,7 @@ def main() -> None:
     from bench_short import parse_value
 
     settings = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
+    args.out.mkdir(parents=True, exist_ok=True)
     suffix = f"_{args.tag}" if args.tag else ""
     path = args.out / f"bench_recommend{suffix}.csv"
     # --tables-only --tag with no M4 runs of the tag's own (a setting local runs ignore): the defaults' M4 rows.
