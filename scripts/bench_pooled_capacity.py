@@ -113,8 +113,10 @@ def loss_curve(pooled: Any, config: Any, widths: list[int], epochs: int) -> dict
             torch.nn.utils.clip_grad_norm_(module.parameters(), config.trainer.grad_clip)
             optimiser.step()
         if epoch == 1 or epoch % 10 == 0:
+            module.eval()  # no dropout while scoring
             with torch.no_grad():
                 points[epoch] = (float(loss_fn(module(x), y)), float(loss_fn(module(xs), ys)))
+            module.train()
     return {"curve": " ".join(f"{e}: {t:.3f}/{s:.3f}" for e, (t, s) in points.items())}
 
 
