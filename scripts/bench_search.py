@@ -28,7 +28,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
@@ -244,7 +243,7 @@ def paired_lines(frame: pd.DataFrame) -> list[str]:
     signed-rank p-value of the log ratios (ties left out)."""
     from itertools import combinations
 
-    from scipy.stats import wilcoxon
+    from compare_series import paired
 
     lines = ["", "Paired per series on test (first method against second; Wilcoxon signed-rank on the log ratios):",
              "", "| first | second | series | better | worse | tied | geo-mean ratio | p |", "|---|---|---|---|---|---|---|---|"]
@@ -254,11 +253,8 @@ def paired_lines(frame: pd.DataFrame) -> list[str]:
         common = tests[a].index.intersection(tests[b].index)
         if len(common) < 2:
             continue
-        logs = np.log(tests[a][common] / tests[b][common])
-        untied = logs[np.abs(logs) > 1e-9]
-        p = wilcoxon(untied).pvalue if len(untied) else math.nan
-        lines.append(f"| {a} | {b} | {len(common)} | {(logs < -1e-9).sum()} | {(logs > 1e-9).sum()} | "
-                     f"{len(common) - len(untied)} | {math.exp(logs.mean()):.3f} | {p:.2f} |")
+        better, worse, tied, geo, p = paired(tests[a][common], tests[b][common])
+        lines.append(f"| {a} | {b} | {len(common)} | {better} | {worse} | {tied} | {geo:.3f} | {p:.2f} |")
     return lines
 
 

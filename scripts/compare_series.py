@@ -40,11 +40,21 @@ def spread(ratio: pd.Series) -> str:
             f"{100 * (ratio > 1.25).mean():.0f}%")
 
 
+def paired(new: pd.Series, old: pd.Series) -> tuple[int, int, int, float, float]:
+    """``new`` against ``old`` (per-series test MASE, same index): series better, worse and tied,
+    the geometric mean of new over old, and the Wilcoxon signed-rank p of the log ratios (ties
+    left out)."""
+    from scipy.stats import wilcoxon
+
+    logs = np.log(new / old).dropna()
+    untied = logs[np.abs(logs) > 1e-9]
+    p = wilcoxon(untied).pvalue if len(untied) else math.nan
+    return int((logs < -1e-9).sum()), int((logs > 1e-9).sum()), len(logs) - len(untied), math.exp(logs.mean()), p
+
+
 def compare(a: pd.DataFrame, b: pd.DataFrame, names: list[str], model: str, reference: str,
             outside: pd.Series | None = None) -> list[str]:
     """The table; ``outside``: the reference's test MASE per series from elsewhere (statsforecast)."""
-    from scipy.stats import wilcoxon
-
     common = a.index.intersection(b.index)
     col, ref = f"{model}_test_mase", f"{reference}_test_mase"
     if outside is not None:
@@ -54,12 +64,9 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, names: list[str], model: str, refe
              "| run | median | 80th pct | 95th pct | worst | share > 1.25 |", "|---|---|---|---|---|---|"]
     for name, run in zip(names, (a, b)):
         lines.append(f"| {name} | {spread((run.loc[common, col] / run.loc[common, ref]).dropna())} |")
-    logs = np.log(b.loc[common, col] / a.loc[common, col]).dropna()
-    untied = logs[np.abs(logs) > 1e-9]
-    p = wilcoxon(untied).pvalue if len(untied) else math.nan
-    lines += ["", f"`{names[1]}` against `{names[0]}`: better on {(logs < -1e-9).sum()}, worse on "
-              f"{(logs > 1e-9).sum()} of {len(logs)} series, geometric mean ratio {math.exp(logs.mean()):.3f}, "
-              f"Wilcoxon p = {p:.2f}."]
+    better, worse, tied, geo, p = paired(b.loc[common, col], a.loc[common, col])
+    lines += ["", f"`{names[1]}` against `{names[0]}`: better on {better}, worse on "
+              f"{worse} of {better + worse + tied} series, geometric mean ratio {geo:.3f}, Wilcoxon p = {p:.2f}."]
     return lines
 
 
