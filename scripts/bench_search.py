@@ -326,6 +326,7 @@ def main() -> None:
     parser.add_argument("--summarise", nargs="+", type=Path, default=None,
                         help="only merge these result CSVs (e.g. shards) into bench_search.md")
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
     if args.summarise:
         frame = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
         table = summarise(frame)
@@ -349,7 +350,6 @@ def main() -> None:
 
     growth = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.growth)}
     logging.basicConfig(level=logging.WARNING)
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = ("bench_search_quick" if args.quick else "bench_search") + ("_nocap" if args.no_cap else "") + (f"_{args.tag}" if args.tag else "")
     csv_path = args.out / f"{stem}.csv"
     rows: list[dict[str, Any]] = []
