@@ -65,13 +65,13 @@ def cell(value: object) -> str:
     return str(value)
 
 
-def trainer_settings(pairs: list[str]) -> dict[str, float]:
-    """``KEY=VALUE`` pairs as numbers (the trainer's numeric settings: lr, weight_decay, ...)."""
+def numeric_settings(pairs: list[str], option: str) -> dict[str, float]:
+    """``KEY=VALUE`` pairs as numbers (``--trainer``: lr, weight_decay, ...; ``--model``: dropout)."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise SystemExit(f"--trainer wants KEY=VALUE, got {pair!r}")
+            raise SystemExit(f"{option} wants KEY=VALUE, got {pair!r}")
         out[key] = int(value) if value.lstrip("-").isdigit() else float(value)
     return out
 
@@ -251,8 +251,8 @@ def main() -> None:
     for subset in args.subsets:
         for residual in args.residuals:
             rows += run(subset, None if residual == "none" else residual, args.widths, args.seeds,
-                        args.base_input == "on", trainer_settings(args.trainer), args.series_id,
-                        trainer_settings(args.model), args.input_size, args.curve, args.base_role)
+                        args.base_input == "on", numeric_settings(args.trainer, "--trainer"), args.series_id,
+                        numeric_settings(args.model, "--model"), args.input_size, args.curve, args.base_role)
     table = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
