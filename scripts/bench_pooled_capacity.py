@@ -144,6 +144,14 @@ def base_as_feature() -> None:
     SeriesWindows.to_units = to_units  # type: ignore[method-assign]
 
 
+def series_spread(ratio: np.ndarray) -> dict[str, float]:
+    """Per series, a width's validation MASE (mean over seeds) over the first width's: best,
+    median, 80th percentile, worst, and the share of series it validates better on. The set-level mean
+    growth decides on can hide series where width helps or hurts much."""
+    return {"series_best": float(ratio.min()), "series_median": float(np.median(ratio)), "series_p80": float(np.quantile(ratio, 0.8)),
+            "series_worst": float(ratio.max()), "series_better": float((ratio < 1).mean())}
+
+
 def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, base_input: bool,
         trainer: dict[str, float], series_id: bool = False, model: dict[str, float] | None = None,
         lookback: int | None = None, curve: int = 0, base_role: str = "residual") -> list[dict]:
@@ -174,6 +182,7 @@ def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, 
     print(f"{subset} residual={label}: {len(wins)} series, {len(pooled.train_pos)} training windows, cap {cap} cells; "
           f"base only {rows[0]['val_mase']:.3f}", flush=True)
     evaluator = PooledEvaluator.for_run(pooled, config, None)
+    first: np.ndarray | None = None  # per-series validation MASE of the first width: what the others are measured against
     for stack in widths:
         start = time.perf_counter()
         if curve:
@@ -184,7 +193,9 @@ def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, 
             continue
         out = evaluator(0, stack, None)  # fresh weights: no warm-growth path in the way
         vals = [s.val["mase"] for s in out.seeds]
-        row = common | {
+        per_series = np.mean([[m["mase"] for m in pooled.scores_of(s.forecasts, "val")] for s in out.seeds], axis=0)
+        first = per_series if first is None else first
+        row = common | series_spread(per_series / first) | {
             "widths": str(stack), "params": count_params(pooled.n_inputs, stack, h),
             "val_mase": float(np.mean(vals)), "val_sd": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
             "train_loss": float(np.mean([s.train_loss for s in out.seeds])),
@@ -204,9 +215,13 @@ def report(table: pd.DataFrame, args: str) -> str:
             f"`python scripts/bench_pooled_capacity.py{' ' + args if args else ''}`", "",
             "Set-level validation MASE (mean and sd over seeds, fresh weights each), training and early-stopping "
             "loss (scaled targets, at the kept weights), kept epochs per seed. `base only`: the network's output "
-            "at zero (the base's forecast: Theta's or ETS's, or the last value repeated). No test span is read.", ""]
+            "at zero (the base's forecast: Theta's or ETS's, or the last value repeated). No test span is read. "
+            "`series_*`: per series, the validation MASE (mean over seeds) over the first width's: best, median, "
+            "80th percentile, worst, and the share of series that validate better.", ""]
     cols = ["subset", "residual", "widths", "params", "val_mase", "val_sd", "train_loss", "stop_loss", "kept_epochs",
             "seconds", "train_windows", "cap"]
+    if "series_median" in table:  # per series, over the first width listed
+        cols[6:6] = ["series_best", "series_median", "series_p80", "series_worst", "series_better"]
     if "curve" in table:  # --curve: no early stopping, so no validation score
         cols = ["subset", "residual", "widths", "params", "curve", "seconds", "train_windows"]
     text += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
