@@ -47,8 +47,8 @@ M1_LONG = ["M1-MNM38", "M1-MRM10", "M1-MNI29"]
 # The short-series issue's global runs: one network on every series of an M1 subset (with the
 # official test span), scored by the mean over series of the validation and test MASE.
 PANELS = {"M1-quarterly-global": ("M1-Q*", 8, 4), "M1-monthly-global": ("M1-M*", 18, 12)}
-METHODS = ["warm", "cold", "grid", "optuna", "warm_sp", "warm_mean", "warm_minval"]
-GROWTH_METHODS = ("warm", "cold", "warm_sp", "warm_mean", "warm_minval")
+METHODS = ["warm", "cold", "grid", "optuna", "warm_sp", "warm_mean", "warm_minval", "warm_fresh"]
+GROWTH_METHODS = ("warm", "cold", "warm_sp", "warm_mean", "warm_minval", "warm_fresh")
 # The remedy for warm starts that generalise worse (Ash & Adams 2020): shrink 0.6, perturb 0.01.
 SHRINK_PERTURB = {"shrink": 0.6, "perturb": 0.01}
 # Growth judging a stage by its mean validation MASE alone, as the grid and Optuna pick
@@ -182,6 +182,14 @@ def run_method(method: str, data: Any, config: Config, n_trials: int, growth: di
         got = best_validating(data, grown) if method == "warm_minval" else run_growth(data, grown)
         row = {"trained": got.stages, "steps": got.steps, "widths": got.widths, "val_mase": got.val, "test_mase": got.test,
                "params": got.params}
+        if method == "warm_fresh":
+            # RECIPE.md: warm growth measured against fresh training of the same final size, same
+            # seeds. The row reports the fresh networks; the warm ones stay in warm_* columns.
+            fresh = one_size(data, config, got.widths)
+            row = {"trained": got.stages + 1, "steps": got.steps + fresh.steps, "widths": got.widths,
+                   "val_mase": fresh.val, "test_mase": fresh.test, "params": fresh.params,
+                   "warm_val_mase": got.val, "warm_test_mase": got.test, "warm_score": got.score,
+                   "fresh_score": fresh.score}
     else:
         if config.growth.scope == "global":  # pooled, the cap never binds (README, "Capacity cap")
             cap = 10**9
@@ -258,6 +266,28 @@ def paired_lines(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+def fresh_lines(frame: pd.DataFrame) -> list[str]:
+    """``warm_fresh`` rows: warm growth's chosen size against the same size trained from fresh
+    weights with the same seeds (RECIPE.md asks for this measurement), on validation and test,
+    over the series where the two differ (a chosen first stage or probe is fresh already)."""
+    from compare_series import paired
+
+    if "warm_val_mase" not in frame:
+        return []
+    rows = frame.dropna(subset=["warm_val_mase"])
+    rows = rows[(rows.val_mase - rows.warm_val_mase).abs() > 1e-9].set_index("series")
+    lines = ["", f"Warm growth's choice against the same size trained from fresh weights (`warm_fresh` rows: "
+             f"{len(rows)} rows where the chosen stage was grown, not trained afresh):", "",
+             "| fresh against warm | better | worse | tied | geo-mean ratio | p |", "|---|---|---|---|---|---|"]
+    for part in ("val", "test"):
+        better, worse, tied, geo, p = paired(rows[f"{part}_mase"], rows[f"warm_{part}_mase"])
+        lines.append(f"| {part} MASE | {better} | {worse} | {tied} | {geo:.3f} | {p:.2f} |")
+    lines += ["", "| series | size | warm val | fresh val | warm test | fresh test |", "|---|---|---|---|---|---|"]
+    lines += [f"| {name} | [{r.widths}] | {r.warm_val_mase:.3f} | {r.val_mase:.3f} | {r.warm_test_mase:.3f} | "
+              f"{r.test_mase:.3f} |" for name, r in rows.iterrows()]
+    return lines
+
+
 def summarise(frame: pd.DataFrame) -> str:
     """Per method: totals and medians, and ratios to the grid over the series the grid ran on
     (total wall time; per-series time, validation and test MASE, with their spread over series);
@@ -283,7 +313,7 @@ def summarise(frame: pd.DataFrame) -> str:
         if method != "grid" and len(common):
             spread.append(ratio_line(f"{method}: validation", part.loc[common, "val_mase"] / grid.loc[common, "val_mase"]))
             spread.append(ratio_line(f"{method}: test", part.loc[common, "test_mase"] / grid.loc[common, "test_mase"]))
-    lines += spread + paired_lines(frame)
+    lines += spread + paired_lines(frame) + fresh_lines(frame)
     lines += ["", "| series | method | trained | wall s | time / grid | chosen | params | val MASE | test MASE | "
               "val / grid | test / grid |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in frame.iterrows():
@@ -306,7 +336,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=METHODS[:4], choices=METHODS,
                         help="warm_sp: warm growth with shrink-and-perturb; warm_mean: warm growth judging "
                         "stages by their mean alone (growth.spread_factor=0); warm_minval: warm growth reporting "
-                        "its best-validating stage instead of its choice; none of these runs by default")
+                        "its best-validating stage instead of its choice; warm_fresh: warm growth's chosen size "
+                        "trained again from fresh weights (its warm scores in warm_* columns); none of these runs by default")
     parser.add_argument("--growth", nargs="+", default=[], metavar="KEY=VALUE",
                         help="growth settings for warm and cold growth, e.g. patience=2 'schedule=[2,4,8,16,32]'")
     parser.add_argument("--label", default="", help="suffix of the growth methods' names in the results (a variant)")
