@@ -260,3 +260,19 @@ def test_one_series_decides_at_the_series_level_and_a_panel_at_the_panel_level()
     assert recommend(one, _cands("ets", "lstm"), significance=p * 1.01, series_significance=p * 0.99).model == "ets"
     panel = {"ets": _errors(1.0, 0.3, series=20, seed=1), "lstm": _errors(0.9, 0.3, series=20, seed=2)}
     assert recommend(panel, _cands("ets", "lstm")).significance == 0.05
+
+
+def test_the_reason_says_why_comb_stays_when_a_single_model_scored_better() -> None:
+    # One validation origin (as on a short series' shrunk layout): no test can weigh arima's edge,
+    # so the hedge stays, and the reason must say so rather than call comb the best.
+    errors = {"arima": _errors(0.5, 0.1, origins=1, seed=1), "ets": _errors(4.0, 0.1, origins=1, seed=2),
+              "theta": _errors(0.9, 0.1, origins=1, seed=3), "comb": _errors(1.6, 0.1, origins=1, seed=4)}
+    rec = recommend(errors, _cands("arima", "ets", "theta", "comb"), series_significance=0.3)
+    assert rec.model == "comb"
+    assert "arima validates" in rec.reason and "not significantly" in rec.reason and "too few to test" in rec.reason
+    assert "comb validates best" not in rec.reason
+    # With evidence (many origins) the same edge is taken, and nothing says the test was empty.
+    errors = {n: _errors(v, 0.05, origins=12, seed=s) for n, v, s in (("arima", 0.5, 1), ("ets", 4.0, 2),
+                                                                       ("theta", 0.9, 3), ("comb", 1.6, 4))}
+    rec = recommend(errors, _cands("arima", "ets", "theta", "comb"), series_significance=0.3)
+    assert rec.model == "arima" and "too few" not in rec.reason

@@ -145,8 +145,9 @@ def classical_only(
 ) -> GrowthResult:
     """A series too short for an LSTM of its own: its baselines, verdict and forecast, no stages."""
     best = goal.baseline or "none (every baseline failed)"
-    note = (f"too little data for an LSTM of its own: {why}; the forecast is the classical one "
-            f"that validates best ({best}); several short series learn one LSTM together with growth.scope=global")
+    note = (f"too little data for an LSTM of its own: {why}; the forecast is classical (the recommendation "
+            f"chooses among the baselines and comb; {best} validates best alone); several short series learn "
+            f"one LSTM together with growth.scope=global")
     log.info("no LSTM: %s", note)
     result = GrowthResult(
         config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,

@@ -168,8 +168,8 @@ def format_many(result: "ManyResult") -> str:
         lines.append("residual bases (auto): " + ", ".join(f"{b} x{k}" for b, k in result.residual_bases.items()))
     classical = result.table[(result.table.get("stop") == "too_short")] if "stop" in result.table else result.table.iloc[0:0]
     if len(classical) and not block:  # the global line says why no network was trained
-        lines.append(f"no LSTM of their own: {len(classical)} series, too short (their forecast is the classical one "
-                     f"that validates best; growth.scope=global learns one LSTM across series); see series.csv")
+        lines.append(f"no LSTM of their own: {len(classical)} series, too short (their forecast is the recommended "
+                     f"classical one; growth.scope=global learns one LSTM across series); see series.csv")
     for status in ("refused", "failed"):
         bad = result.table[result.table.status == status] if "status" in result.table else result.table.iloc[0:0]
         if len(bad):

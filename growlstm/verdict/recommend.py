@@ -36,7 +36,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from growlstm.verdict.significance import PANEL, dm_pvalue, panel_pvalue
+from growlstm.verdict.significance import PANEL, dm_pvalue, hln_factor, panel_pvalue
 
 CLASSICAL_COMB = ("ets", "arima", "theta")
 
@@ -144,6 +144,13 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
         if p_best < significance:  # 1.0 when there is no single to compare
             steps.append(f"{best} validates better than comb (p = {p_best:.3g} < {significance:g})")
             choice = best
+        elif best is not None and scores[best] < scores["comb"]:
+            # Say why the hedge stays where a single model scored better (the reason must not
+            # read as if comb validated best).
+            gap = 1 - scores[best] / scores["comb"] if scores["comb"] else 0.0
+            steps.append(f"{best} validates {gap:.1%} better than comb (MASE {scores[best]:.3f} vs "
+                         f"{scores['comb']:.3f}), not significantly (p = {p_best:.2f} >= {significance:g}"
+                         f"{'' if panel else untestable(errors[best], overlap)}): comb, the hedge, stays")
     elif singles:
         choice = min(singles, key=scores.__getitem__)
     else:
@@ -168,6 +175,15 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
     if not candidates[choice].has_lstm and any(candidates[n].has_lstm for n in scores):
         rec.reason += ": the simpler, classical forecast"
     return rec
+
+
+def untestable(errors: list[np.ndarray], overlap: int) -> str:
+    """A note for a Diebold-Mariano gate that had no evidence to weigh (``hln_factor`` 0: one
+    validation origin, or three whose paths overlap two ahead). Empty otherwise."""
+    n = sum(np.atleast_2d(e).shape[0] for e in errors)
+    if hln_factor(n, overlap) > 0:
+        return ""
+    return f"; {n} validation origin(s){' with overlapping paths' if overlap and n > 1 else ''}: too few to test"
 
 
 def conformal_quantiles(scores: np.ndarray, levels: Sequence[float], weights: Optional[np.ndarray] = None) -> np.ndarray:

@@ -102,9 +102,18 @@ def dm_pvalue(reference: Sequence[np.ndarray] | np.ndarray, challenger: Sequence
     # Harvey, Leybourne and Newbold's small-sample correction, the horizon counted in origins:
     # with a few overlapping origins the variance above is too small (on simulated equal models,
     # 9 origins overlapping 2 ahead rejected at 5% in 15% of draws; with it, in 9-10%).
-    k = overlap + 1
-    shrink = max(0.0, (n + 1 - 2 * k + k * (k - 1) / n) / n)
+    shrink = hln_factor(n, overlap)
     return float(stats.t.sf(math.sqrt(shrink) * mean / math.sqrt(var / n), df=n - 1))
+
+
+def hln_factor(n: int, overlap: int) -> float:
+    """Harvey-Leybourne-Newbold's variance factor for ``n`` origins, each path overlapping the
+    next ``overlap`` (the horizon counted in origins). 0 means no evidence either way: e.g. three
+    origins overlapping two ahead, or a single origin."""
+    if n < 2:
+        return 0.0
+    k = overlap + 1
+    return max(0.0, (n + 1 - 2 * k + k * (k - 1) / n) / n)
 
 
 # From this many series on, the test compares per-series mean errors (independent units), which
