@@ -284,6 +284,12 @@ class ForecastConfig:
     # forecast through; at 0.3 a panel of hundreds of series took advantages that did not hold.
     significance: float = 0.05
     series_significance: float = 0.3
+    # Forecasts of a series that was never negative are floored at zero (sales, counts, prices):
+    # every candidate's, at validation, test and in forecast.csv, and the intervals' lower bounds.
+    # null: when every observed value is >= 0; true: always; false: never (a series that may
+    # turn negative though it has not yet, e.g. a profit).
+    nonnegative: Optional[bool] = None
+
 
 
 @dataclass

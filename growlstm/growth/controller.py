@@ -237,7 +237,7 @@ def advise(result: GrowthResult, win: SeriesWindows, lstm: Optional[Candidate], 
     from growlstm.verdict.advice import decide, forecast_columns, quantiles, series_advice, summary_block
 
     levels = list(config.forecast.levels)
-    advice = series_advice(win, result.baselines, lstm, result.goal.metric)
+    advice = series_advice(win, result.baselines, lstm, result.goal.metric, nonnegative=config.forecast.nonnegative)
     frame = future_frame(win.ds, win.h)
     if not advice.candidates:
         log.warning("no model forecast the validation origins: no recommendation, no forecast")

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from growlstm.verdict.advice import first_available, future_columns, history_scale, series_choice
+from growlstm.verdict.advice import first_available, floored, forecast_floor, future_columns, history_scale, series_choice
 from growlstm.baselines import BASELINES
 from growlstm.config import Config, plain
 from growlstm.errors import InputError
@@ -236,6 +236,9 @@ def series_columns(state: SeriesState, frame: pd.DataFrame, lstm: Optional[np.nd
     singles = {n: Candidate(n, [], [], f) for n, f in baseline_futures(state, y, fc, notes).items()}
     if lstm is not None:
         singles["lstm"] = Candidate("lstm", [], [], lstm)
+    # The run's floor rule on this data (a run saved before forecast.nonnegative had none).
+    floor = forecast_floor(y, fc.config.get("forecast", {}).get("nonnegative", False))
+    singles = {n: floored(c, (None, floor)) for n, c in singles.items()}
     best = next((n.split("+", 1)[1] for n in state.candidates if n.startswith("lstm+")), None)
     made = with_combinations({n: singles[n] for n in state.candidates if n in singles}, best)
     futures = {n: made[n].future for n in state.candidates if n in made}
@@ -248,7 +251,7 @@ def series_columns(state: SeriesState, frame: pd.DataFrame, lstm: Optional[np.nd
         return out, ""
     scale = history_scale(y[: len(y) - state.scale_from_end], fc.season_length)
     q = {name: np.asarray(v) for name, v in fc.quantiles.items()}
-    return pd.concat([out, pd.DataFrame(future_columns(choice, futures, scale, q, fc.levels))], axis=1), choice
+    return pd.concat([out, pd.DataFrame(future_columns(choice, futures, scale, q, fc.levels, floor))], axis=1), choice
 
 
 def needed_points(state: SeriesState, fc: Forecaster) -> int:

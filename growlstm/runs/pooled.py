@@ -310,7 +310,7 @@ def global_advice(
         test = seed_mean(at_test, test_nets, [w.test_origins for w in at_test.series])
         ahead = seed_mean(at_end, end_nets, [np.array([w.future_origin]) for w in at_end.series])
         lstm = [Candidate("lstm", list(v), list(t), a[0]) for v, t, a in zip(val, test, ahead)]
-    advice = [series_advice(w, bases, cand, goal.metric, best=goal.baseline)
+    advice = [series_advice(w, bases, cand, goal.metric, best=goal.baseline, nonnegative=config.forecast.nonnegative)
               for w, bases, cand in zip(pooled.series, per_series, lstm)]
     if not any(a.candidates for a in advice):
         return None

@@ -10,7 +10,7 @@ follows that decision: per series, one to three origins are too little evidence,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -34,6 +34,8 @@ class SeriesAdvice:
     val: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> validation metrics
     test: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> test metrics
     overlap: int = 0  # validation origins whose paths share targets with one origin's (significance.path_overlap)
+    # Where the candidates' forecasts were floored (``series_floors``): validation and test, future.
+    floors: tuple[Optional[float], Optional[float]] = (None, None)
 
 
 def series_scale(win: SeriesWindows) -> float:
@@ -51,6 +53,34 @@ def history_scale(history: np.ndarray, season_length: int) -> float:
     return scale
 
 
+def forecast_floor(y: np.ndarray, nonnegative: Optional[bool]) -> Optional[float]:
+    """The floor under forecasts made from the data ``y`` (``forecast.nonnegative``): 0.0 or None.
+    Auto (None): 0.0 when no value of ``y`` is negative. Why floor at all: a trend model run past
+    a falling series' end can forecast negative sales; for a non-negative target the floored
+    forecast is never further from the truth, in any of the M4 metrics."""
+    if nonnegative is None:
+        return 0.0 if len(y) and float(np.nanmin(y)) >= 0 else None
+    return 0.0 if nonnegative else None
+
+
+def series_floors(win: SeriesWindows, nonnegative: Optional[bool]) -> tuple[Optional[float], Optional[float]]:
+    """(the floor of the validation and test forecasts, that of the future forecast): the first
+    judged from the data before the validation span only (what the models were fitted on, so the
+    sign of later values does not leak into the scores), the second from all the data."""
+    return forecast_floor(win.history(int(win.val_origins[0])), nonnegative), forecast_floor(win.y, nonnegative)
+
+
+def floored(cand: Candidate, floors: tuple[Optional[float], Optional[float]]) -> Candidate:
+    """``cand`` with its validation and test forecasts no lower than ``floors[0]``, its future
+    forecast no lower than ``floors[1]`` (None: as made)."""
+    def clip(f: np.ndarray, floor: Optional[float]) -> np.ndarray:
+        return f if floor is None else np.maximum(f, floor)
+
+    past, ahead = floors
+    return replace(cand, val=[clip(f, past) for f in cand.val], test=[clip(f, past) for f in cand.test],
+                   future=None if cand.future is None else clip(cand.future, ahead))
+
+
 def best_classical(baselines: dict[str, BaselineResult], metric: str) -> Optional[str]:
     scored = [(b.val[metric], n) for n, b in baselines.items() if b.ok and math.isfinite(b.val.get(metric, math.nan))]
     return min(scored)[1] if scored else None
@@ -58,10 +88,12 @@ def best_classical(baselines: dict[str, BaselineResult], metric: str) -> Optiona
 
 def series_advice(
     win: SeriesWindows, baselines: dict[str, BaselineResult], lstm: Optional[Candidate], metric: str = "mase",
-    best: Optional[str] = None,
+    best: Optional[str] = None, nonnegative: Optional[bool] = False,
 ) -> SeriesAdvice:
     """The candidates of one series: its baselines that forecast every origin, the LSTM, and the
-    combinations (``lstm+<best>`` with ``best``, by default this series' best baseline)."""
+    combinations (``lstm+<best>`` with ``best``, by default this series' best baseline), their
+    forecasts floored at zero as ``nonnegative`` (``forecast.nonnegative``) says (``series_floors``)."""
+    floors = series_floors(win, nonnegative)
     singles = {
         n: Candidate(n, list(b.val_forecasts), list(b.test_forecasts), b.future)
         for n, b in baselines.items()
@@ -69,12 +101,14 @@ def series_advice(
     }
     if lstm is not None:
         singles["lstm"] = lstm
+    singles = {n: floored(c, floors) for n, c in singles.items()}
     best = best if best in singles else best_classical({n: baselines[n] for n in singles if n in baselines}, metric)
     candidates = with_combinations(singles, best)
     scale = series_scale(win)
     actuals = [win.actuals(int(o)) for o in win.val_origins]
     errors = {n: scaled_errors(c.val, actuals, scale) for n, c in candidates.items()}
-    advice = SeriesAdvice(win.uid, candidates, errors, scale, overlap=path_overlap(win.val_origins, win.h))
+    advice = SeriesAdvice(win.uid, candidates, errors, scale, overlap=path_overlap(win.val_origins, win.h),
+                          floors=floors)
     for name, cand in candidates.items():
         advice.val[name] = mean_scores([score_at(win, int(o), f) for o, f in zip(win.val_origins, cand.val)])
         if cand.test:
@@ -146,36 +180,39 @@ def forecast_columns(
     """forecast.csv's columns for one series: recommended first, then every candidate, each with
     its intervals (``<name>-lo-<L>``, ``<name>-hi-<L>``)."""
     futures = {n: c.future for n, c in advice.candidates.items()}
-    return future_columns(series_choice(advice, rec), futures, advice.scale, q, levels)
+    return future_columns(series_choice(advice, rec), futures, advice.scale, q, levels, advice.floors[1])
 
 
 def future_columns(choice: str, futures: dict[str, Optional[np.ndarray]], scale: float, q: dict[str, np.ndarray],
-                   levels: Sequence[int]) -> dict[str, np.ndarray]:
-    """``forecast_columns`` from the recommended model's name and every candidate's future."""
+                   levels: Sequence[int], floor: Optional[float] = None) -> dict[str, np.ndarray]:
+    """``forecast_columns`` from the recommended model's name and every candidate's future
+    (intervals no lower than ``floor``)."""
     cols: dict[str, np.ndarray] = {}
     for label, name in [("recommended", choice), *((n, n) for n in futures)]:
         future = futures.get(name)
         if future is None or name not in q:
             continue
         cols[label] = future
-        cols |= interval_columns(label, future, scale, q[name], levels)
+        cols |= interval_columns(label, future, scale, q[name], levels, floor)
     return cols
 
 
-def coverage(win: SeriesWindows, cand: Candidate, scale: float, q: np.ndarray, levels: Sequence[int]) -> dict[str, float]:
+def coverage(win: SeriesWindows, cand: Candidate, scale: float, q: np.ndarray, levels: Sequence[int],
+             floor: Optional[float] = None) -> dict[str, float]:
     """Share of test points inside each interval, and M4's MSIS (at the widest level; scaled
-    by the in-sample seasonal naive error of the data before the origin)."""
+    by the in-sample seasonal naive error of the data before the origin); lower bounds no lower
+    than ``floor``, as forecast.csv has them."""
     out: dict[str, float] = {}
     if not cand.test:
         return out
     actual = np.concatenate([win.actuals(int(o)) for o in win.test_origins])
     point = np.concatenate(cand.test)
     widths = {level: np.tile(qi, len(win.test_origins)) * scale for qi, level in zip(q, levels)}
-    for level, width in widths.items():
-        out[f"coverage_{level}"] = float(np.mean(np.abs(actual - point) <= width))
+    bounds = {level: (point - w if floor is None else np.maximum(point - w, floor), point + w) for level, w in widths.items()}
+    for level, (lo, hi) in bounds.items():
+        out[f"coverage_{level}"] = float(np.mean((lo <= actual) & (actual <= hi)))
     level = max(levels)
-    width = widths[level]
-    lo, hi, a = point - width, point + width, 1 - level / 100
+    (lo, hi), a = bounds[level], 1 - level / 100
     penalty = (hi - lo) + (2 / a) * ((lo - actual) * (actual < lo) + (actual - hi) * (actual > hi))
     insample = metrics.mase_scale(win.history(int(win.test_origins[0])), win.season_length)
     out[f"msis_{level}"] = float(np.mean(penalty) / insample) if insample else math.nan
@@ -193,6 +230,6 @@ def summary_block(rec: Recommendation, advice: SeriesAdvice, q: dict[str, np.nda
         "test": advice.test.get(model, {}),
         "candidates_val": advice.val,
         "candidates_test": advice.test,
-        "intervals": coverage(win, chosen, advice.scale, q[model], levels) if model in q else {},
+        "intervals": coverage(win, chosen, advice.scale, q[model], levels, advice.floors[0]) if model in q else {},
         "levels": list(levels),
     }

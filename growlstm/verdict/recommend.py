@@ -226,10 +226,12 @@ def _reach(ranked: tuple[np.ndarray, np.ndarray], need: float) -> float:
 
 
 def interval_columns(name: str, point: np.ndarray, scale: float, quantiles: np.ndarray,
-                     levels: Sequence[int]) -> dict[str, np.ndarray]:
-    """Nixtla-style columns ``<name>-lo-<L>`` / ``<name>-hi-<L>`` around ``point``."""
+                     levels: Sequence[int], floor: Optional[float] = None) -> dict[str, np.ndarray]:
+    """Nixtla-style columns ``<name>-lo-<L>`` / ``<name>-hi-<L>`` around ``point``; lower bounds
+    no lower than ``floor`` (a series that cannot go below it)."""
     cols = {}
     for q, level in zip(quantiles, levels):
-        cols[f"{name}-lo-{level}"] = point - q * scale
+        low = point - q * scale
+        cols[f"{name}-lo-{level}"] = low if floor is None else np.maximum(low, floor)
         cols[f"{name}-hi-{level}"] = point + q * scale
     return cols
