@@ -291,7 +291,6 @@ class ForecastConfig:
     nonnegative: Optional[bool] = None
 
 
-
 @dataclass
 class Config:
     """Everything a run needs. `h` and `input_size` default from the data's frequency."""
