@@ -13,7 +13,8 @@ import pytest
 import growlstm
 from growlstm.config import Config, ForecastConfig, GrowthConfig, TrainerConfig
 from growlstm.growth.preparation import prepare, to_panel
-from growlstm.verdict.advice import forecast_floor, series_floors
+from growlstm.baselines.backtesting import BaselineResult
+from growlstm.verdict.advice import forecast_floor, series_advice, series_floors
 from growlstm.verdict.recommend import interval_columns
 
 H = 8
@@ -45,6 +46,25 @@ def test_the_scores_floor_looks_only_at_the_data_before_validation() -> None:
     assert int(win.val_origins[0]) < len(y) - 3
     assert series_floors(win, None) == (0.0, None)
     assert series_floors(win, False) == (None, None) and series_floors(win, True) == (0.0, 0.0)
+
+
+def test_a_combination_is_floored_after_averaging_not_its_members_before() -> None:
+    # ARIMA's trend runs to -3 where ETS and Theta say 1: comb's average is -1/3, floored to 0.
+    # Flooring ARIMA first would make comb 2/3, further from any truth between 0 and 1/3.
+    _, win = prepare(to_panel(falling(60), config()), config())
+    n_val, n_test = len(win.val_origins), len(win.test_origins)
+
+    def made(value: float) -> BaselineResult:
+        f = np.full(H, value)
+        return BaselineResult("x", val={"mase": 1.0}, val_forecasts=[f] * n_val, test_forecasts=[f] * n_test, future=f)
+
+    baselines = {"ets": made(1.0), "arima": made(-3.0), "theta": made(1.0)}
+    advice = series_advice(win, baselines, None, nonnegative=None)
+    comb, arima = advice.candidates["comb"], advice.candidates["arima"]
+    assert np.all(comb.future == 0) and all(np.all(f == 0) for f in comb.val + comb.test)
+    assert np.all(arima.future == 0) and np.all(advice.candidates["ets"].future == 1)
+    raw = series_advice(win, baselines, None, nonnegative=False).candidates["comb"]
+    np.testing.assert_allclose(raw.future, -1 / 3)
 
 
 def test_interval_lower_bounds_stop_at_the_floor() -> None:

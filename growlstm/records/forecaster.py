@@ -236,12 +236,11 @@ def series_columns(state: SeriesState, frame: pd.DataFrame, lstm: Optional[np.nd
     singles = {n: Candidate(n, [], [], f) for n, f in baseline_futures(state, y, fc, notes).items()}
     if lstm is not None:
         singles["lstm"] = Candidate("lstm", [], [], lstm)
-    # The run's floor rule on this data (a run saved before forecast.nonnegative had none).
-    floor = forecast_floor(y, fc.config.get("forecast", {}).get("nonnegative", False))
-    singles = {n: floored(c, (None, floor)) for n, c in singles.items()}
     best = next((n.split("+", 1)[1] for n in state.candidates if n.startswith("lstm+")), None)
     made = with_combinations({n: singles[n] for n in state.candidates if n in singles}, best)
-    futures = {n: made[n].future for n in state.candidates if n in made}
+    # The run's floor rule on this data (a run saved before forecast.nonnegative had none).
+    floor = forecast_floor(y, fc.config.get("forecast", {}).get("nonnegative", False))
+    futures = {n: floored(made[n], (None, floor)).future for n in state.candidates if n in made}
     rec = fc.recommendation
     choice = first_available(futures, (state.choice, rec["model"], rec["reference"]), state.val_scores)
     if state.choice and choice != state.choice:

@@ -101,9 +101,10 @@ def series_advice(
     }
     if lstm is not None:
         singles["lstm"] = lstm
-    singles = {n: floored(c, floors) for n, c in singles.items()}
     best = best if best in singles else best_classical({n: baselines[n] for n in singles if n in baselines}, metric)
-    candidates = with_combinations(singles, best)
+    # Each candidate floored as delivered, a combination after averaging: flooring its members
+    # first could move the average away from a true value below it.
+    candidates = {n: floored(c, floors) for n, c in with_combinations(singles, best).items()}
     scale = series_scale(win)
     actuals = [win.actuals(int(o)) for o in win.val_origins]
     errors = {n: scaled_errors(c.val, actuals, scale) for n, c in candidates.items()}
