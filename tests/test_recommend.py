@@ -270,7 +270,12 @@ def test_the_reason_says_why_comb_stays_when_a_single_model_scored_better() -> N
     rec = recommend(errors, _cands("arima", "ets", "theta", "comb"), series_significance=0.3)
     assert rec.model == "comb"
     assert "arima validates" in rec.reason and "not significantly" in rec.reason and "too few to test" in rec.reason
-    assert "comb validates best" not in rec.reason
+    assert "comb validates best" not in rec.reason and "; 1 validation origin:" in rec.reason
+    # Three origins whose paths overlap two ahead (M1's local layout) give the test no power either.
+    three = {n: _errors(v, 0.1, origins=3, seed=s) for n, v, s in (("arima", 0.5, 1), ("ets", 4.0, 2),
+                                                                    ("theta", 0.9, 3), ("comb", 1.6, 4))}
+    rec = recommend(three, _cands("arima", "ets", "theta", "comb"), series_significance=0.3, overlap=2)
+    assert rec.model == "comb" and "3 validation origins with overlapping paths: too few to test" in rec.reason
     # With evidence (many origins) the same edge is taken, and nothing says the test was empty.
     errors = {n: _errors(v, 0.05, origins=12, seed=s) for n, v, s in (("arima", 0.5, 1), ("ets", 4.0, 2),
                                                                        ("theta", 0.9, 3), ("comb", 1.6, 4))}

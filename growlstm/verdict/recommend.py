@@ -183,7 +183,8 @@ def untestable(errors: list[np.ndarray], overlap: int) -> str:
     n = sum(np.atleast_2d(e).shape[0] for e in errors)
     if hln_factor(n, overlap) > 0:
         return ""
-    return f"; {n} validation origin(s){' with overlapping paths' if overlap and n > 1 else ''}: too few to test"
+    origins = "1 validation origin" if n == 1 else f"{n} validation origins with overlapping paths"
+    return f"; {origins}: too few to test"
 
 
 def conformal_quantiles(scores: np.ndarray, levels: Sequence[float], weights: Optional[np.ndarray] = None) -> np.ndarray:
