@@ -137,6 +137,15 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
     pair = next((n for n in scores if candidates[n].has_lstm and candidates[n].members), None)
     lstm = "lstm" if "lstm" in scores else None
     steps: list[str] = []
+
+    def gap(challenger: str, incumbent: str) -> float:
+        """How much lower ``challenger``'s validation score is, as a share of ``incumbent``'s."""
+        return 1 - scores[challenger] / scores[incumbent] if scores[incumbent] else 0.0
+
+    def better_by(challenger: str, incumbent: str) -> str:
+        return (f"{challenger} validates {gap(challenger, incumbent):.1%} better than {incumbent} "
+                f"(MASE {scores[challenger]:.3f} vs {scores[incumbent]:.3f})")
+
     if "comb" in scores:
         choice = "comb"
         best = min(singles, key=scores.__getitem__) if singles else None
@@ -147,9 +156,7 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
         elif best is not None and scores[best] < scores["comb"]:
             # Say why the hedge stays where a single model scored better (the reason must not
             # read as if comb validated best).
-            gap = 1 - scores[best] / scores["comb"] if scores["comb"] else 0.0
-            steps.append(f"{best} validates {gap:.1%} better than comb (MASE {scores[best]:.3f} vs "
-                         f"{scores['comb']:.3f}), not significantly (p = {p_best:.2f} >= {significance:g}"
+            steps.append(f"{better_by(best, 'comb')}, not significantly (p = {p_best:.2f} >= {significance:g}"
                          f"{'' if panel else untestable(errors[best], overlap)}): comb, the hedge, stays")
     elif singles:
         choice = min(singles, key=scores.__getitem__)
@@ -160,14 +167,13 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
     for challenger in [c for c in (pair, lstm) if c is not None and c != choice]:
         p = beats(challenger, choice)
         rec.challenger, rec.pvalue = challenger, p
-        gap = 1 - scores[challenger] / scores[choice] if scores[choice] else 0.0
         if p < significance:
-            steps.append(f"{challenger} validates {gap:.1%} better than {choice} (MASE {scores[challenger]:.3f} vs "
-                         f"{scores[choice]:.3f}), significant: p = {p:.3g} < {significance:g}")
+            steps.append(f"{better_by(challenger, choice)}, significant: p = {p:.3g} < {significance:g}")
             choice = challenger
         else:
-            verdict = "within the noise" if gap > 0 else "no better"
-            steps.append(f"{challenger} {'validates ' + format(gap, '.1%') + ' better than' if gap > 0 else 'does not beat'} "
+            ahead = gap(challenger, choice)
+            verdict = "within the noise" if ahead > 0 else "no better"
+            steps.append(f"{challenger} {'validates ' + format(ahead, '.1%') + ' better than' if ahead > 0 else 'does not beat'} "
                          f"{choice}, {verdict} (p = {p:.2f} >= {significance:g})")
             break
     rec.model = choice
