@@ -29,14 +29,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from growlstm.verdict.advice import first_available, floored, forecast_floor, future_columns, history_scale, series_choice
+from growlstm.verdict.advice import delivered, first_available, forecast_floor, future_columns, history_scale, series_choice
 from growlstm.baselines import BASELINES
 from growlstm.config import Config, plain
 from growlstm.errors import InputError
 from growlstm.baselines.backtesting import backtest
 from growlstm.data.layout import MIN_HISTORY
 from growlstm.train.module import LSTMForecaster
-from growlstm.verdict.recommend import Candidate, with_combinations
+from growlstm.verdict.recommend import Candidate
 from growlstm.records.store import atomic_write, clean, config_dict, rebuild
 from growlstm.baselines.residual import with_classical_base
 from growlstm.train.fit import predict as net_forecast
@@ -237,10 +237,10 @@ def series_columns(state: SeriesState, frame: pd.DataFrame, lstm: Optional[np.nd
     if lstm is not None:
         singles["lstm"] = Candidate("lstm", [], [], lstm)
     best = next((n.split("+", 1)[1] for n in state.candidates if n.startswith("lstm+")), None)
-    made = with_combinations({n: singles[n] for n in state.candidates if n in singles}, best)
     # The run's floor rule on this data (a run saved before forecast.nonnegative had none).
     floor = forecast_floor(y, fc.config.get("forecast", {}).get("nonnegative", False))
-    futures = {n: floored(made[n], (None, floor)).future for n in state.candidates if n in made}
+    made = delivered({n: singles[n] for n in state.candidates if n in singles}, best, (None, floor))
+    futures = {n: made[n].future for n in state.candidates if n in made}
     rec = fc.recommendation
     choice = first_available(futures, (state.choice, rec["model"], rec["reference"]), state.val_scores)
     if state.choice and choice != state.choice:

@@ -81,6 +81,15 @@ def floored(cand: Candidate, floors: tuple[Optional[float], Optional[float]]) ->
                    future=None if cand.future is None else clip(cand.future, ahead))
 
 
+def delivered(singles: dict[str, Candidate], best: Optional[str],
+              floors: tuple[Optional[float], Optional[float]]) -> dict[str, Candidate]:
+    """Every candidate as forecast.csv delivers it: the single models and their combinations
+    (``with_combinations``), each floored (``floored``) after averaging, since flooring the
+    members first could move an average away from a true value below it. ``predict`` rebuilds
+    its candidates here too, so a run and its replay agree."""
+    return {n: floored(c, floors) for n, c in with_combinations(singles, best).items()}
+
+
 def best_classical(baselines: dict[str, BaselineResult], metric: str) -> Optional[str]:
     scored = [(b.val[metric], n) for n, b in baselines.items() if b.ok and math.isfinite(b.val.get(metric, math.nan))]
     return min(scored)[1] if scored else None
@@ -102,9 +111,7 @@ def series_advice(
     if lstm is not None:
         singles["lstm"] = lstm
     best = best if best in singles else best_classical({n: baselines[n] for n in singles if n in baselines}, metric)
-    # Each candidate floored as delivered, a combination after averaging: flooring its members
-    # first could move the average away from a true value below it.
-    candidates = {n: floored(c, floors) for n, c in with_combinations(singles, best).items()}
+    candidates = delivered(singles, best, floors)
     scale = series_scale(win)
     actuals = [win.actuals(int(o)) for o in win.val_origins]
     errors = {n: scaled_errors(c.val, actuals, scale) for n, c in candidates.items()}
