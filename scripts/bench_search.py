@@ -278,10 +278,13 @@ def fresh_lines(frame: pd.DataFrame) -> list[str]:
     rows = rows[(rows.val_mase - rows.warm_val_mase).abs() > 1e-9].set_index("series")
     lines = ["", f"Warm growth's choice against the same size trained from fresh weights (`warm_fresh` rows: "
              f"{len(rows)} rows where the chosen stage was grown, not trained afresh):", "",
-             "| fresh against warm | better | worse | tied | geo-mean ratio | p |", "|---|---|---|---|---|---|"]
+             "| fresh against warm | better | worse | tied | geo-mean ratio | p | median | 80th pct | worst |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for part in ("val", "test"):
         better, worse, tied, geo, p = paired(rows[f"{part}_mase"], rows[f"warm_{part}_mase"])
-        lines.append(f"| {part} MASE | {better} | {worse} | {tied} | {geo:.3f} | {p:.2f} |")
+        ratio = rows[f"{part}_mase"] / rows[f"warm_{part}_mase"]
+        lines.append(f"| {part} MASE | {better} | {worse} | {tied} | {geo:.3f} | {p:.2f} | {ratio.median():.3f} | "
+                     f"{ratio.quantile(0.8):.3f} | {ratio.max():.3f} |")
     lines += ["", "| series | size | warm val | fresh val | warm test | fresh test |", "|---|---|---|---|---|---|"]
     lines += [f"| {name} | [{r.widths}] | {r.warm_val_mase:.3f} | {r.val_mase:.3f} | {r.warm_test_mase:.3f} | "
               f"{r.test_mase:.3f} |" for name, r in rows.iterrows()]
