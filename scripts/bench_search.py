@@ -46,7 +46,7 @@ BUILTINS = ["co2", "sunspots", "nile", "elec_equip", "macrodata"]
 M1_LONG = ["M1-MNM38", "M1-MRM10", "M1-MNI29"]
 # The short-series issue's global runs: one network on every series of an M1 subset (with the
 # official test span), scored by the mean over series of the validation and test MASE.
-PANELS = {"M1-quarterly-global": ("M1-Q*", 8, 4), "M1-monthly-global": ("M1-M*", 18, 12)}
+PANELS = {"M1-quarterly-global": ("M1-Q*", 8, 4), "M1-monthly-global": ("M1-M*", 18, 12), "M1-yearly-global": ("M1-Y*", 6, 1)}
 METHODS = ["warm", "cold", "grid", "optuna", "warm_sp", "warm_mean", "warm_minval", "warm_fresh"]
 GROWTH_METHODS = ("warm", "cold", "warm_sp", "warm_mean", "warm_minval", "warm_fresh")
 # The remedy for warm starts that generalise worse (Ash & Adams 2020): shrink 0.6, perturb 0.01.
