@@ -138,6 +138,10 @@ class ModelConfig:
     # weights (a warm stage records it where growth restarted a lagging seed, growth.lagging);
     # empty: each seed from its own.
     init_seeds: list[Optional[int]] = field(default_factory=list)
+    # The input steps the network reads: the last `lookback` of each window (null: all of
+    # `input_size`). Growth's lookback move sets it per stage (growth.lookbacks), and each stage's
+    # recorded config holds it, so the stage retrains alone; never more than the windows' length.
+    lookback: Optional[int] = None
 
 
 @dataclass
@@ -211,6 +215,11 @@ class GrowthConfig:
     # delivered forecast"): ensemble was better on the no-cap search benchmark but worse on M4
     # weekly with the cap, and the same on pooled M1.
     judge: Judge = Judge.seeds
+    # The lookback move (global scope, padded lookbacks): at a layer's width plateau, the
+    # accepted network reads a longer lookback of k x h steps, for each k here in turn (longer
+    # than the layout's own lookback), judged by the same noise-aware rule as a widening; a
+    # lookback that pays restarts the widening there. Empty: the lookback stays the layout's.
+    lookbacks: list[int] = field(default_factory=list)
     split_noise: float = 0.1  # asymmetry of the outgoing-weight split when widening warm
     # Shrink and perturb (Ash & Adams 2020) after a warm growth: weights <- shrink * weights +
     # perturb * fresh initial weights. 1.0 / 0.0 keep the growth exact; the remedy if warm starts
@@ -273,6 +282,10 @@ class ForecastConfig:
     # forecasting, each stage of its growth path for the epochs its early stopping kept; the test
     # scores then come from a refit on the data before the test span. false: the searched networks.
     refit: bool = True
+    # The LSTM forecast averages the chosen stage's seeds with those of every stage of the same
+    # widths at another lookback (growth.lookbacks) that it does not beat beyond the noise: an
+    # ensemble over lookbacks. No effect where growth tried one lookback only.
+    ensemble: bool = True
     # Prediction intervals (conformal, from the validation errors) at these levels, in percent.
     levels: list[int] = field(default_factory=lambda: [80, 95])
     # A more specialised candidate (a single model over comb, the LSTM over the classical one)
@@ -373,6 +386,10 @@ def check_config(cfg: Config) -> None:
         (g.spread_factor >= 0, f"growth.spread_factor={g.spread_factor} must be >= 0", "e.g. growth.spread_factor=1 (0: ignore the seed spread)"),
         (min(cfg.model.widths, default=1) >= 1, f"model.widths={cfg.model.widths} must be positive", "e.g. model.widths=[8,2]"),
         (cfg.model.proj_size >= 0, f"model.proj_size={cfg.model.proj_size} must be >= 0", "0 disables the projection"),
+        (cfg.model.lookback is None or cfg.model.lookback >= 1, f"model.lookback={cfg.model.lookback} must be >= 1",
+         "e.g. model.lookback=36, or leave it unset (the whole input_size)"),
+        (min(g.lookbacks, default=2) >= 2, f"growth.lookbacks={list(g.lookbacks)} must be multiples of h of at least 2",
+         "e.g. growth.lookbacks=[2,3] (lookbacks of 2h and 3h), or [] to keep the layout's lookback"),
         (0 <= cfg.model.dropout < 1, f"model.dropout={cfg.model.dropout} must be in [0, 1)", "e.g. model.dropout=0.1"),
         (cfg.trainer.max_epochs >= 1, f"trainer.max_epochs={cfg.trainer.max_epochs} must be >= 1", "e.g. trainer.max_epochs=80"),
         (cfg.trainer.lr > 0, f"trainer.lr={cfg.trainer.lr} must be positive", "e.g. trainer.lr=0.01"),

@@ -9,6 +9,7 @@ one step's matmul instead of one per step.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Optional
 
 import torch
 from torch import nn
@@ -27,6 +28,8 @@ class LSTMStack(nn.Module):
     output: a new layer whose head starts at zero leaves the forecast unchanged, which is what
     makes growing in depth exact (RECIPE.md section 3). With one layer it is the plain LSTM + head.
 
+    ``lookback``: the network reads the last ``lookback`` steps of each window (None: all).
+
     ``last_inputs``: input columns read at the last step only, through the first layer's
     ``weight_last`` (its rows in the gate order i, f, g, o, like ``weight_ih_l0``'s). The stack
     then computes what it would with those columns in ``weight_ih_l0`` and zero at every earlier
@@ -41,11 +44,18 @@ class LSTMStack(nn.Module):
         proj_size: int = 0,
         dropout: float = 0.0,
         last_inputs: Sequence[int] = (),
+        lookback: Optional[int] = None,
     ) -> None:
         super().__init__()
         if not widths or min(widths) < 1:
             raise ValueError(f"widths must be positive integers, got {list(widths)}")
+        if lookback is not None and lookback < 1:
+            raise ValueError(f"lookback must be a positive number of steps, got {lookback}")
         self.widths = [int(w) for w in widths]
+        # The last ``lookback`` steps of each window are read (None: all of them). Windows may be
+        # gathered longer than a network reads, so that networks of several lookbacks (growth's
+        # lookback move) share one window set; the steps before are dropped here.
+        self.lookback = None if lookback is None else int(lookback)
         self.n_inputs, self.h, self.proj_size = n_inputs, h, proj_size
         self.last_inputs = sorted(int(c) for c in last_inputs)
         if self.last_inputs and (self.last_inputs[0] < 0 or self.last_inputs[-1] >= n_inputs):
@@ -69,6 +79,11 @@ class LSTMStack(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.lookback is not None:
+            if x.shape[1] < self.lookback:
+                raise ValueError(f"windows of {x.shape[1]} steps are shorter than the network's lookback of "
+                                 f"{self.lookback}")
+            x = x[:, -self.lookback:]
         out = 0
         for i, (layer, head) in enumerate(zip(self.layers, self.heads)):
             if i > 0:

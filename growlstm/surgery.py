@@ -8,6 +8,8 @@ row ``b*H + j`` belongs to cell j of gate b.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -121,6 +123,8 @@ def deepen(net: LSTMStack, width: int, generator: torch.Generator) -> LSTMStack:
 
 def grow_to(net: LSTMStack, widths: list[int], generator: torch.Generator, noise: float = 0.1) -> LSTMStack:
     """Grow ``net`` to ``widths`` (same depth and wider, or one layer deeper), exactly."""
+    if list(widths) == net.widths:  # the lookback move: the same network, copied
+        return copy.deepcopy(net)
     if len(widths) == len(net.widths) + 1 and widths[:-1] == net.widths:
         return deepen(net, widths[-1], generator)
     if len(widths) != len(net.widths) or any(w < o for w, o in zip(widths, net.widths)):

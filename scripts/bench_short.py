@@ -92,6 +92,10 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "scope": result.scope, "series": int(len(table)), "forecast": int(len(ok)), "by_lstm": by_lstm,
         "sizes": json.dumps(result.sizes), "widths": json.dumps(block.get("widths")),
+        # The chosen stage's lookback (growth.lookbacks, model.lookback) and set-level validation MASE.
+        "lookback": block.get("lookback") or block.get("input_size"),
+        "chosen_val_mase": (block["stages"][block["chosen_stage"]]["val"].get("mase")
+                            if block.get("chosen_stage") is not None else None),
         "stages": "; ".join(f"{st['widths']} {st['val'].get('mase', float('nan')):.3f}" for st in block.get("stages", []))
         + (f"; stop: {block['stop_reason']}" if block else ""),
         # The global scope's check on per-series claims (goal.carry_over): first origin to last.

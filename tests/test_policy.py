@@ -265,3 +265,39 @@ def test_no_probe_under_a_tight_cap_or_after_the_first_layer() -> None:
     second = hist(([2], "start", 1.0), ([3], "widen", 1.0), ([4], "widen", 1.0), ([32], "probe", 1.1),
                   ([2, 2], "deepen", 0.9), ([2, 3], "widen", 0.9), ([2, 4], "widen", 0.9))
     assert decide(second, PROBING, WIDE_CAP, None).action == "deepen"  # type: ignore[union-attr]
+
+
+def lb(widths: list[int], action: str, score: float, lookback: int, parent: int | None = None) -> Stage:
+    return Stage(widths, action, score, parent=parent, lookback=lookback)  # type: ignore[arg-type]
+
+
+def test_a_width_plateau_tries_a_longer_lookback_before_a_new_layer() -> None:
+    h = [lb([2], "start", 1.0, 18), lb([3], "widen", 0.999, 18), lb([4], "widen", 0.998, 18)]
+    out = decide(h, GROWTH, WIDE_CAP, None, lookbacks=[36, 54])
+    assert isinstance(out, Proposal) and out.action == "lookback"
+    assert out.widths == [4] and out.lookback == 36 and out.parent == 2  # the best-validating network
+    assert "lookback 18 -> 36" in out.note
+
+
+def test_a_longer_lookback_that_pays_restarts_the_widening_there() -> None:
+    h = [lb([2], "start", 1.0, 18), lb([3], "widen", 0.999, 18), lb([4], "widen", 0.998, 18),
+         lb([4], "lookback", 0.90, 36, parent=2)]
+    assert replay(h, GROWTH).phase_best == 3
+    assert decide(h, GROWTH, WIDE_CAP, None, lookbacks=[36, 54]) == Proposal("widen", [6], parent=3, lookback=36)
+
+
+def test_a_lookback_that_does_not_pay_tries_the_next_then_deepens_at_the_old_one() -> None:
+    h = [lb([2], "start", 1.0, 18), lb([3], "widen", 0.999, 18), lb([4], "widen", 0.998, 18),
+         lb([4], "lookback", 0.999, 36, parent=2)]
+    nxt = decide(h, GROWTH, WIDE_CAP, None, lookbacks=[36, 54])
+    assert isinstance(nxt, Proposal) and (nxt.action, nxt.lookback) == ("lookback", 54)
+    h.append(lb([4], "lookback", 1.001, 54, parent=2))
+    out = decide(h, GROWTH, WIDE_CAP, None, lookbacks=[36, 54])
+    assert isinstance(out, Proposal) and out.action == "deepen" and out.widths == [4, 2] and out.lookback == 18
+
+
+def test_no_lookback_move_without_lookbacks_or_a_known_lookback() -> None:
+    h = hist(([2], "start", 1.0), ([3], "widen", 0.999), ([4], "widen", 0.998))
+    for lookbacks in ([], [36]):  # stages of unknown lookback (the move is off) never move it
+        out = decide(h, GROWTH, WIDE_CAP, None, lookbacks=lookbacks)
+        assert isinstance(out, Proposal) and out.action == "deepen"

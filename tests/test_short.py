@@ -265,3 +265,53 @@ def test_refit_repeats_the_recorded_training_lengths(tmp_path: Path) -> None:
     assert summary["chosen"]["refit"]["path"] == [r.index for r in path]
     plain = grow(_panel({"a": 80}), replace(config, forecast=ForecastConfig(refit=False)))
     assert plain.refit == {} and plain.chosen_test == pytest.approx(result.search_test)
+
+
+def test_longer_gathered_windows_leave_a_network_of_the_layout_lookback_unchanged() -> None:
+    # Growth's lookback move gathers every window longer (padded before its series); a network
+    # reading the layout's lookback must forecast exactly as from windows of that length.
+    panel = _panel({"a": 9, "b": 15, "c": 20, "d": 60})
+    config = _tiny()
+    pooled = PooledWindows.build([_cut(panel, config, u) for u in "abcd"])
+    longer = pooled.with_lookback(3 * pooled.input_size)
+    assert longer.input_size == 36 and longer.norm_steps == pooled.input_size == 12
+    pos = pooled.train_pos
+    x, y = pooled.gather(pos)
+    x_long, y_long = longer.gather(pos)
+    assert x_long.shape[1] == 36 and torch.equal(x_long[:, -12:], x) and torch.equal(y_long, y)
+    torch.manual_seed(0)
+    from growlstm.train.module import LSTMForecaster
+
+    net = LSTMForecaster(pooled.n_inputs, [3], H, last_inputs=pooled.last_inputs, lookback=12)
+    origins = pooled.origins("val")
+    for short, long in zip(pooled.forecasts(net, origins), longer.forecasts(net, origins)):
+        np.testing.assert_allclose(long, short, atol=1e-6)
+    with pytest.raises(ValueError, match="shorter than the network's lookback"):
+        LSTMForecaster(pooled.n_inputs, [3], H, last_inputs=pooled.last_inputs, lookback=13)(x)
+
+
+def test_global_growth_moves_the_lookback_at_a_width_plateau_and_predicts_with_it(tmp_path: Path) -> None:
+    panel = _panel({"a": 9, "b": 15, "c": 20, "d": 40, "e": 40})
+    # One width on the schedule: its plateau comes at once, then the lookback move; no gain counts
+    # (min_gain), so [2] at the layout's lookback is chosen and [2] at 4h joins it in the ensemble.
+    config = _tiny(scope="global", lookbacks=[4], schedule=[2], min_gain=10.0)
+    config = replace(config, growth=replace(config.growth, max_stages=3), goal=GoalConfig(beat="none"))
+    result = grow_many(panel, config, run_dir=tmp_path)
+    stages = json.loads((tmp_path / "summary.json").read_text())["global"]["stages"]
+    moves = [s for s in stages if "lookback" in s["decision"]]
+    assert moves, [s["decision"] for s in stages]
+    assert any(s["action"] == "lookback" for s in stages)
+    configs = [p.read_text() for p in sorted(tmp_path.glob("stages/stage_*/config.yaml"))]
+    assert any("lookback: 24" in c for c in configs)  # 4 x h, recorded to retrain the stage alone
+    assert all("lookback: 12" in c or "lookback: 24" in c for c in configs)
+    summary = json.loads((tmp_path / "summary.json").read_text())["global"]
+    assert summary["chosen_stage"] == 0 and summary["lookback"] == 12
+    assert summary["refit"]["members"] == [0, 1]  # forecast.ensemble: the two lookbacks' seeds averaged
+    stored = torch.load(tmp_path / "forecaster.pt", weights_only=True)["network"]
+    assert [a["lookback"] for a in stored["member_args"]] == [12, 12, 24, 24]
+    import growlstm
+
+    again = growlstm.predict(tmp_path, panel)
+    saved = pd.read_csv(tmp_path / "forecast.csv")
+    np.testing.assert_allclose(again.forecast["lstm"].to_numpy(), saved["lstm"].to_numpy(), rtol=1e-5)
+    assert result.scope == "global"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal, Optional, Sequence
 
 from growlstm.config import GrowthConfig
 
-Action = Literal["start", "widen", "deepen", "probe"]
+Action = Literal["start", "widen", "deepen", "probe", "lookback"]
 # too_short: no stage was trained, the capacity rule leaving the data no room for the first one.
 StopReason = Literal["goal_met", "plateau", "capacity_cap", "max_stages", "max_minutes", "fixed", "too_short"]
 
@@ -32,16 +32,19 @@ class Stage:
     # Whether each seed grew from the parent's seed of the same index: False when a lagging
     # parent seed was replaced (``seed_sources``), which breaks the seed-by-seed pairing.
     own_seeds: bool = True
+    lookback: Optional[int] = None  # input steps its network reads (None: the layout's lookback)
 
 
 @dataclass
 class Proposal:
-    """The next stage to train (``parent``: the stage to grow it from, warm)."""
+    """The next stage to train (``parent``: the stage to grow it from, warm; ``lookback``: the
+    input steps its network reads, None for the layout's)."""
 
     action: Action
     widths: list[int]
     note: str = ""
     parent: Optional[int] = None
+    lookback: Optional[int] = None
 
 
 @dataclass
@@ -61,6 +64,7 @@ class State:
     phase_best: int = -1  # the layer's accepted width: moved only by a gain beyond noise
     phase_lead: int = -1  # the layer's best-validating stage: what the next step grows from
     phase_widest: int = 0  # the widest last layer tried in the phase
+    phase_start: int = 0  # the phase's first stage (the start, or the deepening that opened it)
     before_phase_best: Optional[int] = None  # best stage before the phase (None in phase 0)
     strikes: int = 0
     gains: list[float] = field(default_factory=list)  # relative gain of each stage vs its reference
@@ -142,16 +146,16 @@ def replay(history: list[Stage], growth: GrowthConfig) -> State:
     for i, stage in enumerate(history):
         reference = None
         if stage.action == "start" or state.best < 0:
-            state.best = state.phase_best = state.phase_lead = i
+            state.best = state.phase_best = state.phase_lead = state.phase_start = i
             state.phase_widest = stage.widths[-1]
             state.gains.append(math.nan)
         elif stage.action == "deepen":
             reference = stage.parent if stage.parent is not None else state.best
             state.before_phase_best = state.best
-            state.phase_best = state.phase_lead = i
+            state.phase_best = state.phase_lead = state.phase_start = i
             state.phase_widest, state.strikes = stage.widths[-1], 0
             state.gains.append(relative_gain(history[state.best].score, stage.score))
-        else:  # widen (or probe): judged against the accepted width of the current layer
+        else:  # widen, probe or lookback: judged against the accepted stage of the current layer
             reference = stage.parent if stage.parent is not None else state.phase_lead
             state.phase_widest = max(state.phase_widest, stage.widths[-1])
             state.gains.append(relative_gain(history[state.phase_best].score, stage.score))
@@ -199,9 +203,11 @@ def decide(
     cap_for_alpha: "CapFn",
     goal_threshold: Optional[float],
     state: Optional[State] = None,
+    lookbacks: Sequence[int] = (),
 ) -> Proposal | Stop:
     """What to do after the last stage of ``history``: train another stage, or stop.
-    ``state``: ``replay(history, growth)`` when the caller has it already."""
+    ``state``: ``replay(history, growth)`` when the caller has it already. ``lookbacks``: the
+    longer lookbacks (input steps) the lookback move may try, shortest first (``growth.lookbacks``)."""
     last = history[-1]
     if goal_threshold is not None and last.score <= goal_threshold:
         return Stop("goal_met", f"stage {len(history) - 1} meets the goal on the validation mean")
@@ -222,16 +228,25 @@ def decide(
         elif sum(lead.widths[:-1]) + width > cap:
             plateau_note = f"widening to {width} would pass the capacity cap ({cap} cells)"
         else:
-            return Proposal("widen", [*lead.widths[:-1], width], parent=state.phase_lead)
+            return Proposal("widen", [*lead.widths[:-1], width], parent=state.phase_lead, lookback=lead.lookback)
     else:
         plateau_note = f"gain below {growth.min_gain:.0%} or within the seed noise for {state.strikes} widening(s)"
+
+    # The lookback move: the layer's best-validating network reads a longer lookback, each
+    # longer one once per layer. Capacity may have had nothing to use in a short window; where
+    # the longer one pays beyond the noise, widening goes on from it.
+    longer = next_lookback(history, state, lookbacks)
+    if longer is not None:
+        return Proposal("lookback", list(lead.widths), f"{plateau_note}; lookback {lead.lookback} -> {longer} steps",
+                        parent=state.phase_lead, lookback=longer)
 
     # A flat start: the first layer's small widenings all failed. Before adding layers, train the
     # widest width the schedule and the cap allow once, from fresh weights: warm growth in small
     # steps can stay in its parent's basin, while much larger sizes may validate far better.
     probe = probe_width(history, state, growth, cap)
     if probe is not None:
-        return Proposal("probe", [probe], f"{plateau_note}; probing [{probe}] from fresh weights")
+        return Proposal("probe", [probe], f"{plateau_note}; probing [{probe}] from fresh weights",
+                        lookback=lead.lookback)
 
     # Width plateau of the current layer: its best-validating width carries on.
     if state.before_phase_best is not None and not beats(history, state.before_phase_best, state.phase_lead, growth):
@@ -245,7 +260,15 @@ def decide(
     deeper = [*lead.widths, growth.new_layer_cells]
     if sum(deeper) > cap:
         return Stop("capacity_cap", f"{plateau_note}; a new layer would pass the cap ({cap} cells)")
-    return Proposal("deepen", deeper, plateau_note, parent=state.phase_lead)
+    return Proposal("deepen", deeper, plateau_note, parent=state.phase_lead, lookback=lead.lookback)
+
+
+def next_lookback(history: list[Stage], state: State, lookbacks: Sequence[int]) -> Optional[int]:
+    """The shortest of ``lookbacks`` longer than the layer's best-validating stage reads that
+    no stage of the layer has tried yet, or None."""
+    lead = history[state.phase_lead].lookback
+    tried = {s.lookback for s in history[state.phase_start:] if s.action == "lookback"}
+    return next((k for k in sorted(lookbacks) if lead is not None and k > lead and k not in tried), None)
 
 
 def probe_width(history: list[Stage], state: State, growth: GrowthConfig, cap: int) -> Optional[int]:

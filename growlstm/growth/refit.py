@@ -97,7 +97,8 @@ def _refit(win: Any, path: Sequence["StageRecord"], config: Config, trainer: Any
         if nets is not None:  # each seed grows from the parent seed it grew from in the search
             parents = seed_parent_nets(nets, record.seed_parents)
             inits = grown_states(parents, record.widths, seeds, g.split_noise, g.shrink, g.perturb)
-        fits = fit_seeds(win, record.widths, config.model, trainer, seeds, verbose=config.verbose,
+        model = config.model if record.lookback is None else replace(config.model, lookback=record.lookback)
+        fits = fit_seeds(win, record.widths, model, trainer, seeds, verbose=config.verbose,
                          init_states=inits, epochs=stage_epochs(record, len(seeds)))
         nets = [f.module.net for f in fits]
     return [f.module for f in fits]

@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -63,8 +63,11 @@ def run_stages(
             log.info("%s  (resumed)", stage_line(record, goal))
     # The policy's state after the history so far: replayed once per stage, then shared.
     state = replay(history, config.growth)
+    lookbacks = lookback_steps(win, config)
+    start_lookback = (config.model.lookback or win.norm_steps) if lookbacks else config.model.lookback
     proposal: Proposal | Stop = (
-        next_step(history, config, cap_fn, goal, spent, state) if history else Proposal("start", first)
+        next_step(history, config, cap_fn, goal, spent, state, lookbacks) if history
+        else Proposal("start", first, lookback=start_lookback)
     )
     while isinstance(proposal, Proposal):
         index = len(stages)
@@ -72,10 +75,13 @@ def run_stages(
         parent = find_parent(stages, modules, proposal) if warm else None
         sources = seed_sources(history[parent].seeds, config.growth.lagging) if parent is not None else []
         parents = seed_parent_nets([m.net for m in modules[parent]], sources) if parent is not None else given_parent
-        outcome = evaluator(index, proposal.widths, parents)
+        # A fake trainer (tests) need not know lookbacks: it is asked only where one moves.
+        outcome = (evaluator(index, proposal.widths, parents, lookback=proposal.lookback) if lookbacks
+                   else evaluator(index, proposal.widths, parents))
         modules[index] = [s.fit.module for s in outcome.seeds if s.fit is not None]
         record = make_record(index, proposal, outcome, win, config, goal, cap_fn, state.alpha)
         record.parent, record.init = parent, "warm" if parents is not None else "cold"
+        record.lookback = proposal.lookback
         record.seed_parents = [] if sources == list(range(len(sources))) else sources
         restarted = [str(config.seed + k) for k, src in enumerate(sources) if src is None]
         if restarted:
@@ -84,9 +90,11 @@ def run_stages(
         history.append(stage_of(record, goal))
         state = replay(history, config.growth)
         record.gain, record.overfit = state.gains[-1], state.overfit[-1]  # what the decision used
-        proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60, state)
+        proposal = next_step(history, config, cap_fn, goal, spent + (time.perf_counter() - start) / 60, state,
+                             lookbacks)
         record.decision = (
-            f"{proposal.action} -> {proposal.widths}" if isinstance(proposal, Proposal) else f"stop: {proposal.reason}"
+            f"{proposal.action} -> {size_label(proposal.widths, proposal.lookback if lookbacks else None)}"
+            if isinstance(proposal, Proposal) else f"stop: {proposal.reason}"
         )
         stages.append(record)
         log.info("%s", stage_line(record, goal))
@@ -104,6 +112,8 @@ def find_parent(stages: list[StageRecord], modules: dict[int, list[Any]], propos
         if not stage.ok or not modules.get(stage.index):
             return False
         old, widths = stage.widths, proposal.widths
+        if proposal.action == "lookback":  # the same network, reading further back
+            return old == widths
         wider = len(old) == len(widths) and all(o <= w for o, w in zip(old, widths)) and old != widths
         deeper = len(widths) == len(old) + 1 and widths[:-1] == old
         return wider or deeper
@@ -149,11 +159,11 @@ def fixed_parent(config: Config) -> Optional[list[Any]]:
 
 
 def next_step(history: list[Stage], config: Config, cap_fn: CapFn, goal: Goal, minutes: float,
-              state: Optional[State] = None) -> Proposal | Stop:
+              state: Optional[State] = None, lookbacks: Sequence[int] = ()) -> Proposal | Stop:
     """The controller's decision after the last stage: the policy, a fixed model, or the clock."""
     if config.model.widths:
         return Stop("fixed", "model.widths given: trained that architecture only")
-    proposal = decide(history, config.growth, cap_fn, goal.threshold("val"), state)
+    proposal = decide(history, config.growth, cap_fn, goal.threshold("val"), state, lookbacks)
     if isinstance(proposal, Proposal) and minutes >= config.growth.max_minutes:
         return Stop("max_minutes", f"growth.max_minutes={config.growth.max_minutes:g} reached")
     return proposal
@@ -166,7 +176,8 @@ def stage_of(record: StageRecord, goal: Goal) -> Stage:
     seeds = tuple(float(v.get(goal.metric, math.inf)) for v in record.seed_val) if record.ok else ()
     parent = record.parent if record.init == "warm" else None
     own = not record.seed_parents  # recorded only where some seed did not grow from its own
-    return Stage(record.widths, record.action, stage_score(record, goal), spread, seeds, record.train_loss, parent, own)
+    return Stage(record.widths, record.action, stage_score(record, goal), spread, seeds, record.train_loss, parent, own,
+                 record.lookback)
 
 
 def stage_score(record: StageRecord, goal: Goal) -> float:
@@ -236,18 +247,33 @@ def choose(stages: list[StageRecord], history: list[Stage], goal: Goal, growth: 
     return min(finite, key=lambda t: (t[2].score, t[1].params, t[1].index))[1].index if finite else None
 
 
+def lookback_steps(win: Any, config: Config) -> list[int]:
+    """The longer lookbacks (input steps) the lookback move may try on ``win``: k x h for each k
+    of ``growth.lookbacks``, longer than the layout's lookback. Only one network over many series
+    with left-padded lookbacks gathers windows longer than its layout (``PooledWindows.with_lookback``);
+    elsewhere, and for a fixed ``model.widths``, there is none."""
+    if not config.growth.lookbacks or config.model.widths or not isinstance(win, PooledWindows) or not win.pad:
+        return []
+    return sorted({k * win.h for k in config.growth.lookbacks if k * win.h > win.norm_steps})
+
+
+def size_label(widths: list[int], lookback: Optional[int]) -> str:
+    """Widths, and the lookback where growth moves it: ``[2]`` or ``[2] L36``."""
+    return str(list(widths)) + (f" L{lookback}" if lookback is not None else "")
+
+
 def stage_line(record: StageRecord, goal: Goal) -> str:
     """The console line of one stage."""
     metric = metrics.metric_label(goal.metric)
     if not record.ok:
         return (
-            f"stage {record.index:2d}  {record.action:<6s} {str(record.widths):<11s} params {record.params:6d}  "
-            f"FAILED ({record.error})  -> {record.decision}"
+            f"stage {record.index:2d}  {record.action:<6s} {size_label(record.widths, record.lookback):<11s} "
+            f"params {record.params:6d}  FAILED ({record.error})  -> {record.decision}"
         )
     gain = f"{record.gain:+6.1%}" if math.isfinite(record.gain) else "     -"
     notes = "".join(f"\n          note: {n}" for n in record.notes)
     return (
-        f"stage {record.index:2d}  {record.action:<6s} {str(record.widths):<11s} params {record.params:6d}  "
-        f"val {metric} {fmt(record.val[goal.metric])} ± {fmt(record.val_std)}  gain {gain}  "
+        f"stage {record.index:2d}  {record.action:<6s} {size_label(record.widths, record.lookback):<11s} "
+        f"params {record.params:6d}  val {metric} {fmt(record.val[goal.metric])} ± {fmt(record.val_std)}  gain {gain}  "
         f"{record.seconds:5.1f}s  -> {record.decision}{notes}"
     )

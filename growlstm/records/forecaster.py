@@ -130,8 +130,11 @@ def series_state(win: SeriesWindows, advice: "SeriesAdvice", rec: "Recommendatio
 
 def network_state(nets: Sequence[LSTMForecaster], win: SeriesWindows, series_id: bool) -> dict[str, Any]:
     """The networks (one per seed) and the window layout they read (``win``: one of their series)."""
+    args = [{k: v for k, v in dict(m.hparams).items() if k not in ("lr", "weight_decay")} for m in nets]
     return {
-        "model_args": {k: v for k, v in dict(nets[0].hparams).items() if k not in ("lr", "weight_decay")},
+        "model_args": args[0],
+        # An ensemble over lookbacks (forecast.ensemble): each network's own arguments.
+        **({"member_args": args} if any(a != args[0] for a in args) else {}),
         "state_dicts": [{k: t.detach().clone() for k, t in m.net.state_dict().items()} for m in nets],
         "input_size": int(win.input_size), "norm": win.norm, "series_id": series_id, "base_input": win.base_input,
     }
@@ -176,6 +179,8 @@ def load(path: Path) -> Forecaster:
 
 def networks(network: dict[str, Any]) -> list[LSTMForecaster]:
     """The stored seeds, rebuilt from their model_args (in eval mode)."""
+    if "member_args" in network:  # networks of several lookbacks
+        return [rebuild(a, [st])[0] for a, st in zip(network["member_args"], network["state_dicts"])]
     return rebuild(network["model_args"], list(network["state_dicts"]))
 
 
@@ -207,6 +212,9 @@ def lstm_futures(fc: Forecaster, frames: dict[str, pd.DataFrame]) -> dict[str, n
     from growlstm.train.pooled_windows import PooledWindows
 
     pooled = PooledWindows.build(wins, series_id=fc.network["series_id"])
+    reads = max((m.net.lookback or 0 for m in nets), default=0)
+    if reads > pooled.input_size:  # a network that growth's lookback move made read further back
+        pooled = pooled.with_lookback(reads)
     per_seed = [pooled.forecasts(m, [np.array([len(w.y)]) for w in wins]) for m in nets]
     return {w.uid: np.mean([f[k] for f in per_seed], axis=0)[0] for k, w in enumerate(wins)}
 

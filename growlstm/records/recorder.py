@@ -50,12 +50,15 @@ def scaler_state(win: Any) -> dict[str, Any]:
 
 def stage_config_yaml(
     config: Config, widths: list[int], index: int, stage_dir: Path, init_from: Optional[Path] = None,
-    init_seeds: Optional[list[Optional[int]]] = None,
+    init_seeds: Optional[list[Optional[int]]] = None, lookback: Optional[int] = None,
 ) -> str:
     """A Hydra-loadable primary config that retrains this stage alone (warm: from its parent,
-    each seed from the parent seed it grew from, ``init_seeds``)."""
+    each seed from the parent seed it grew from, ``init_seeds``; ``lookback``: the input steps
+    its network reads, where growth moved it)."""
     data = config_dict(config)
     data["model"]["widths"] = list(widths)
+    if lookback is not None:
+        data["model"]["lookback"] = int(lookback)
     if init_from is not None:
         data["model"]["init_from"] = str(init_from.resolve())
         data["model"]["init_seeds"] = list(init_seeds or [])
@@ -134,7 +137,7 @@ class Recorder:
         tmp.mkdir(parents=True)
         parent = None if record.parent is None else self.stages_dir / f"stage_{record.parent:02d}" / "checkpoint.pt"
         (tmp / "config.yaml").write_text(stage_config_yaml(self.config, record.widths, record.index, final, parent,
-                                                                 record.seed_parents))
+                                                                 record.seed_parents, record.lookback))
         (tmp / "metrics.json").write_text(json.dumps(clean(stage_dict(record)), indent=2))
         fits = [s.fit for s in outcome.seeds if s.fit is not None]
         if fits:

@@ -54,6 +54,9 @@ class StageRecord:
     # Validation metrics of the seeds' mean forecast (what the LSTM delivers), whatever
     # growth.judge is; empty in records written before it existed.
     val_ensemble: dict[str, float] = field(default_factory=dict)
+    # Input steps its network reads where growth moves the lookback (growth.lookbacks); None: the
+    # layout's input_size.
+    lookback: Optional[int] = None
 
     @property
     def ok(self) -> bool:

@@ -38,13 +38,13 @@ from growlstm.runs.shared import (
 )
 from growlstm.train.module import LSTMForecaster
 from growlstm.records.plots import growth_plot
-from growlstm.growth.policy import CapFn, Stop
+from growlstm.growth.policy import CapFn, Stop, beats
 from growlstm.train.pooled_windows import SERIES_ID_MAX, PooledWindows, pool_feature_scaling
 from growlstm.verdict.recommend import Candidate
 from growlstm.records.recorder import Recorder
 from growlstm.records.results import GrowthView, ManyResult
 from growlstm.growth.preparation import horizon_and_season, prepare, residual_for
-from growlstm.growth.stages import Searched, choose, run_stages
+from growlstm.growth.stages import Searched, choose, lookback_steps, run_stages, size_label
 from growlstm.records.setlevel import series_row, set_scores
 from growlstm.records.store import atomic_write
 from growlstm.train.fit import FitResult, one_torch_thread, torch_threads
@@ -63,10 +63,10 @@ class PooledEvaluator(LSTMEvaluator):
         self.pooled = pooled
         self.threads = 1
 
-    def __call__(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None
-                 ) -> StageOutcome:
+    def __call__(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None,
+                 lookback: Optional[int] = None) -> StageOutcome:
         with torch_threads(training_threads(widths, self.threads)):
-            return super().__call__(index, widths, parents)
+            return super().__call__(index, widths, parents, lookback)
 
     def outcome(self, fit: FitResult, note: str = "") -> SeedOutcome:
         forecasts = self.pooled.forecasts(fit.module, self.pooled.origins("val"))
@@ -138,12 +138,25 @@ def grow_global(
         wins = [replace(w, base_input=False) for w in wins]
         pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id)
         cap_fn = CapFn(pooled.n_samples, pooled.n_inputs, h)
+    lookbacks = lookback_steps(pooled, config)
+    reach = max([*lookbacks, config.model.lookback or 0])
+    if reach > pooled.input_size:  # gathered as long as the longest lookback a network may read
+        if not pooled.pad:
+            raise InputError(f"model.lookback={config.model.lookback} is longer than input_size={input_size}",
+                             f"set input_size={config.model.lookback}, or leave model.lookback unset")
+        pooled = pooled.with_lookback(reach)
     workers = worker_count(config, len(wins))
     log.info("growlstm: %d series, global scope: one LSTM on %d training windows (%d distinct targets), "
              "%d early-stopping, h=%d, input_size=%d%s%s%s; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples,
              len(pooled.stop_pos), h, input_size, " left-padded" if pooled.pad else "",
              ", series identity as one-hot inputs" if pooled.series_id else "",
              ", the base forecast as inputs" if pooled.base_input else "", len(rows))
+    if lookbacks:
+        log.info("lookback move: at each width plateau the network may read %s steps instead of %d (growth.lookbacks)",
+                 " or ".join(map(str, lookbacks)), pooled.norm_steps)
+    elif config.growth.lookbacks and not pooled.pad:
+        log.info("lookback move off: every series is long enough for whole windows of %d steps, so none is left-padded "
+                 "(set input_size for a longer lookback)", input_size)
     log.info("layouts: %s; %s", layout_counts(wins), base_counts(wins))
     log.info("fitting %s on every series (%d worker(s))", ", ".join(config.baselines), workers)
     per_series = all_baselines(wins, list(config.baselines), workers)
@@ -166,8 +179,12 @@ def grow_global(
     if recorder is not None:
         recorder.close_growth(searched.stages, baselines, goal)
     chosen = choose(searched.stages, searched.history, goal, config.growth)
-    modules = searched.modules.get(chosen, []) if chosen is not None else []
-    refits, refit_info = refitted(pooled, searched.stages, chosen, modules, config)
+    members = ensemble_members(searched, chosen, config)
+    if len(members) > 1:
+        log.info("the LSTM forecast is the mean of %d grown networks' seeds: %s (forecast.ensemble)", len(members),
+                 ", ".join(size_label(searched.stages[k].widths, searched.stages[k].lookback) for k in members))
+    modules = [m for k in members for m in searched.modules.get(k, [])]
+    refits, refit_info = refitted_members(pooled, searched.stages, members, searched.modules, config)
     tested = refits["test"]
     # The test origins are read once, here: the chosen network's seeds on every series.
     advice = global_advice(pooled, modules, refits, per_series, goal, config)
@@ -189,6 +206,37 @@ def grow_global(
     if root is not None:
         write_global(root, result, panel, refits["future"], advice, rows)
     return result
+
+
+def ensemble_members(searched: Searched, chosen: Optional[int], config: Config) -> list[int]:
+    """The stages whose seeds the LSTM forecast averages, the chosen one first: with
+    ``forecast.ensemble``, every stage of the chosen widths at another lookback (growth's
+    lookback move) that the chosen stage does not beat beyond the noise (an ensemble over
+    lookbacks, as N-BEATS averages its members; the seeds of one stage are averaged anyway)."""
+    if chosen is None:
+        return []
+    if not config.forecast.ensemble:
+        return [chosen]
+    stages, history = searched.stages, searched.history
+    same = [r.index for r in stages if r.ok and r.index != chosen and r.widths == stages[chosen].widths
+            and r.lookback != stages[chosen].lookback and searched.modules.get(r.index)]
+    return [chosen, *(k for k in same if not beats(history, k, chosen, config.growth))]
+
+
+def refitted_members(pooled: PooledWindows, stages: Sequence[Any], members: list[int],
+                     modules: dict[int, list[Any]], config: Config
+                     ) -> tuple[dict[str, tuple[PooledWindows, Sequence[LSTMForecaster]]], dict[str, Any]]:
+    """``refitted`` for each ensemble member, their networks side by side on the first member's
+    windows (every member's cuts are the same data, gathered as long); where a member's refit
+    fails, the chosen stage alone."""
+    if not members:
+        return refitted(pooled, stages, None, [], config)
+    outs = [refitted(pooled, stages, k, modules.get(k, []), config) for k in members]
+    if len(outs) == 1 or (config.forecast.refit and any("error" in info or not info for _, info in outs)):
+        return outs[0]
+    first = outs[0][0]
+    refits = {part: (first[part][0], [m for out, _ in outs for m in out[part][1]]) for part in first}
+    return refits, {**outs[0][1], "members": members, "member_seconds": [info.get("seconds") for _, info in outs]}
 
 
 def no_room(pooled: PooledWindows, first: list[int], cap_fn: CapFn, config: Config) -> str:
@@ -252,12 +300,14 @@ def global_block(pooled: PooledWindows, searched: Any, chosen: Optional[int], go
                  ) -> dict[str, Any]:
     """The global network's account for summary.json: its stages, choice, stop and windows."""
     stage_table = [
-        {"stage": s.index, "widths": s.widths, "params": s.params, "val": s.val, "val_ensemble": s.val_ensemble,
+        {"stage": s.index, "action": s.action, "widths": s.widths, "lookback": s.lookback, "params": s.params,
+         "val": s.val, "val_ensemble": s.val_ensemble,
          "val_std": s.val_std, "decision": s.decision, "seconds": s.seconds, "error": s.error}
         for s in searched.stages
     ]
     return {
         "chosen_stage": chosen, "widths": searched.stages[chosen].widths if chosen is not None else None,
+        "lookback": searched.stages[chosen].lookback if chosen is not None else None,
         "params": searched.stages[chosen].params if chosen is not None else None,
         "stop_reason": searched.stop.reason, "stop_note": searched.stop.note,
         "goal": goal.describe(), "best_baseline": goal.baseline, "training_windows": len(pooled.train_pos),

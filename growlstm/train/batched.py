@@ -53,7 +53,7 @@ class SeedPack:
         self.big = LSTMStack(
             t.n_inputs * seeds, [w * seeds for w in t.widths], t.h * seeds,
             proj_size=t.proj_size * seeds, dropout=t.dropout.p,
-            last_inputs=[s * t.n_inputs + c for s in range(seeds) for c in t.last_inputs],
+            last_inputs=[s * t.n_inputs + c for s in range(seeds) for c in t.last_inputs], lookback=t.lookback,
         )
         self.sizes = _layer_sizes(t)
         # index[param][seed] = (rows, cols) in the packed parameter

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import shutil
 import traceback
+import copy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -125,8 +126,14 @@ class LSTMEvaluator:
                    verbose=config.verbose, split_noise=g.split_noise, shrink=g.shrink, perturb=g.perturb,
                    judge=g.judge)
 
-    def __call__(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None
-                 ) -> StageOutcome:
+    def __call__(self, index: int, widths: list[int], parents: Optional[list[Optional[LSTMStack]]] = None,
+                 lookback: Optional[int] = None) -> StageOutcome:
+        """Train stage ``index`` (its networks reading the last ``lookback`` input steps, where
+        growth moves the lookback; None: the configured ``model.lookback``)."""
+        if lookback is not None and lookback != self.model.lookback:
+            moved = copy.copy(self)
+            moved.model = replace(self.model, lookback=lookback)
+            return moved(index, widths, parents)
         inits = None
         if parents is not None:
             inits = grown_states(parents, widths, self.seeds, self.split_noise, self.shrink, self.perturb)

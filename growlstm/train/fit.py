@@ -128,7 +128,7 @@ def new_module(
     """The network a seed starts from: drawn from the seed alone, or a warm (grown) state."""
     torch.manual_seed(seed)
     module = LSTMForecaster(win.n_inputs, list(widths), win.h, model.proj_size, model.dropout,
-                            trainer.lr, trainer.weight_decay, trainer.loss, list(win.last_inputs))
+                            trainer.lr, trainer.weight_decay, trainer.loss, list(win.last_inputs), model.lookback)
     if init_state is not None:  # warm start: a grown copy of the parent stage's network
         module.net.load_state_dict(init_state)
     return module

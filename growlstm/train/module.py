@@ -121,10 +121,12 @@ class LSTMForecaster(TrainedModule):
         weight_decay: float = 0.0,
         loss: str = "mae",
         last_inputs: Optional[list[int]] = None,
+        lookback: Optional[int] = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.net = LSTMStack(n_inputs, widths, h, proj_size=proj_size, dropout=dropout, last_inputs=last_inputs or ())
+        self.net = LSTMStack(n_inputs, widths, h, proj_size=proj_size, dropout=dropout, last_inputs=last_inputs or (),
+                             lookback=lookback)
         self.loss_fn = LOSSES[loss]()
         self.epoch_loss = EpochMean()
         self._adam = (lr, weight_decay)

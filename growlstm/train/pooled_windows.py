@@ -60,6 +60,10 @@ class PooledWindows:
     pad: bool = False
     # model.base_input: each window's base forecast as h more inputs (``SeriesWindows.base_input``).
     base_input: bool = False
+    # The steps each window's level and unit are measured over (``model.input_norm``): the
+    # layout's lookback, also where windows are gathered longer (``with_lookback``) for networks
+    # that read more steps; None: ``input_size``.
+    norm_size: Optional[int] = None
 
     @classmethod
     def build(cls, series: list[SeriesWindows], series_id: bool = False) -> "PooledWindows":
@@ -77,6 +81,20 @@ class PooledWindows:
         base_input = base is not None and first.base_input
         return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base, series_id, pad,
                    base_input)
+
+    def with_lookback(self, steps: int) -> "PooledWindows":
+        """The same windows gathered ``steps`` long (padded before a series starts), measured as
+        before: a network of the layout's lookback reads the same values from them, and longer
+        ones (``model.lookback``) read further back. Shares the arrays."""
+        if steps == self.input_size:
+            return self
+        if not self.pad:
+            raise ValueError("only left-padded windows can be gathered longer than the layout's lookback")
+        return replace(self, input_size=int(steps), norm_size=self.norm_steps)
+
+    @property
+    def norm_steps(self) -> int:
+        return self.norm_size or self.input_size
 
     @property
     def reads_base(self) -> bool:
@@ -117,10 +135,11 @@ class PooledWindows:
         """Distinct training targets of all series: N_s of the capacity rule for the one network."""
         return int(sum(w.n_samples for w in self.series))
 
-    def window_steps(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in z of each window's input steps, (N, input_size), and which of them lie in
-        the window's own series (the others are padding: never read from the series before)."""
-        idx = pos[:, None] + np.arange(-self.input_size, 0)[None, :]
+    def window_steps(self, pos: np.ndarray, size: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in z of each window's last ``size`` input steps (default ``input_size``), (N, size),
+        and which of them lie in the window's own series (the others are padding: never read
+        from the series before)."""
+        idx = pos[:, None] + np.arange(-(size or self.input_size), 0)[None, :]
         start = self.offsets[self.series_of(pos)]
         return np.maximum(idx, 0), idx >= start[:, None]
 
@@ -129,7 +148,7 @@ class PooledWindows:
         if self.norm in ("last", "recent"):
             return self.z[pos - 1, 0]
         if self.norm == "mean":
-            idx, real = self.window_steps(pos)
+            idx, real = self.window_steps(pos, self.norm_steps)
             return masked_mean(self.z[idx, 0], real).astype(np.float32)
         return np.zeros(len(pos), dtype=np.float32)
 
@@ -138,7 +157,7 @@ class PooledWindows:
         scaler; ``steps``: ``window_steps(pos)`` when the caller has them."""
         if self.norm != "recent":
             return np.ones(len(pos), dtype=np.float32)
-        idx, real = steps if steps is not None else self.window_steps(pos)
+        idx, real = steps if steps is not None else self.window_steps(pos, self.norm_steps)
         k = self.series_of(pos)
         return window_unit(self.z[idx, 0], real, self.target_mean[k], self.target_std[k]).astype(np.float32)
 
@@ -148,7 +167,8 @@ class PooledWindows:
         when the caller has them."""
         idx, real = self.window_steps(pos)
         x = self.z[idx]
-        unit = self.spread(pos, (idx, real)) if unit is None else unit
+        if unit is None:  # measured over the layout's lookback, whatever length is gathered
+            unit = self.spread(pos, (idx, real) if self.norm_steps == self.input_size else None)
         level = self.level(pos)
         x[:, :, 0] = (x[:, :, 0] - level[:, None]) / unit[:, None]
         base = None
