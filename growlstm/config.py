@@ -282,9 +282,10 @@ class ForecastConfig:
     # forecasting, each stage of its growth path for the epochs its early stopping kept; the test
     # scores then come from a refit on the data before the test span. false: the searched networks.
     refit: bool = True
-    # The LSTM forecast averages the chosen stage's seeds with those of every stage of the same
-    # widths at another lookback (growth.lookbacks) that it does not beat beyond the noise: an
-    # ensemble over lookbacks. No effect where growth tried one lookback only.
+    # The LSTM forecast averages the chosen stage's seeds with those of the stages growth's
+    # lookback move trained (growth.lookbacks) that it does not beat beyond the noise, at most one
+    # per lookback, best-validating first: an ensemble over lookbacks, each member refitted. No
+    # effect without the lookback move.
     ensemble: bool = True
     # Prediction intervals (conformal, from the validation errors) at these levels, in percent.
     levels: list[int] = field(default_factory=lambda: [80, 95])

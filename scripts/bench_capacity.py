@@ -8,7 +8,8 @@ Per panel (pooled M1 monthly 617, quarterly 203, yearly 181; the 70 M4 series as
 panels, one per frequency) it runs, each in a fresh process (bench_short.py's job, the user's
 defaults otherwise):
 - `growth`: the defaults with the lookback move on (growth.lookbacks=[2,3]);
-- `growth-h`: the defaults without it (the lookback stays the layout's);
+- `growth-single`: the same without the ensemble over lookbacks (forecast.ensemble=false);
+- `growth-h`: the defaults without the lookback move (the lookback stays the layout's);
 - `fixed-W` at each lookback of `--fixed-lookbacks` (multiples of h; 1 = the layout's): the
   fixed sizes [2], [8], [16], [32], [16,16] (model.widths, model.lookback). Each fixed size's
   "best lookback" is the one with the lowest set-level validation MASE (never the test span).
@@ -40,13 +41,15 @@ PANELS = {
     "m4_weekly": (M4_DIR, "M4-W*", 13, 1), "m4_hourly": (M4_DIR, "M4-H*", 48, 24),
 }
 FIXED = {"fixed-2": [2], "fixed-8": [8], "fixed-16": [16], "fixed-32": [32], "fixed-16-16": [16, 16]}
-CONFIGS = ["growth", "growth-h", *FIXED]
+CONFIGS = ["growth", "growth-single", "growth-h", *FIXED]
 
 
 def settings_for(config: str, multiple: int, h: int) -> dict[str, Any]:
     """The overrides of one configuration (``multiple``: its lookback in h, fixed sizes only)."""
     if config == "growth":
         return {"growth.scope": "global", "growth.lookbacks": [2, 3]}
+    if config == "growth-single":  # the lookback move without the ensemble over lookbacks
+        return {"growth.scope": "global", "growth.lookbacks": [2, 3], "forecast.ensemble": False}
     if config == "growth-h":
         return {"growth.scope": "global"}
     settings: dict[str, Any] = {"growth.scope": "global", "model.widths": FIXED[config]}

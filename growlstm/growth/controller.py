@@ -69,6 +69,9 @@ def grow(
         raise InputError("resume needs the run directory to continue", "pass run_dir=<run dir>")
     recorder = Recorder(Path(run_dir), config, win, resume=resume) if run_dir is not None else None
     log.info("%s", first_line(uid, win, cap_fn, config))
+    if config.growth.lookbacks and not fixed:
+        log.info("note: growth.lookbacks moves the lookback of one network pooled over many series (growth.scope="
+                 "global); a series' own network reads input_size=%d steps (set input_size for another)", win.input_size)
     if win.y.min() <= 0 and "ets" in config.baselines:
         log.info("note: the series has values <= 0, so ETS considers additive forms only")
 

@@ -210,17 +210,20 @@ def grow_global(
 
 def ensemble_members(searched: Searched, chosen: Optional[int], config: Config) -> list[int]:
     """The stages whose seeds the LSTM forecast averages, the chosen one first: with
-    ``forecast.ensemble``, every stage of the chosen widths at another lookback (growth's
-    lookback move) that the chosen stage does not beat beyond the noise (an ensemble over
-    lookbacks, as N-BEATS averages its members; the seeds of one stage are averaged anyway)."""
+    ``forecast.ensemble``, the stages growth's lookback move trained (another lookback) that the
+    chosen stage does not beat beyond the noise, the best-validating first, one per entry of
+    ``growth.lookbacks`` at most (an ensemble over lookbacks, as N-BEATS averages its members;
+    the seeds of one stage are averaged anyway)."""
     if chosen is None:
         return []
     if not config.forecast.ensemble:
         return [chosen]
     stages, history = searched.stages, searched.history
-    same = [r.index for r in stages if r.ok and r.index != chosen and r.widths == stages[chosen].widths
-            and r.lookback != stages[chosen].lookback and searched.modules.get(r.index)]
-    return [chosen, *(k for k in same if not beats(history, k, chosen, config.growth))]
+    moved = [r.index for r in stages if r.ok and r.index != chosen and r.action == "lookback"
+             and r.lookback != stages[chosen].lookback and searched.modules.get(r.index)
+             and not beats(history, r.index, chosen, config.growth)]
+    moved.sort(key=lambda k: history[k].score)
+    return [chosen, *moved[: len(config.growth.lookbacks)]]
 
 
 def refitted_members(pooled: PooledWindows, stages: Sequence[Any], members: list[int],
