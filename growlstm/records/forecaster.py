@@ -37,7 +37,7 @@ from growlstm.baselines.backtesting import backtest
 from growlstm.data.layout import MIN_HISTORY
 from growlstm.train.module import LSTMForecaster
 from growlstm.verdict.recommend import Candidate
-from growlstm.records.store import atomic_write, clean, config_dict, rebuild
+from growlstm.records.store import atomic_write, clean, config_dict, load_data, rebuild
 from growlstm.baselines.residual import with_classical_base
 from growlstm.train.fit import predict as net_forecast
 from growlstm.data.windows import Scaler, SeriesWindows, future_frame
@@ -164,14 +164,19 @@ def save(path: Path, forecaster: Forecaster) -> None:
 
 def load(path: Path) -> Forecaster:
     """A saved forecaster (plain data and tensors only: ``weights_only`` unpickles nothing else)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = load_data(path, "forecaster", "run the growth again (it writes forecaster.pt), or give predict= another "
+                        "finished run folder")
     # Format 2 differs from 3 only in how a network with series identity reads it.
     reads_the_same = payload.get("format") == 2 and not (payload.get("network") or {}).get("series_id")
     if payload.get("format") != FORMAT and not reads_the_same:
         raise InputError(f"{path} was written by another growlstm version (format {payload.get('format')})",
                          "run the growth again with this version")
     payload.pop("format")
-    return Forecaster(**{**payload, "series": [SeriesState(**s) for s in payload["series"]]})
+    try:
+        return Forecaster(**{**payload, "series": [SeriesState(**s) for s in payload["series"]]})
+    except (TypeError, KeyError) as err:  # the right format number over the wrong fields
+        raise InputError(f"{path} is not a growlstm forecaster (its records do not match: {err})",
+                         "run the growth again (it writes forecaster.pt)") from None
 
 
 # ----------------------------------------------------------------------------- forecasting again

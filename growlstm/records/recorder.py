@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 import yaml
 
-from growlstm.config import SCHEMA_NAME, Config
+from growlstm.config import SCHEMA_NAME, Config, plain
 from growlstm.errors import InputError
 from growlstm.train.evaluator import StageOutcome
 from growlstm.verdict.goal import Goal
@@ -143,7 +143,8 @@ class Recorder:
         if fits:
             torch.save(
                 {
-                    "model_args": {k: v for k, v in fits[0].module.hparams.items() if k not in ("lr", "weight_decay")},
+                    # plain data only: checkpoints are read back with weights_only (store.load_data)
+                    "model_args": plain({k: v for k, v in fits[0].module.hparams.items() if k not in ("lr", "weight_decay")}),
                     "state_dicts": {f.seed: f.module.net.state_dict() for f in fits},
                     "scaler": scaler_state(self.win),
                     "input_size": self.win.input_size,

@@ -26,10 +26,36 @@ from growlstm.train.module import LSTMForecaster
 RUN_CONFIG = "run.yaml"  # the run's config, written first: what `resume` continues with
 
 
+def load_data(path: Path, what: str, fix: str) -> dict[str, Any]:
+    """A growlstm file written by ``torch.save`` (a stage's checkpoint.pt, forecaster.pt), read
+    as data only: ``weights_only`` unpickles tensors and plain containers and nothing else, so a
+    crafted file cannot run code. A file that is not one (damaged, truncated, another program's,
+    or one that asks to unpickle anything else) is refused in one line, ``what`` naming it."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist", fix) from None
+    except Exception as err:  # noqa: BLE001 - pickle, zip and torch errors alike: not our file
+        reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise InputError(f"{path} is not a growlstm {what} (damaged, or not written by growlstm: {reason})", fix) from None
+    if not isinstance(payload, dict):
+        raise InputError(f"{path} is not a growlstm {what} (it holds no growlstm record)", fix)
+    return payload
+
+
 def load_modules(checkpoint: Path) -> list[LSTMForecaster]:
-    """The trained seeds of a stage, rebuilt from its checkpoint (model_args + state dicts)."""
-    payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    return rebuild(payload["model_args"], list(payload["state_dicts"].values()))
+    """The trained seeds of a stage, rebuilt from its checkpoint (model_args + state dicts),
+    loaded as data only (``load_data``)."""
+    fix = "give a stage's checkpoint.pt from a growlstm run folder (stages/stage_NN/checkpoint.pt)"
+    payload = load_data(checkpoint, "stage checkpoint", fix)
+    args, states = payload.get("model_args"), payload.get("state_dicts")
+    if not isinstance(args, dict) or not isinstance(states, dict) or not states:
+        raise InputError(f"{checkpoint} is not a growlstm stage checkpoint (no networks in it)", fix)
+    try:
+        return rebuild(args, list(states.values()))
+    except (TypeError, ValueError, RuntimeError, KeyError) as err:
+        raise InputError(f"{checkpoint} holds networks this growlstm cannot rebuild ({type(err).__name__})",
+                         fix) from None
 
 
 def rebuild(model_args: dict[str, Any], states: list[dict[str, Any]]) -> list[LSTMForecaster]:

@@ -66,7 +66,7 @@ def local_forecasters(run_dir: Path) -> tuple[dict[str, Path], dict[str, str]]:
         if row.status == "ok" and path.is_file():
             files[row.uid] = path
         elif row.status == "ok":
-            others[row.uid] = f"its folder has no {MODEL_FILE} (grown by a growlstm without predict)"
+            others[row.uid] = f"its folder has no {MODEL_FILE} (deleted, or not finished)"
         else:
             others[row.uid] = f"{row.status}: {row.reason}" if row.reason else str(row.status)
     return files, others
@@ -119,8 +119,10 @@ def predict(run_dir: str | Path, series: Any = None, *, data: Optional[DataConfi
         split = dict(split_panel(panel))
         parts = [(load(files[uid]), split[uid]) for uid in panel.ids() if uid in files]
     else:
-        raise InputError(f"{run_dir} holds no {MODEL_FILE} (the run was made by a growlstm without predict)",
-                         "run the growth again with this version")
+        finished = (run_dir / "summary.json").is_file()
+        why = ("it was deleted, or the run did not finish writing it" if finished
+               else "the run did not finish (no summary.json)")
+        raise InputError(f"{run_dir} holds no {MODEL_FILE}: {why}", "run the growth again, then predict= its run folder")
     season = config.data.season_length or panel.season_length
     tables, recommended, notes = [], {}, []
     for fc, part in parts:
