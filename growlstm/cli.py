@@ -119,6 +119,48 @@ def resume_notes(config: Config, run_dir: Path) -> bool:
     return False
 
 
+LOCK_FILE = ".growlstm.lock"  # held while a run writes its folder
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """The run folder to this process alone while it runs: a second run started with the same
+    folder (an explicit hydra.run.dir, or resume= of a running run) is refused in one line
+    instead of mixing its records into the first's. An OS file lock (filelock): released when
+    the process ends, however it ends."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(run_dir / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        echo(f"growlstm: error: another growlstm run is writing to {run_dir} now. Fix: wait for it to finish, or "
+             "give this run a folder of its own (leave hydra.run.dir unset)", sys.stderr)
+        sys.exit(2)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def writable_run_dir(args: list[str]) -> str:
+    """Why the run folder an explicit ``hydra.run.dir=`` names cannot be made ("" when it can):
+    checked before Hydra starts, which would otherwise fail with a traceback."""
+    given = [a.split("=", 1)[1] for a in args if a.startswith(("hydra.run.dir=", "+hydra.run.dir="))]
+    if not given or "${" in given[-1]:
+        return ""
+    folder = Path(given[-1])
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".growlstm-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        return (f"cannot write the run folder {folder} ({err.strerror or type(err).__name__}). Fix: give "
+                "hydra.run.dir a folder you can write, or leave it unset (outputs/<date>/<time>)")
+    return ""
+
+
 def run(cfg: DictConfig) -> None:
     """Hydra task: compose -> dataclasses -> grow -> report."""
     config: Config = OmegaConf.to_object(cfg)  # type: ignore[assignment]
@@ -127,7 +169,7 @@ def run(cfg: DictConfig) -> None:
     if config.resume and resume_notes(config, run_dir):
         return
     result: object = None
-    with ctrl_c() as pressed:
+    with run_lock(run_dir), ctrl_c() as pressed:
         try:
             setup_console(run_dir, config.verbose)
             from growlstm.data import load
@@ -339,7 +381,7 @@ def resume_in_place(args: list[str]) -> list[str]:
 def main() -> None:
     """Console entry point (`growlstm`)."""
     try:
-        problem = config_problem(sys.argv[1:])
+        problem = config_problem(sys.argv[1:]) or writable_run_dir(sys.argv[1:])
         if problem:
             print(f"growlstm: error: {problem}", file=sys.stderr)
             sys.exit(2)

@@ -3,9 +3,11 @@ chosen model's test score, and the baselines and goal as labelled lines."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
 
 from growlstm.metrics import metric_label
 
@@ -13,6 +15,15 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from growlstm.records.results import GrowthResult, GrowthView
+
+
+@contextlib.contextmanager
+def no_glyph_warnings() -> Iterator[None]:
+    """Series ids in scripts the plot font lacks (東京) draw as boxes; matplotlib's warning about
+    each missing glyph is chatter on the forecaster's console."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        yield
 
 
 def pyplot() -> Any:
@@ -136,7 +147,8 @@ def label_lines(fig: "Figure", ax: Any, lines: list[tuple[str, float, str]]) -> 
 
 def growth_plot(result: "GrowthResult | GrowthView", path: Path) -> None:
     fig = growth_figure(result)
-    fig.savefig(path, format="png", dpi=110)
+    with no_glyph_warnings():
+        fig.savefig(path, format="png", dpi=110)
     pyplot().close(fig)
 
 
@@ -254,6 +266,7 @@ def png_bytes(fig: "Figure", dpi: int = 100) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    with no_glyph_warnings():
+        fig.savefig(buffer, format="png", dpi=dpi)
     pyplot().close(fig)
     return buffer.getvalue()

@@ -25,7 +25,7 @@ from growlstm.config import Config, check_config
 from growlstm.errors import InputError
 from growlstm.runs.shared import (
     REFUSED, SERIES_DIR, mark_many, progress_line, quiet_worker, series_config, series_folder, split_panel, stop_workers,
-    worker_count, write_many,
+    worker_count, write_folders, write_many,
 )
 from growlstm.progress import progress
 from growlstm.records.results import ManyResult
@@ -55,6 +55,7 @@ def grow_local(
         write_run_config(root, config, resume)
         (root / "summary.json").unlink(missing_ok=True)  # rewritten when every series is done
         mark_many(root, "local", len(panel))
+        write_folders(root, panel.ids())
     ids = panel.ids()
     data_mod.report_skipped(panel)
     workers = worker_count(config, len(ids))

@@ -4,6 +4,7 @@ and torch threads, the console line per series and the set-level records."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -14,7 +15,7 @@ import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from growlstm import data as data_mod
 from growlstm.config import Config
@@ -60,10 +61,31 @@ def mark_many(root: Path, scope: str, n_series: int) -> None:
     write_text(root / MANY, json.dumps({"scope": scope, "series": n_series}))
 
 
+FOLDERS = "folders.json"  # series/folders.json: each series id's folder under series/
+
+
+def folder_name(uid: str) -> str:
+    """A folder name for series ``uid`` that is safe on every filesystem, still readable, and
+    never shared by two ids: an id that had to change (``café``, ``a b``, ``.``, ``東京``) or
+    that looks like a changed one gets a short hash of the whole id after its readable part."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", uid).strip("._")
+    if safe == uid and not re.search(r"_[0-9a-f]{10}$", uid):
+        return safe
+    digest = hashlib.sha256(uid.encode("utf-8")).hexdigest()[:10]
+    return f"{safe or 'series'}_{digest}"
+
+
 def series_folder(run_dir: Path, uid: str) -> Path:
-    """A folder name that is safe on every filesystem and still readable (ids may hold '/')."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", uid).strip("._") or "series"
-    return run_dir / SERIES_DIR / safe
+    """Series ``uid``'s folder in a local-scope run (``folder_name``)."""
+    return run_dir / SERIES_DIR / folder_name(uid)
+
+
+def write_folders(root: Path, uids: Iterable[str]) -> None:
+    """series/folders.json: the id -> folder map of a local-scope run (ids a folder name cannot show)."""
+    from growlstm.records.store import write_text
+
+    (root / SERIES_DIR).mkdir(parents=True, exist_ok=True)
+    write_text(root / SERIES_DIR / FOLDERS, json.dumps({u: folder_name(u) for u in uids}, indent=1, ensure_ascii=False))
 
 
 def worker_count(config: Config, n_series: int) -> int:
