@@ -119,7 +119,7 @@ def test_series_ids_that_look_alike_get_folders_of_their_own(tmp_path: Path) -> 
                     growth=GrowthConfig(scope="local", workers=1, seeds=1, max_stages=1))
     run = tmp_path / "run"
     grow_many(panel, config, run_dir=run)
-    folders = json.loads((run / "series" / "folders.json").read_text())
+    folders = json.loads((run / "folders.json").read_text())
     assert sorted(folders) == sorted(ids[:6]) and len(set(folders.values())) == 6
     for uid, name in folders.items():  # each folder holds its own series' run
         assert (run / "series" / name / "summary.json").is_file()

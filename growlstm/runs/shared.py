@@ -61,7 +61,7 @@ def mark_many(root: Path, scope: str, n_series: int) -> None:
     write_text(root / MANY, json.dumps({"scope": scope, "series": n_series}))
 
 
-FOLDERS = "folders.json"  # series/folders.json: each series id's folder under series/
+FOLDERS = "folders.json"  # each series id's folder under series/ (local scope)
 
 
 def folder_name(uid: str) -> str:
@@ -81,11 +81,10 @@ def series_folder(run_dir: Path, uid: str) -> Path:
 
 
 def write_folders(root: Path, uids: Iterable[str]) -> None:
-    """series/folders.json: the id -> folder map of a local-scope run (ids a folder name cannot show)."""
+    """folders.json: the id -> folder map of a local-scope run (ids a folder name cannot show)."""
     from growlstm.records.store import write_text
 
-    (root / SERIES_DIR).mkdir(parents=True, exist_ok=True)
-    write_text(root / SERIES_DIR / FOLDERS, json.dumps({u: folder_name(u) for u in uids}, indent=1, ensure_ascii=False))
+    write_text(root / FOLDERS, json.dumps({u: folder_name(u) for u in uids}, indent=1, ensure_ascii=False))
 
 
 def worker_count(config: Config, n_series: int) -> int:
