@@ -81,14 +81,14 @@ def summarise(rows: pd.DataFrame, series: pd.DataFrame) -> str:
         out += [f"## {panel}", "", "| run | chosen | lookback | val MASE | LSTM test OWA | recommended OWA | seconds |",
                 "|---|---|---|---|---|---|---|"]
         for _, r in mine.iterrows():
-            out.append(f"| {r.label} | {r.widths} | {r.lookback} | {r.chosen_val_mase:.3f} | {r.lstm_owa:.3f} | "
+            out.append(f"| {r.label} | {r.widths} | {r.lookback:.0f} | {r.chosen_val_mase:.3f} | {r.lstm_owa:.3f} | "
                        f"{r.recommended_owa:.3f} | {r.seconds:.0f} |")
         best = (mine[mine.config.str.startswith("fixed")].sort_values("chosen_val_mase")
                 .groupby("config", sort=False).head(1).sort_values("config"))
         out += ["", "Each fixed size at its best validating lookback:", "",
                 "| size | lookback | val MASE | LSTM test OWA | seconds |", "|---|---|---|---|---|"]
         for _, r in best.iterrows():
-            out.append(f"| {r.widths} | {r.lookback} | {r.chosen_val_mase:.3f} | {r.lstm_owa:.3f} | {r.seconds:.0f} |")
+            out.append(f"| {r.widths} | {r.lookback:.0f} | {r.chosen_val_mase:.3f} | {r.lstm_owa:.3f} | {r.seconds:.0f} |")
         if not best.empty:
             top = best.lstm_owa.min()
             two = best.sort_values("seconds").seconds.tail(2).sum()
@@ -96,6 +96,8 @@ def summarise(rows: pd.DataFrame, series: pd.DataFrame) -> str:
                 out.append(f"\n`{g.label}`: test OWA {g.lstm_owa:.3f} = {g.lstm_owa / top:.3f} x the best fixed size's "
                            f"{top:.3f} (target <= 1.02), {g.seconds:.0f} s against {two:.0f} s for the two slowest "
                            f"fixed sizes together.")
+        for g in mine[mine.config.str.startswith("growth")].itertuples():
+            out.append(f"\n`{g.label}` stages (widths, validation MASE): {g.stages}")
         if ref:
             out.append("\nstatsforecast on the same series: " + ", ".join(f"{k} {v:.3f}" for k, v in ref.items()))
         out.append("")
