@@ -53,6 +53,7 @@ Judge = _choice("Judge", "seeds", "ensemble")
 Metric = _choice("Metric", "mae", "rmse", "smape", "mase")
 Beat = _choice("Beat", "best_baseline", "none")
 EarlyStop = _choice("EarlyStop", "slice", "val")
+LrSchedule = _choice("LrSchedule", "none", "plateau", "onecycle")
 BaselineName = _choice("BaselineName", "naive", "seasonal_naive", "naive2", "arima", "ets", "theta")
 
 
@@ -156,6 +157,18 @@ class TrainerConfig:
     # (a global model over many series), so that an epoch stays about 32 optimiser steps.
     batch_size: Optional[int] = None
     grad_clip: float = 1.0
+    # The learning rate over a fit (torch.optim.lr_scheduler): none (constant trainer.lr), plateau
+    # (ReduceLROnPlateau: halved after plateau_patience validations without a lower loss; each
+    # packed seed on its own) or onecycle (OneCycleLR over max_epochs: warm-up to trainer.lr, then
+    # cosine annealing, stepped per minibatch; early stopping still ends a fit and keeps its best).
+    lr_schedule: LrSchedule = LrSchedule.none
+    # plateau: validations without a lower early-stopping loss before the rate is halved.
+    plateau_patience: int = 5
+    # Scale lr, max_epochs and early_stopping_patience to the network's width (growlstm.train.schedule):
+    # a layer of W > 2 cells trains at lr * sqrt(2 / W) for sqrt(W / 2) x the epochs and patience,
+    # so lr x epochs (how far Adam may travel) stays what it is at 2 cells. The batch size already
+    # grows with the number of windows (batch_size null).
+    scale: bool = False
     # Training loss on the scaled targets: mae (absolute error, what MASE and sMAPE average) or
     # mse (squared error). mae by the numbers: M1 monthly global OWA 0.930 against 0.938; on the
     # five built-in series test MASE 0.98x of mse's (geometric mean).
@@ -396,6 +409,9 @@ def check_config(cfg: Config) -> None:
         (cfg.trainer.lr > 0, f"trainer.lr={cfg.trainer.lr} must be positive", "e.g. trainer.lr=0.01"),
         (cfg.trainer.devices >= 1, f"trainer.devices={cfg.trainer.devices} must be >= 1", "e.g. trainer.devices=2 (DDP), or 1"),
         (cfg.trainer.batch_size is None or cfg.trainer.batch_size >= 1, f"trainer.batch_size={cfg.trainer.batch_size} must be >= 1", "e.g. trainer.batch_size=64, or leave it unset"),
+        (cfg.trainer.early_stopping_patience >= 1, f"trainer.early_stopping_patience={cfg.trainer.early_stopping_patience} must be >= 1", "e.g. trainer.early_stopping_patience=20"),
+        (cfg.trainer.lr_schedule in values(LrSchedule), f"trainer.lr_schedule={cfg.trainer.lr_schedule} is not understood", "use trainer.lr_schedule=none, plateau or onecycle"),
+        (cfg.trainer.plateau_patience >= 1, f"trainer.plateau_patience={cfg.trainer.plateau_patience} must be >= 1", "e.g. trainer.plateau_patience=5 (below trainer.early_stopping_patience)"),
         (bool(cfg.forecast.levels) and all(0 < lv < 100 for lv in cfg.forecast.levels),
          f"forecast.levels={cfg.forecast.levels} must be percentages in (0, 100)", "e.g. forecast.levels=[80,95]"),
         (0 < cfg.forecast.significance < 1, f"forecast.significance={cfg.forecast.significance} must be in (0, 1)",

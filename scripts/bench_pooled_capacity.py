@@ -5,6 +5,7 @@
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --widths 2 8 64 --out DIR
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --base-input off
     python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 8 32 --trainer lr=0.001
+    python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 16 32 --trainer lr_schedule=plateau scale=true
     python scripts/bench_pooled_capacity.py --subsets m1_monthly m1_quarterly --residuals ets --widths 2 8 32 --series-id
     python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 2,2 8,8 --model dropout=0.3
     python scripts/bench_pooled_capacity.py --subsets m1_monthly --residuals ets --widths 2 8 32 --input-size 36
@@ -65,15 +66,27 @@ def cell(value: object) -> str:
     return str(value)
 
 
-def numeric_settings(pairs: list[str], option: str) -> dict[str, float]:
-    """``KEY=VALUE`` pairs as numbers (``--trainer``: lr, weight_decay, ...; ``--model``: dropout)."""
-    out = {}
+def numeric_settings(pairs: list[str], option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as numbers, booleans or words (``--trainer``: lr, weight_decay,
+    lr_schedule=plateau, scale=true, ...; ``--model``: dropout)."""
+    out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             raise SystemExit(f"{option} wants KEY=VALUE, got {pair!r}")
-        out[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+        if value.lower() in ("true", "false"):
+            out[key] = value.lower() == "true"
+            continue
+        try:
+            out[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            out[key] = value  # a choice such as lr_schedule=onecycle
     return out
+
+
+def setting(key: str, value: Any) -> str:
+    """``, key=value`` for the residual label (numbers in short form)."""
+    return f", {key}={value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f", {key}={value}"
 
 
 def parse_widths(text: str) -> list[int]:
@@ -153,7 +166,7 @@ def series_spread(ratio: np.ndarray) -> dict[str, float]:
 
 
 def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, base_input: bool,
-        trainer: dict[str, float], series_id: bool = False, model: dict[str, float] | None = None,
+        trainer: dict[str, Any], series_id: bool = False, model: dict[str, float] | None = None,
         lookback: int | None = None, curve: int = 0, base_role: str = "residual") -> list[dict]:
     import growlstm
     from growlstm.config import Config
@@ -174,7 +187,7 @@ def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, 
     cap = capacity_cap(pooled.n_samples, pooled.n_inputs, h, config.growth.alpha)
     label = (residual or "none") + (" + input" if pooled.base_input else "") + (" + series id" if series_id else "")
     label = label.replace(" + input", " as input only") if base_role == "feature" else label
-    label += "".join(f", {k}={v:g}" for k, v in (trainer | (model or {})).items())
+    label += "".join(setting(k, v) for k, v in (trainer | (model or {})).items())
     label += f", input_size={lookback}" if lookback else ""
     common = {"subset": subset, "residual": label, "series": len(wins), "train_windows": len(pooled.train_pos),
               "cap": cap}
@@ -242,7 +255,8 @@ def main() -> None:
     parser.add_argument("--series-id", action="store_true",
                         help="each series' identity as one-hot inputs (model.series_id; it widens N_i, so the cap falls)")
     parser.add_argument("--trainer", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="trainer settings other than the defaults, e.g. lr=0.001 weight_decay=1e-4")
+                        help="trainer settings other than the defaults, e.g. lr=0.001 weight_decay=1e-4 "
+                             "lr_schedule=onecycle scale=true")
     parser.add_argument("--model", nargs="+", default=[], metavar="KEY=VALUE",
                         help="model settings other than the defaults, e.g. dropout=0.3 (between stacked layers)")
     parser.add_argument("--input-size", type=int, default=None, help="the lookback (input_size; default: the run's)")

@@ -25,6 +25,7 @@ from growlstm.config import ModelConfig, TrainerConfig
 from growlstm.train.module import LSTMForecaster
 from growlstm.data.windows import SeriesWindows
 from growlstm.train.loaders import EVAL_CHUNK, EpochBatches, batch_size_for, set_loader, window_sets
+from growlstm.train.schedule import scaled
 
 
 def quiet_lightning(verbose: bool = False) -> None:
@@ -240,10 +241,12 @@ def fit_candidate(
     measuring Lightning's own loop)."""
     quiet_lightning(verbose)
     start = time.perf_counter()
+    trainer = scaled(trainer, widths)
     module = new_module(win, widths, model, trainer, seed, init_state)  # the seed decides weights and batch order
     train, stop = window_sets(win)
     keep = KeepBest()
     loader = set_loader(train, batch_size_for(trainer, len(train)), seed, share=trainer.devices > 1)
+    module.use_schedule(trainer, len(loader))
     pl_trainer, logger = run_lightning(
         module, loader, set_loader(stop, min(len(stop), EVAL_CHUNK), None),
         trainer, [keep, EarlyStopping("val/loss", patience=trainer.early_stopping_patience), *(callbacks or [])],

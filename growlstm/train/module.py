@@ -10,7 +10,9 @@ import torch
 from pytorch_lightning.utilities import move_data_to_device
 from torch import nn
 
+from growlstm.config import TrainerConfig
 from growlstm.model import LSTMStack
+from growlstm.train.schedule import Schedule
 
 
 # trainer.loss: squared or absolute error of the scaled targets. Absolute error is what MASE and
@@ -62,12 +64,13 @@ class Epoch:
 
 
 def run_epoch(
-    module: pl.LightningModule, epoch: Epoch, loss_of: Callable[[Any], torch.Tensor],
+    module: "TrainedModule", epoch: Epoch, loss_of: Callable[[Any], torch.Tensor],
     before_step: Callable[[torch.optim.Optimizer], None],
 ) -> None:
     """Plain PyTorch steps over ``epoch``'s minibatches, in the order Lightning's automatic
     optimisation takes them: zero the gradients, loss, backward, ``before_step`` (clipping),
-    step. Needs ``module.automatic_optimization = False``."""
+    step (``module.take_step``: the step and the scheduler's). Needs
+    ``module.automatic_optimization = False``."""
     optimizer = module.optimizers()
     raw = getattr(optimizer, "optimizer", optimizer)  # the torch optimizer under Lightning's wrapper
     for batch in epoch.batches:
@@ -76,15 +79,32 @@ def run_epoch(
         raw.zero_grad()
         loss_of(batch).backward()
         before_step(raw)
-        raw.step()
+        module.take_step(raw.step)
 
 
 class TrainedModule(pl.LightningModule):
     """What the one-seed and the packed-seeds modules share: the whole epoch as one step (or one
     minibatch a step), batches already on the CPU left alone, Adam with ``_adam`` (lr, weight
-    decay). Each gives ``batch_loss`` and ``before_step`` (clipping, between backward and step)."""
+    decay) and the learning-rate schedule of ``use_schedule`` (none until it is called). Each
+    gives ``batch_loss`` and ``before_step`` (clipping, between backward and step)."""
 
     _adam: tuple[float, float]  # set by each subclass from its trainer settings
+    _schedule_of: Optional[tuple[TrainerConfig, int]] = None  # trainer settings, minibatches an epoch
+    schedule: Optional[Schedule] = None
+
+    def use_schedule(self, trainer: TrainerConfig, steps_per_epoch: int) -> None:
+        """Train with ``trainer.lr_schedule`` (OneCycle's length: max_epochs x steps_per_epoch)."""
+        self._schedule_of = (trainer, steps_per_epoch)
+
+    def take_step(self, step: Callable[[], Any]) -> None:
+        """One optimiser step, then the scheduler's step that follows it (OneCycle's)."""
+        step()
+        if self.schedule is not None:
+            self.schedule.after_step()
+
+    def optimizer_step(self, epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Any = None) -> None:
+        # Lightning's per-minibatch path (per_step, DDP): the same step as the whole-epoch path.
+        self.take_step(lambda: optimizer.step(closure=optimizer_closure))
 
     def batch_loss(self, batch: Any) -> torch.Tensor:
         raise NotImplementedError
@@ -104,7 +124,11 @@ class TrainedModule(pl.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         lr, weight_decay = self._adam
-        return torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
+        optimizer = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
+        # Held and stepped by the module, not handed to Lightning: the whole-epoch path takes its
+        # optimiser steps itself, where Lightning would not step a scheduler.
+        self.schedule = Schedule(optimizer, *self._schedule_of) if self._schedule_of is not None else None
+        return optimizer
 
 
 class LSTMForecaster(TrainedModule):
@@ -129,6 +153,7 @@ class LSTMForecaster(TrainedModule):
                              lookback=lookback)
         self.loss_fn = LOSSES[loss]()
         self.epoch_loss = EpochMean()
+        self.val_loss = EpochMean()  # the epoch's validation loss, for ReduceLROnPlateau
         self._adam = (lr, weight_decay)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -155,5 +180,12 @@ class LSTMForecaster(TrainedModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        self.log("val/loss", self.loss_fn(self(x), y), on_step=False, on_epoch=True, batch_size=len(x))
+        loss = self.loss_fn(self(x), y)
+        self.val_loss.add(loss, len(x))
+        self.log("val/loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+
+    def on_validation_epoch_end(self) -> None:
+        loss = float(self.val_loss.pop())  # the batch-size weighted mean, as val/loss logs it
+        if self.schedule is not None:
+            self.schedule.after_validation(loss)
 

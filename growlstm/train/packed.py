@@ -21,6 +21,7 @@ from growlstm.data.windows import SeriesWindows
 from growlstm.train.loaders import EVAL_CHUNK, Zipped, batch_size_for, set_loader, window_sets
 from growlstm.train.fit import FitResult, final_losses, new_module, quiet_lightning, run_lightning, set_loss
 from growlstm.train.module import TrainedModule
+from growlstm.train.schedule import SeedRates, scaled
 
 
 class SeedCurves(Callback):
@@ -53,12 +54,17 @@ class SeedCurves(Callback):
 
 
 class SeedBatchModule(TrainedModule):
-    """The packed stack of S seeds: per-seed MSE summed, masked gradients, per-seed clipping."""
+    """The packed stack of S seeds: per-seed MSE summed, masked gradients, per-seed clipping,
+    and under ``lr_schedule=plateau`` per-seed rates (``SeedRates``; ``watch``: each seed's
+    validation loss, or its training loss in a refit, which has no validation to watch)."""
 
-    def __init__(self, pack: SeedPack, lr: float, weight_decay: float, grad_clip: float, loss: str = "mae") -> None:
+    def __init__(self, pack: SeedPack, lr: float, weight_decay: float, grad_clip: float, loss: str = "mae",
+                 watch: str = "val") -> None:
         super().__init__()
         self.pack, self.net = pack, pack.big
         self.grad_clip, self.loss, self._adam = grad_clip, loss, (lr, weight_decay)
+        self.watch = watch
+        self.seed_rates: Optional[SeedRates] = None
         self.val_losses = torch.full((pack.seeds,), math.inf)
         self.seed_loss = EpochMean()  # each seed's own epoch mean (SeedCurves draws them; their mean is logged)
         self._val_parts: list[tuple[torch.Tensor, int]] = []  # per batch: (per-seed MSE, windows)
@@ -82,6 +88,25 @@ class SeedBatchModule(TrainedModule):
             raise FloatingPointError(f"training loss became {losses.tolist()} at epoch {self.current_epoch}")
         self.seed_loss.add(losses, len(batch[0][0]))
         return losses.sum()  # seeds share no weights: the sum's gradient is each seed's own
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        optimizer = super().configure_optimizers()
+        if self.schedule is not None and self.schedule.kind == "plateau":
+            # One plateau per seed instead of the shared one: each seed's rate falls on its own loss.
+            self.seed_rates, self.schedule = SeedRates(self._schedule_of[0], self.pack.seeds), None  # type: ignore[index]
+        return optimizer
+
+    def take_step(self, step: Any) -> None:
+        factors = self.seed_rates.factors() if self.seed_rates is not None else None
+        if factors is None:  # every seed at the optimiser's own rate
+            super().take_step(step)
+            return
+        params = list(self.net.named_parameters())
+        before = [p.detach().clone() for _, p in params]
+        step()
+        with torch.no_grad():  # each seed's block of the update at its own rate
+            for (name, p), old in zip(params, before):
+                p.copy_(old + (p - old) * factors[self.pack.owner[name]].view_as(p))
 
     def on_train_epoch_end(self) -> None:
         # After the callbacks' on_train_epoch_end (Lightning calls them first): SeedCurves has read it.
@@ -107,6 +132,9 @@ class SeedBatchModule(TrainedModule):
         else:
             self.val_losses = sum(loss * n for loss, n in parts) / sum(n for _, n in parts)
         self.log("val/loss", self.val_losses.mean(), on_step=False, on_epoch=True)
+        if self.seed_rates is not None:  # validation runs before the epoch's end: its training mean is still there
+            watched = self.val_losses if self.watch == "val" else self.seed_loss.value()
+            self.seed_rates.after_validation([float(v) for v in watched])
 
 
 class SeedStopper(Callback):
@@ -179,6 +207,7 @@ def fit_seeds(
     """
     quiet_lightning(verbose)
     start = time.perf_counter()
+    trainer = scaled(trainer, widths)
     modules = [
         new_module(win, widths, model, trainer, seed, init_states[k] if init_states is not None else None)
         for k, seed in enumerate(seeds)
@@ -187,6 +216,9 @@ def fit_seeds(
     pack.pack([m.net for m in modules])
     train, stop = window_sets(win)
     loaders = [set_loader(train, batch_size_for(trainer, len(train)), seed) for seed in seeds]
+    packed = SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip, trainer.loss,
+                             "val" if epochs is None else "train")
+    packed.use_schedule(trainer, len(loaders[0]))  # OneCycle's length: the search's max_epochs, also in a refit
     if epochs is not None:
         # Lightning still calls the validation hooks; one tiny batch keeps them cheap.
         snapshot = SeedSnapshot(pack, [max(1, e) for e in epochs])
@@ -197,7 +229,7 @@ def fit_seeds(
         stopper = SeedStopper(pack, trainer.early_stopping_patience)
     curves = [SeedCurves(log_dir, log_name, seeds, stopper)] if log_dir is not None and epochs is None else []
     pl_trainer, logger = run_lightning(
-        SeedBatchModule(pack, trainer.lr, trainer.weight_decay, trainer.grad_clip, trainer.loss),
+        packed,
         CombinedLoader(loaders, mode="min_size") if per_step else Zipped(loaders),
         set_loader(stop, min(len(stop), EVAL_CHUNK), None), trainer,
         [stopper, *curves, *(callbacks or [])], log_dir, log_name, "seeds", None, verbose, per_step,  # clipping is per seed
