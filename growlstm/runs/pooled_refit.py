@@ -58,7 +58,8 @@ def refit_global(
     workers = worker_count(config, len(items))
     slow = any(fitted_base(w.base_name) for w in pooled.series)
     per_series = map_series(recut_at, items, workers if slow else 1, "refit data", min_items=FITS_PER_WORKER)
-    cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id)
+    cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id,
+                                      series_stats=pooled.series_stats)
             for k, part in enumerate(parts)}
     windows = {k: len(c.train_pos) for k, c in cuts.items()}
     threads = training_threads(path[-1].widths, workers)
