@@ -130,7 +130,7 @@ class ModelConfig:
     # the one network can tell series apart in ways that hold for series it never saw (unlike
     # series_id): log10 of the series' training std and of its training points, its last value
     # before the origin against its training mean, and the origin's position in the season
-    # (sin, cos; none for m=1). None: the pooled default (off; scripts/results/bench_series_stats.md).
+    # (sin, cos; none for m=1). None: off (no validation gain measured yet: scripts/bench_series_stats.py).
     series_stats: Optional[bool] = None
     # The residual base's forecast from each origin, measured from the window's level, as h more
     # inputs at every step: the network sees what it corrects (no effect without a base). None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -98,7 +100,8 @@ def test_series_stats_needs_global_scope() -> None:
     check_config(Config(model=ModelConfig(series_stats=True), growth=GrowthConfig(scope="global")))
 
 
-def test_a_series_the_run_never_saw_gets_the_same_inputs_and_a_forecast(tmp_path: Path) -> None:
+def test_a_series_the_run_never_saw_gets_the_same_inputs_and_a_forecast(tmp_path: Path,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
     """M1 monthly: a network pooled over 7 series forecasts an 8th it never saw; that series'
     statistics are its own alone (not the pool's), so they exist for any new series."""
     if not (M1 / "train.csv").is_file():
@@ -113,7 +116,11 @@ def test_a_series_the_run_never_saw_gets_the_same_inputs_and_a_forecast(tmp_path
                     trainer=TrainerConfig(max_epochs=2, early_stopping_patience=1),
                     growth=GrowthConfig(seeds=1, max_stages=1, scope="global", workers=1))
     run = tmp_path / "run"
-    grow_many(train_panel, config, run_dir=run)
+    with caplog.at_level(logging.INFO, logger="growlstm"):
+        grow_many(train_panel, config, run_dir=run)
+    assert "5 series statistics as inputs" in caplog.text  # the run's first line; the capacity rule counts them
+    block = json.loads((run / "summary.json").read_text())["global"]
+    assert block["series_stats"] is True
     fc = load(run / MODEL_FILE)
     assert fc.network is not None and fc.network["series_stats"] is True
     assert held not in {s.uid for s in fc.series}
@@ -130,3 +137,4 @@ def test_a_series_the_run_never_saw_gets_the_same_inputs_and_a_forecast(tmp_path
     pool = PooledWindows.build(others + [new], series_stats=True)
     origins = np.r_[new.val_origins, new.future_origin]
     np.testing.assert_array_equal(pool.stats(pool.offsets[-1] + origins), alone.stats(origins))
+    assert block["n_inputs"] == alone.n_inputs

@@ -128,7 +128,7 @@ def grow_global(
     if config.model.series_id and len(wins) > SERIES_ID_MAX:
         raise InputError(f"model.series_id=true gives one input per series, and {len(wins)} series is more than "
                          f"{SERIES_ID_MAX}", "drop model.series_id, or tell series apart by static data.features")
-    # model.series_stats unset: off (bench_series_stats.md: no validation gain on pooled M1).
+    # model.series_stats unset: off until scripts/bench_series_stats.py shows a validation gain.
     stats = bool(config.model.series_stats)
     pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id, series_stats=stats)
     first = list(config.model.widths) or [config.growth.start_cells]
