@@ -127,6 +127,12 @@ class ModelConfig:
     # there (a learned series embedding). At most
     # SERIES_ID_MAX series: the inputs (and the capacity rule's N_i) grow with the series count.
     series_id: bool = False
+    # Global scope only: statistics of each window's series as inputs at the last input step, so
+    # the one network can tell series apart in ways that hold for series it never saw (unlike
+    # series_id): log10 of the series' training std and of its training points, its last value
+    # before the origin against its training mean, and the origin's position in the season
+    # (sin, cos; none for m=1). None: off (no validation gain measured yet: scripts/bench_series_stats.py).
+    series_stats: Optional[bool] = None
     # The residual base's forecast from each origin, measured from the window's level, as h more
     # inputs at every step: the network sees what it corrects (no effect without a base). None:
     # on for a network pooled over many series, off for a series' own (whose capacity cap the h
@@ -351,6 +357,9 @@ def check_config(cfg: Config) -> None:
     if cfg.model.series_id and cfg.growth.scope == "local":
         raise InputError("model.series_id=true needs one network for several series",
                          "add growth.scope=global, or drop model.series_id")
+    if cfg.model.series_stats and cfg.growth.scope == "local":
+        raise InputError("model.series_stats=true needs one network for several series",
+                         "add growth.scope=global, or drop model.series_stats")
     if cfg.growth.init not in ("cold", "warm"):
         raise InputError(f"growth.init={cfg.growth.init} is not understood", "use growth.init=cold or growth.init=warm")
     if not 0 < cfg.growth.shrink <= 1 or cfg.growth.perturb < 0:

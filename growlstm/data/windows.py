@@ -212,7 +212,7 @@ def base_columns(before: int, h: int, reads_base: bool) -> list[int]:
 
 
 def window_inputs(x: np.ndarray, base: Optional[np.ndarray] = None, real: Optional[np.ndarray] = None,
-                  ids: Optional[tuple[np.ndarray, int]] = None) -> np.ndarray:
+                  ids: Optional[tuple[np.ndarray, int]] = None, stats: Optional[np.ndarray] = None) -> np.ndarray:
     """The network's input windows, float32, in one array (built once per batch: on long
     pooled horizons this is a large share of an epoch):
     - ``x`` (N, L, C): target and feature columns;
@@ -221,11 +221,15 @@ def window_inputs(x: np.ndarray, base: Optional[np.ndarray] = None, real: Option
     - ``real`` (N, L), padded lookbacks: a padded step (False) carries no value at all, not
       another series', not the future's, and a column flags the real steps (1);
     - ``ids`` (each window's series index, the series count), ``model.series_id``: one-hot
-      columns last, set at the last step only, as the base."""
+      columns, set at the last step only, as the base;
+    - ``stats`` (N, S), ``model.series_stats``: each window's series statistics, the last S
+      columns, at the last step only."""
     n, steps, c = x.shape
     n_base = 0 if base is None else base.shape[1]
     mask = c + n_base  # the mask column, where there is one
-    width = mask + (0 if real is None else 1) + (0 if ids is None else ids[1])
+    n_ids = 0 if ids is None else ids[1]
+    n_stats = 0 if stats is None else stats.shape[1]
+    width = mask + (0 if real is None else 1) + n_ids + n_stats
     # empty + fill, not zeros: a fresh zeroed (calloc) array of a wide batch faults its pages in
     # one by one as the strided writes below reach them (series identity on M1 monthly, 637
     # columns: the validation forecasts, 8192 windows a chunk, took 8x as long).
@@ -239,8 +243,31 @@ def window_inputs(x: np.ndarray, base: Optional[np.ndarray] = None, real: Option
     if base is not None:
         out[:, -1, c:mask] = base  # the last step of a window is always its own series'
     if ids is not None:
-        out[np.arange(n), -1, width - ids[1] + ids[0]] = 1.0
+        out[np.arange(n), -1, width - n_stats - n_ids + ids[0]] = 1.0
+    if stats is not None:
+        out[:, -1, width - n_stats:] = stats
     return out
+
+
+def season_phase(ds: pd.Index, season_length: int) -> int:
+    """Position in the season of a series' first point, 0..season_length-1, from its time stamps,
+    so that series starting in different months agree on what a month is: the month (m=12), the
+    quarter (m=4), the weekday (m=7), the hour (m=24) or the week (m=52) of a date; an integer
+    step's value (M1's t); otherwise 0 (the position from the series' start)."""
+    first = ds[0]
+    if isinstance(first, (pd.Timestamp, np.datetime64)):
+        t = pd.Timestamp(first)
+        by_season = {12: t.month - 1, 4: t.quarter - 1, 7: t.dayofweek, 24: t.hour, 52: t.isocalendar()[1] - 1}
+        return int(by_season.get(season_length, 0)) % max(season_length, 1)
+    if isinstance(first, (int, np.integer)):
+        return int(first) % max(season_length, 1)
+    return 0
+
+
+def signed_log(v: np.ndarray) -> np.ndarray:
+    """sign(v) log(1 + |v|): a level many standard deviations from the training mean (a trend)
+    stays an input of modest size."""
+    return np.sign(v) * np.log1p(np.abs(v))
 
 
 def masked_mean(values: np.ndarray, real: np.ndarray) -> np.ndarray:

@@ -94,7 +94,8 @@ class Forecaster:
     recommendation: dict[str, Any]  # growlstm.verdict.recommend.Recommendation.as_dict()
     quantiles: dict[str, list[list[float]]]  # per candidate: (levels, h), in units of the series' scale
     series: list[SeriesState]
-    # model_args, state_dicts (one per seed, in seed order), input_size, norm, series_id, base_input; None: no LSTM
+    # model_args, state_dicts (one per seed, in seed order), input_size, norm, series_id, base_input,
+    # series_stats; None: no LSTM
     network: Optional[dict[str, Any]] = None
     others: dict[str, str] = field(default_factory=dict)  # series the run did not forecast, and why
     config: dict[str, Any] = field(default_factory=dict)  # the run's config, for the record
@@ -128,7 +129,8 @@ def series_state(win: SeriesWindows, advice: "SeriesAdvice", rec: "Recommendatio
     return state
 
 
-def network_state(nets: Sequence[LSTMForecaster], win: SeriesWindows, series_id: bool) -> dict[str, Any]:
+def network_state(nets: Sequence[LSTMForecaster], win: SeriesWindows, series_id: bool,
+                  series_stats: bool = False) -> dict[str, Any]:
     """The networks (one per seed) and the window layout they read (``win``: one of their series)."""
     args = [{k: v for k, v in dict(m.hparams).items() if k not in ("lr", "weight_decay")} for m in nets]
     return {
@@ -137,6 +139,7 @@ def network_state(nets: Sequence[LSTMForecaster], win: SeriesWindows, series_id:
         **({"member_args": args} if any(a != args[0] for a in args) else {}),
         "state_dicts": [{k: t.detach().clone() for k, t in m.net.state_dict().items()} for m in nets],
         "input_size": int(win.input_size), "norm": win.norm, "series_id": series_id, "base_input": win.base_input,
+        "series_stats": series_stats,
     }
 
 
@@ -147,7 +150,9 @@ def capture(scope: str, wins: Sequence[SeriesWindows], advice: Sequence["SeriesA
     (per series, in the run's order; for the LSTM, those of ``nets``)."""
     first = wins[0]
     states = [series_state(w, a, rec, w if nets else None) for w, a in zip(wins, advice)]
-    network = network_state(nets, first, scope == "global" and config.model.series_id) if nets else None
+    # model.series_stats as the run resolved it (unset: off), so predict rebuilds the same inputs.
+    network = network_state(nets, first, scope == "global" and config.model.series_id,
+                            scope == "global" and bool(config.model.series_stats)) if nets else None
     return Forecaster(
         scope=scope, h=first.h, season_length=first.season_length, freq=panel.freq, features=list(panel.features),
         levels=list(config.forecast.levels), recommendation=clean(rec.as_dict()),
@@ -216,7 +221,9 @@ def lstm_futures(fc: Forecaster, frames: dict[str, pd.DataFrame]) -> dict[str, n
         return {w.uid: np.mean([net_forecast(m, w, len(w.y)) for m in nets], axis=0) for w in wins}
     from growlstm.train.pooled_windows import PooledWindows
 
-    pooled = PooledWindows.build(wins, series_id=fc.network["series_id"])
+    # A file written before model.series_stats has none (it reads the same).
+    pooled = PooledWindows.build(wins, series_id=fc.network["series_id"],
+                                 series_stats=bool(fc.network.get("series_stats", False)))
     reads = max((m.net.lookback or 0 for m in nets), default=0)
     if reads > pooled.input_size:  # a network that growth's lookback move made read further back
         pooled = pooled.with_lookback(reads)

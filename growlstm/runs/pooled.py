@@ -128,7 +128,9 @@ def grow_global(
     if config.model.series_id and len(wins) > SERIES_ID_MAX:
         raise InputError(f"model.series_id=true gives one input per series, and {len(wins)} series is more than "
                          f"{SERIES_ID_MAX}", "drop model.series_id, or tell series apart by static data.features")
-    pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id)
+    # model.series_stats unset: off until scripts/bench_series_stats.py shows a validation gain.
+    stats = bool(config.model.series_stats)
+    pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id, series_stats=stats)
     first = list(config.model.widths) or [config.growth.start_cells]
     cap_fn = CapFn(pooled.n_samples, pooled.n_inputs, h)
     if pooled.base_input and config.model.base_input is None and cap_fn(config.growth.alpha) < sum(first):
@@ -136,7 +138,7 @@ def grow_global(
         log.info("the base forecast is not an input: with its %d values the capacity cap would leave fewer than "
                  "%d cells (model.base_input=true forces it)", h, sum(first))
         wins = [replace(w, base_input=False) for w in wins]
-        pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id)
+        pooled = PooledWindows.build(pool_feature_scaling(wins), series_id=config.model.series_id, series_stats=stats)
         cap_fn = CapFn(pooled.n_samples, pooled.n_inputs, h)
     lookbacks = lookback_steps(pooled, config)
     reach = max([*lookbacks, config.model.lookback or 0])
@@ -147,10 +149,11 @@ def grow_global(
         pooled = pooled.with_lookback(reach)
     workers = worker_count(config, len(wins))
     log.info("growlstm: %d series, global scope: one LSTM on %d training windows (%d distinct targets), "
-             "%d early-stopping, h=%d, input_size=%d%s%s%s; %d refused", len(wins), len(pooled.train_pos), pooled.n_samples,
-             len(pooled.stop_pos), h, input_size, " left-padded" if pooled.pad else "",
+             "%d early-stopping, h=%d, input_size=%d%s%s%s%s; %d refused", len(wins), len(pooled.train_pos),
+             pooled.n_samples, len(pooled.stop_pos), h, input_size, " left-padded" if pooled.pad else "",
              ", series identity as one-hot inputs" if pooled.series_id else "",
-             ", the base forecast as inputs" if pooled.base_input else "", len(rows))
+             ", the base forecast as inputs" if pooled.base_input else "",
+             f", {pooled.n_stats} series statistics as inputs" if pooled.series_stats else "", len(rows))
     if lookbacks:
         log.info("lookback move: at each width plateau the network may read %s steps instead of %d (growth.lookbacks)",
                  " or ".join(map(str, lookbacks)), pooled.norm_steps)
@@ -315,7 +318,7 @@ def global_block(pooled: PooledWindows, searched: Any, chosen: Optional[int], go
         "stop_reason": searched.stop.reason, "stop_note": searched.stop.note,
         "goal": goal.describe(), "best_baseline": goal.baseline, "training_windows": len(pooled.train_pos),
         "n_samples": pooled.n_samples, "h": pooled.h, "input_size": input_size,
-        "series_id": pooled.series_id, "base_input": pooled.base_input, "n_inputs": pooled.n_inputs, "stages": stage_table, "padded": pooled.pad,
+        "series_id": pooled.series_id, "series_stats": pooled.series_stats, "base_input": pooled.base_input, "n_inputs": pooled.n_inputs, "stages": stage_table, "padded": pooled.pad,
     }
 
 

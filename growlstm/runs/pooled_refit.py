@@ -59,8 +59,8 @@ def refit_global(
     slow = any(fitted_base(w.base_name) for w in pooled.series)
     per_series = map_series(recut_at, items, workers if slow else 1, "refit data", min_items=FITS_PER_WORKER)
     # Gathered as long as the search's windows: a stage on the path may read a longer lookback.
-    cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id
-                                      ).with_lookback(pooled.input_size)
+    cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id,
+                                      series_stats=pooled.series_stats).with_lookback(pooled.input_size)
             for k, part in enumerate(parts)}
     windows = {k: len(c.train_pos) for k, c in cuts.items()}
     threads = training_threads(path[-1].widths, workers)

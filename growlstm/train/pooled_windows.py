@@ -14,13 +14,17 @@ from growlstm.baselines.backtesting import mean_scores, score_at
 from growlstm.train.module import LSTMForecaster
 from growlstm.train.loaders import EVAL_CHUNK
 from growlstm.data.windows import (
-    SeriesWindows, base_columns, masked_mean, window_inputs, window_unit,
+    SeriesWindows, base_columns, masked_mean, season_phase, signed_log, window_inputs, window_unit,
 )
 
 
 # model.series_id: one input per series, so the first layer's input weights (and the capacity
 # rule's N_i) grow with the series count; past this, static features (data.features) scale.
 SERIES_ID_MAX = 1000
+# model.series_stats: what each statistic input is, in column order (the season's two only where
+# the season is longer than one step).
+SERIES_STATS = ("log10 training std", "last value vs training mean (signed log, in stds)", "log10 training points",
+                "season sin", "season cos")
 
 
 class WindowSet(torch.utils.data.Dataset):
@@ -60,13 +64,17 @@ class PooledWindows:
     pad: bool = False
     # model.base_input: each window's base forecast as h more inputs (``SeriesWindows.base_input``).
     base_input: bool = False
+    # model.series_stats: statistics of each window's series that transfer to series the network
+    # never saw (``stats``), read at the last input step only.
+    series_stats: bool = False
     # The steps each window's level and unit are measured over (``model.input_norm``): the
     # layout's lookback, also where windows are gathered longer (``with_lookback``) for networks
     # that read more steps; None: ``input_size``.
     norm_size: Optional[int] = None
 
     @classmethod
-    def build(cls, series: list[SeriesWindows], series_id: bool = False) -> "PooledWindows":
+    def build(cls, series: list[SeriesWindows], series_id: bool = False, series_stats: bool = False
+              ) -> "PooledWindows":
         first = series[0]
         sizes = np.array([len(w.y) for w in series], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -80,7 +88,7 @@ class PooledWindows:
         pad = any(w.pad for w in series)
         base_input = base is not None and first.base_input
         return cls(series, z, offsets, train, stop, first.h, first.input_size, first.norm, base, series_id, pad,
-                   base_input)
+                   base_input, series_stats)
 
     def with_lookback(self, steps: int) -> "PooledWindows":
         """The same windows gathered ``steps`` long (padded before a series starts), measured as
@@ -104,7 +112,14 @@ class PooledWindows:
     @property
     def n_inputs(self) -> int:
         return (self.z.shape[1] + int(self.pad) + (len(self.series) if self.series_id else 0)
-                + (self.h if self.base_input else 0))
+                + (self.h if self.base_input else 0) + self.n_stats)
+
+    @property
+    def n_stats(self) -> int:
+        """How many statistic inputs ``model.series_stats`` adds (``SERIES_STATS``)."""
+        if not self.series_stats:
+            return 0
+        return len(SERIES_STATS) if self.series[0].season_length > 1 else len(SERIES_STATS) - 2
 
     @property
     def last_inputs(self) -> list[int]:
@@ -113,8 +128,29 @@ class PooledWindows:
         made the first layer's input product grow with the series count at every step (M1
         monthly, 617 series: 20x the time of a network without them); at the last step they
         are still a learned per-series offset of the gates, for one step's cost."""
-        ids = list(range(self.n_inputs - len(self.series), self.n_inputs)) if self.series_id else []
-        return base_columns(self.z.shape[1], self.h, self.base_input) + ids
+        end = self.n_inputs - self.n_stats
+        ids = list(range(end - len(self.series), end)) if self.series_id else []
+        return base_columns(self.z.shape[1], self.h, self.base_input) + ids + list(range(end, self.n_inputs))
+
+    @functools.cached_property
+    def static_stats(self) -> np.ndarray:
+        """Per series: log10 of its training std and of its training points, and its first
+        point's season position, (n_series, 3): all from the span its scaler saw."""
+        return np.array([[np.log10(w.scaler.std[0]), np.log10(max(w.n_train, 1)), season_phase(w.ds, w.season_length)]
+                         for w in self.series])
+
+    def stats(self, pos: np.ndarray) -> np.ndarray:
+        """``model.series_stats`` of the windows at ``pos``, (N, n_stats), float32: the series'
+        scale and length, the last value before the origin against the training mean, and the
+        origin's position in the season; nothing from the origin on, nothing identifying a series."""
+        k = self.series_of(pos)
+        static = self.static_stats[k]
+        cols = [static[:, 0], signed_log(self.z[pos - 1, 0]), static[:, 1]]
+        if self.n_stats == len(SERIES_STATS):
+            m = np.array([w.season_length for w in self.series])[k]
+            angle = 2 * np.pi * ((static[:, 2] + pos - self.offsets[k]) % m) / m
+            cols += [np.sin(angle), np.cos(angle)]
+        return np.stack(cols, axis=1).astype(np.float32)
 
     @functools.cached_property
     def target_mean(self) -> np.ndarray:
@@ -178,7 +214,8 @@ class PooledWindows:
         if not self.pad and not real.all():
             raise ValueError("a window starts before its series but the lookback is not padded")
         ids = (self.series_of(pos), len(self.series)) if self.series_id else None  # at the last step (last_inputs)
-        return torch.from_numpy(window_inputs(x, base, real if self.pad else None, ids))
+        stats = self.stats(pos) if self.series_stats else None  # at the last step too
+        return torch.from_numpy(window_inputs(x, base, real if self.pad else None, ids, stats))
 
     def reference(self, pos: np.ndarray) -> np.ndarray:
         """What the network's output is added to (as ``SeriesWindows.reference``): (N, h)."""
