@@ -44,7 +44,7 @@ def collect(folders: list[Path]) -> pd.DataFrame:
         runs, series = folder / "bench_short.csv", folder / "bench_short_series.csv"
         if not runs.exists():
             continue
-        per_series = pd.read_csv(series)
+        per_series = pd.read_csv(series, low_memory=False)
         for run in pd.read_csv(runs).itertuples():
             per = per_series[per_series.label == run.label]
             found = re.search(r"fixed\[(\d+)\] stats-(\w+)", run.label)
