@@ -170,7 +170,7 @@ class TrainerConfig:
     lr_schedule: LrSchedule = LrSchedule.none
     # plateau: validations without a lower early-stopping loss before the rate is halved.
     plateau_patience: int = 5
-    # Scale lr, max_epochs and early_stopping_patience to the network's width (growlstm.train.schedule):
+    # Scale lr, max_epochs and early_stopping_patience to the network's width (growlstm.train.module.scaled):
     # a layer of W > 2 cells trains at lr * sqrt(2 / W) for sqrt(W / 2) x the epochs and patience,
     # so lr x epochs (how far Adam may travel) stays what it is at 2 cells. The batch size already
     # grows with the number of windows (batch_size null).

@@ -15,7 +15,7 @@ from growlstm.errors import InputError
 from growlstm.growth.preparation import prepare
 from growlstm.train.fit import fit_candidate
 from growlstm.train.packed import fit_seeds
-from growlstm.train.schedule import scaled
+from growlstm.train.module import scaled
 
 
 @pytest.fixture(scope="module")

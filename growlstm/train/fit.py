@@ -25,7 +25,7 @@ from growlstm.config import ModelConfig, TrainerConfig
 from growlstm.train.module import LSTMForecaster
 from growlstm.data.windows import SeriesWindows
 from growlstm.train.loaders import EVAL_CHUNK, EpochBatches, batch_size_for, set_loader, window_sets
-from growlstm.train.schedule import scaled
+from growlstm.train.module import scaled
 
 
 def quiet_lightning(verbose: bool = False) -> None:

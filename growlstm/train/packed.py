@@ -21,7 +21,7 @@ from growlstm.data.windows import SeriesWindows
 from growlstm.train.loaders import EVAL_CHUNK, Zipped, batch_size_for, set_loader, window_sets
 from growlstm.train.fit import FitResult, final_losses, new_module, quiet_lightning, run_lightning, set_loss
 from growlstm.train.module import TrainedModule
-from growlstm.train.schedule import SeedRates, scaled
+from growlstm.train.module import SeedRates, scaled
 
 
 class SeedCurves(Callback):
