@@ -221,7 +221,13 @@ def run_m1(subsets: list[str], every: int, out: Path, tag: str) -> None:
             print(f"{uid:9s} " + "  ".join(f"{r['method']} {r['mase']:.3f} {r['seconds']:.2f}s {r['spec']}"
                                            for r in rows[-len(M1_PAIRS):]), flush=True)
             pd.DataFrame(rows).to_csv(csv_path, index=False)
-    frame = pd.DataFrame(rows)
+    m1_report(pd.DataFrame(rows), subsets, f"every {every}th series of each subset (catalog order)", csv_path, md_path)
+
+
+def m1_report(frame: pd.DataFrame, subsets: list[str], what: str, csv_path: Path, md_path: Path) -> None:
+    """The M1 table (ours vs the stored references on the same series), printed and written."""
+    ref = pd.read_csv(M1_DIR / "statsforecast_per_series.csv")
+    subsets = [s for s in subsets if s in set(frame.subset)]
     lines = ["| subset | series | method | sMAPE | MASE | OWA | reference | reference OWA | ratio | target <= 1.01 | s / fit (mean) | failed |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for subset in subsets:
@@ -241,8 +247,7 @@ def run_m1(subsets: list[str], every: int, out: Path, tag: str) -> None:
     print("\n" + table)
     md_path.write_text(
         "# Classical baselines on M1: growlstm vs the stored statsforecast references\n\n"
-        f"Command: `python scripts/bench_baselines.py {' '.join(sys.argv[1:])}`; every {every}th series of each subset "
-        "(catalog order); fitted on the official training part, scored on the official horizon, one series at a time "
+        f"Command: `python scripts/bench_baselines.py {' '.join(sys.argv[1:])}`; {what}; fitted on the official training part, scored on the official horizon, one series at a time "
         "on a shared 2-core CPU. OWA vs the stored Naive2 of the same series (set-level means); references: "
         "`statsforecast_per_series.csv` (statsforecast 2.x, default settings).\n\n" + table
         + f"\n\nPer series and method: `{csv_path.name}`.\n")
@@ -262,7 +267,21 @@ def main() -> None:
     parser.add_argument("--m1", nargs="+", default=None, choices=["m1_monthly", "m1_quarterly", "m1_yearly"],
                         help="score arima / ets / theta on these M1 subsets against the stored references")
     parser.add_argument("--every", type=int, default=1, help="with --m1: every k-th series of each subset")
+    parser.add_argument("--m1-summarise", nargs="+", type=Path, default=None,
+                        help="only tabulate these (possibly partial) --m1 CSVs into bench_baselines_m1<tag>.md")
     args = parser.parse_args()
+    if args.m1_summarise:
+        frame = pd.concat([pd.read_csv(p) for p in args.m1_summarise], ignore_index=True)
+        # Only series that every method finished, so each row compares the same series.
+        done = frame.groupby("uid").method.nunique()
+        frame = frame[frame.uid.isin(done.index[done == len(M1_PAIRS)])]
+        stem = f"bench_baselines_m1{'_' + args.tag if args.tag else ''}"
+        args.out.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(args.out / f"{stem}.csv", index=False)
+        what = (f"merged from {', '.join(p.name for p in args.m1_summarise)}: the first series of each subset "
+                "that finished (see the series column)")
+        m1_report(frame, sorted(set(frame.subset)), what, args.out / f"{stem}.csv", args.out / f"{stem}.md")
+        return
     if args.m1:
         args.out.mkdir(parents=True, exist_ok=True)
         run_m1(args.m1, args.every, args.out, args.tag)
