@@ -16,6 +16,14 @@ reproduce subset_benchmark_scores.csv to 3 decimals (the check of the metric cod
     python scripts/bench_baselines.py --subsets m4_monthly --methods ets sf_ets --tag ets
     python scripts/bench_baselines.py --series M4-H2 M4-H9 --tag a    # a shard; then merge shards:
     python scripts/bench_baselines.py --summarise scripts/results/bench_baselines_a.csv ...
+    python scripts/bench_baselines.py --m1 m1_monthly m1_quarterly m1_yearly   # M1 against the stored references
+    python scripts/bench_baselines.py --m1 m1_monthly --every 4               # every 4th M1 monthly series
+
+``--m1`` fits growlstm's arima, ets and theta on each M1 series' official training part and scores
+them on its official horizon against statsforecast's AutoARIMA / AutoETS / AutoTheta as stored
+per series in ../shared/data/m1/statsforecast_per_series.csv (statsforecast need not be
+installed): OWA vs the stored Naive2 of the same series, the target OWA <= reference x 1.01, and
+the seconds per fit. Writes <out>/bench_baselines_m1<tag>.csv and .md.
 
 Writes <out>/bench_baselines.csv (one row per series and method, appended as it goes) and
 <out>/bench_baselines.md (the tables). Needs statsforecast: pip install -e '.[bench]'.
@@ -178,6 +186,74 @@ def report(frame: pd.DataFrame, official: pd.DataFrame, header: str, csv_path: P
     print(f"\nwritten: {csv_path}, {md_path}")
 
 
+M1_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "m1"
+M1_PAIRS = {"arima": "AutoARIMA", "ets": "AutoETS", "theta": "AutoTheta"}
+TARGET_OWA = 1.01  # ours <= reference x 1.01
+
+
+def run_m1(subsets: list[str], every: int, out: Path, tag: str) -> None:
+    """growlstm's arima / ets / theta on M1 against the stored statsforecast references."""
+    catalog = pd.read_csv(M1_DIR / "catalog.csv")
+    train = pd.read_csv(M1_DIR / "train.csv").sort_values(["uid", "t"])
+    test = pd.read_csv(M1_DIR / "test.csv").sort_values(["uid", "step"])
+    ref = pd.read_csv(M1_DIR / "statsforecast_per_series.csv")
+    insample = {u: g["value"].to_numpy(dtype=float) for u, g in train.groupby("uid")}
+    actual = {u: g["value"].to_numpy(dtype=float) for u, g in test.groupby("uid")}
+    stem = f"bench_baselines_m1{'_' + tag if tag else ''}"
+    csv_path, md_path = out / f"{stem}.csv", out / f"{stem}.md"
+    warm_up(list(M1_PAIRS))
+    rows: list[dict[str, Any]] = []
+    for subset in subsets:
+        part = catalog[catalog.subset == subset].reset_index(drop=True)
+        for i in range(0, len(part), every):
+            uid, m, h = part.uid[i], int(part.seasonal_period[i]), int(part.horizon[i])
+            y, a = insample[uid], actual[uid]
+            for method in M1_PAIRS:
+                start = time.perf_counter()
+                try:
+                    f, spec = forecaster(method, m)(y, h)
+                    error = ""
+                except Exception as err:  # noqa: BLE001 - scored with naive2, counted as failed
+                    f, spec, error = make_baseline("naive2", m).fit(y).predict(h), "", f"{type(err).__name__}: {err}"
+                rows.append({"subset": subset, "uid": uid, "method": method, "n_train": y.size, "smape": smape(a, f),
+                             "mase": mase(a, f, y, m), "seconds": time.perf_counter() - start, "spec": spec,
+                             "failed": bool(error), "error": error})
+            print(f"{uid:9s} " + "  ".join(f"{r['method']} {r['mase']:.3f} {r['seconds']:.2f}s {r['spec']}"
+                                           for r in rows[-len(M1_PAIRS):]), flush=True)
+            pd.DataFrame(rows).to_csv(csv_path, index=False)
+    m1_report(pd.DataFrame(rows), subsets, f"every {every}th series of each subset (catalog order)", csv_path, md_path)
+
+
+def m1_report(frame: pd.DataFrame, subsets: list[str], what: str, csv_path: Path, md_path: Path) -> None:
+    """The M1 table (ours vs the stored references on the same series), printed and written."""
+    ref = pd.read_csv(M1_DIR / "statsforecast_per_series.csv")
+    subsets = [s for s in subsets if s in set(frame.subset)]
+    lines = ["| subset | series | method | sMAPE | MASE | OWA | reference | reference OWA | ratio | target <= 1.01 | s / fit (mean) | failed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for subset in subsets:
+        ours = frame[frame.subset == subset]
+        uids = set(ours.uid)
+        theirs = ref[(ref.subset == subset) & ref.uid.isin(uids)]
+        n2 = theirs[theirs.method == "Naive2"]
+        for method, sf in M1_PAIRS.items():
+            o = ours[ours.method == method]
+            r = theirs[theirs.method == sf]
+            ow = owa(o.smape.mean(), o.mase.mean(), n2.smape.mean(), n2.mase.mean())
+            rw = owa(r.smape.mean(), r.mase.mean(), n2.smape.mean(), n2.mase.mean())
+            lines.append(f"| {subset} | {len(o)} | {method} | {o.smape.mean():.3f} | {o.mase.mean():.3f} | {ow:.3f} | "
+                         f"{sf} | {rw:.3f} | {ow / rw:.3f} | {'met' if ow <= rw * TARGET_OWA else 'MISSED'} | "
+                         f"{o.seconds.mean():.3f} | {int(o.failed.sum())} |")
+    table = "\n".join(lines)
+    print("\n" + table)
+    md_path.write_text(
+        "# Classical baselines on M1: growlstm vs the stored statsforecast references\n\n"
+        f"Command: `python scripts/bench_baselines.py {' '.join(sys.argv[1:])}`; {what}; fitted on the official training part, scored on the official horizon, one series at a time "
+        "on a shared 2-core CPU. OWA vs the stored Naive2 of the same series (set-level means); references: "
+        "`statsforecast_per_series.csv` (statsforecast 2.x, default settings).\n\n" + table
+        + f"\n\nPer series and method: `{csv_path.name}`.\n")
+    print(f"\nwritten: {csv_path}, {md_path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="4 monthly, 4 weekly, 2 hourly series (a few minutes)")
@@ -188,7 +264,28 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the output files (shards of one benchmark)")
     parser.add_argument("--summarise", nargs="+", type=Path, default=None,
                         help="only merge these result CSVs (e.g. shards) into bench_baselines.md")
+    parser.add_argument("--m1", nargs="+", default=None, choices=["m1_monthly", "m1_quarterly", "m1_yearly"],
+                        help="score arima / ets / theta on these M1 subsets against the stored references")
+    parser.add_argument("--every", type=int, default=1, help="with --m1: every k-th series of each subset")
+    parser.add_argument("--m1-summarise", nargs="+", type=Path, default=None,
+                        help="only tabulate these (possibly partial) --m1 CSVs into bench_baselines_m1<tag>.md")
     args = parser.parse_args()
+    if args.m1_summarise:
+        frame = pd.concat([pd.read_csv(p) for p in args.m1_summarise], ignore_index=True)
+        # Only series that every method finished, so each row compares the same series.
+        done = frame.groupby("uid").method.nunique()
+        frame = frame[frame.uid.isin(done.index[done == len(M1_PAIRS)])]
+        stem = f"bench_baselines_m1{'_' + args.tag if args.tag else ''}"
+        args.out.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(args.out / f"{stem}.csv", index=False)
+        what = (f"merged from {', '.join(p.name for p in args.m1_summarise)}: the first series of each subset "
+                "that finished (see the series column)")
+        m1_report(frame, sorted(set(frame.subset)), what, args.out / f"{stem}.csv", args.out / f"{stem}.md")
+        return
+    if args.m1:
+        args.out.mkdir(parents=True, exist_ok=True)
+        run_m1(args.m1, args.every, args.out, args.tag)
+        return
     try:
         import statsforecast  # noqa: F401
     except ImportError:

@@ -43,11 +43,17 @@ def ndiffs(x: np.ndarray, max_d: int = 2) -> int:
 
 
 def seasonal_strength(x: np.ndarray, m: int) -> float:
-    """Strength of seasonality ``max(0, 1 - Var(R) / Var(S + R))`` from an STL fit."""
+    """Strength of seasonality ``max(0, 1 - Var(R) / Var(S + R))`` from an STL fit.
+
+    The STL settings are forecast::mstl's (seasonal window 7 + 4 = 11, degree 0), as used by
+    forecast::nsdiffs and statsforecast: statsmodels' default window 7 follows the season more
+    closely, so it called more series seasonal and differenced them (M1 monthly: D = 1 where
+    the references keep D = 0 and a seasonal AR term).
+    """
     from statsmodels.tsa.seasonal import STL
 
     with _quiet():
-        res = STL(x, period=m).fit()
+        res = STL(x, period=m, seasonal=11, seasonal_deg=0).fit()
     sr = res.seasonal + res.resid
     if np.var(sr) == 0:
         return 0.0
