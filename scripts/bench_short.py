@@ -85,7 +85,8 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     block = result.extra.get("global") or {}
     ok = table[table.status == "ok"] if "status" in table else table
     by_lstm = int(ok.widths.fillna("").astype(str).str.len().gt(0).sum()) if "widths" in ok else 0
-    cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual", "recommended", "goal_met_val",
+    cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual", "recommended", "recommended_reference",
+                                               "recommended_reason", "goal_met_val",
                                                "goal_met_val_mean", "goal_met_val_p", "goal_met_val_origins",
                                                "goal_claims_withheld", "goal_met_test")
             or c.startswith(("coverage_", "msis_")) or c.endswith(("_test_smape", "_test_mase"))]
