@@ -3,13 +3,16 @@ conformal prediction intervals. Pure numpy: candidates' forecasts in, a decision
 
 Candidates. Every model that forecast the validation origins: the chosen LSTM (its seeds' mean),
 each classical baseline, ``comb`` (the mean of ETS, ARIMA and Theta, the combination forecasters
-have trusted since the M competitions) and ``lstm+<best>`` (the LSTM averaged with the classical
-baseline that validates best).
+have trusted since the M competitions), ``lstm+<best>`` (the LSTM averaged with the classical
+baseline that validates best) and ``lstm+comb`` (the LSTM averaged with ``comb``: the hedge).
 
 The rule: a path of significance gates from the most robust forecast to the most specialised.
 ``comb`` is the classical choice unless the best single classical model validates significantly
 better; ``lstm+<best>`` replaces the classical choice only if it validates significantly better;
-the LSTM alone replaces ``lstm+<best>`` only if it validates significantly better still. A test
+the LSTM alone replaces ``lstm+<best>`` only if it validates significantly better still. Where
+the LSTM-based challenger does not beat the classical choice significantly, the combination of
+the LSTM and that choice is recommended (the hedge), unless the challenger validates worse beyond
+the noise; then the classical choice stays (``hedge_or_reference``). A test
 is one-sided on the validation errors (absolute errors scaled per series) and must give a p-value
 below its level: Diebold-Mariano on one series' errors (origins as units, Newey-West variance
 over the origins whose paths overlap) at ``series_significance``, or, from ``PANEL`` series on,
@@ -126,7 +129,9 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
     A path of significance gates, from the most robust forecast to the most specialised: the
     classical combination ``comb``, replaced by the best single classical model only if that one
     validates significantly better; then ``lstm+<best>`` if it beats the classical choice
-    significantly; then the LSTM alone if it beats ``lstm+<best>`` significantly. Combinations
+    significantly; then the LSTM alone if it beats ``lstm+<best>`` significantly. A challenger
+    that does not beat the classical choice significantly gets the hedge (``hedge_or_reference``)
+    unless it validates worse beyond the noise. Combinations
     first because averaging hedges against the model that validated best by luck, the rule
     forecasters learned in the M competitions."""
     scores = {name: float(np.mean([e.mean() for e in errs])) for name, errs in errors.items() if errs}
