@@ -23,6 +23,7 @@ Writes <out>/bench_recommend.csv (per series) and <out>/bench_recommend.md.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -47,7 +48,72 @@ def run_m4(subset: str, out: Path, timeout: float, settings: dict[str, object]) 
         raise SystemExit(f"{subset}: {result['reason']}")
     print(f"{subset}: {result['forecast']}/{result['series']} forecast, scope {result['scope']}, "
           f"{result['seconds']:.0f} s", flush=True)
-    return pd.DataFrame(result["per_series"]).assign(subset=subset, seconds=result["seconds"])
+    # The panel's decision (its reason, reference, per-series check) beside every series' row.
+    return pd.DataFrame(result["per_series"]).assign(subset=subset, seconds=result["seconds"],
+                                                      reason=result.get("reason"), reference=result.get("reference"),
+                                                      per_series_check=result.get("per_series_check"))
+
+
+HEDGE_SUBSETS = ("m1_monthly", "m1_quarterly", "m1_yearly", "m4 (all)")
+
+
+def with_counterfactuals(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` plus ``before_*`` (what the rule before issue 42 recommended: the reference where
+    the recommendation is the hedge of a lead within the noise, else the same) and ``oracle_*``
+    (per series, the better of lstm and comb on test: hindsight, no forecaster can have it)."""
+    rows = rows.copy()
+    # A series' own decision (local scope) where recorded, else its panel's (global scope).
+    blank = pd.Series(np.nan, index=rows.index)
+    reason = rows.get("recommended_reason", blank).fillna(rows.get("reason", blank))
+    ref = rows.get("recommended_reference", blank).fillna(rows.get("reference", blank))
+    hedged = rows.recommended.astype(str).str.startswith("lstm+") & reason.astype(str).str.contains("hedges between them")
+    lstm_better = rows.lstm_test_mase < rows.comb_test_mase
+    for key in ("smape", "mase"):
+        own = rows[f"recommended_test_{key}"].to_numpy(dtype=float).copy()
+        for i in np.flatnonzero(hedged.to_numpy()):
+            col = f"{ref.iloc[i]}_test_{key}"
+            own[i] = rows[col].iloc[i] if col in rows else np.nan
+        rows[f"before_test_{key}"] = own
+        rows[f"oracle_test_{key}"] = np.where(lstm_better, rows[f"lstm_test_{key}"], rows[f"comb_test_{key}"])
+    return rows
+
+
+def hedge_table(groups: list[tuple[str, pd.DataFrame]], sf: pd.DataFrame) -> list[str]:
+    """Issue 42's table: per M1 subset and the M4 70, the recommended forecast against lstm, comb,
+    their mean, the oracle per-series pick and statsforecast's AutoETS, with the targets."""
+    lines = ["", "## The hedge: recommended vs lstm, comb and their mean (issue 42)", "",
+             "OWA vs Naive2 over the series the LSTM forecast. `before`: what the rule before issue 42 "
+             "recommended in the same run (the reference wherever the hedge was taken; its intervals were not "
+             "recorded). `lstm+comb`: the mean of the two, equal weights. `oracle`: per series, the better "
+             "of lstm and comb on test (hindsight). Targets: recommended <= min(lstm, comb) and <= 0.95 x "
+             "AutoETS; coverage within 3 points of 80% and 95%. `per-series`: in how many series a choice made "
+             "on that series' validation errors alone would have differed from the panel's (not used).", "",
+             "| subset | series | recommended | before | lstm | comb | lstm+comb | oracle | sf AutoETS | "
+             "<= min(lstm, comb) | <= 0.95 AutoETS | cover 80 | cover 95 | coverage ok | per-series | decision |",
+             "|" + "---|" * 16]
+    for subset, rows in groups:
+        if subset not in HEDGE_SUBSETS or rows.empty or "lstm_test_mase" not in rows or "comb_test_mase" not in rows:
+            continue
+        rows = with_counterfactuals(rows[rows.lstm_test_mase.notna() & rows.comb_test_mase.notna()])
+        score = {m: owa(rows, m)[0] for m in ("recommended", "before", "lstm", "comb", "lstm+comb", "oracle")}
+        ets = references(rows, sf)["AutoETS"]
+        c80, c95 = rows.coverage_80.mean(), rows.coverage_95.mean()
+        checks = [score["recommended"] <= min(score["lstm"], score["comb"]), score["recommended"] <= 0.95 * ets,
+                  abs(c80 - 0.80) <= 0.03 and abs(c95 - 0.95) <= 0.03]
+        per = []
+        for text in rows.get("per_series_check", pd.Series(dtype=object)).dropna().unique():
+            check = json.loads(text) if isinstance(text, str) and text != "null" else None
+            if check:
+                per.append(f"{check['changed']}/{check['series']}")
+        decision = "; ".join(f"{m} x{k}" for m, k in rows.recommended.value_counts().items())
+        lines.append(f"| {subset} | {len(rows)} | " + " | ".join(f"{score[m]:.3f}" for m in score)
+                     + f" | {ets:.3f} | " + " | ".join("yes" if c else "**no**" for c in checks[:2])
+                     + f" | {c80:.3f} | {c95:.3f} | {'yes' if checks[2] else '**no**'} | {', '.join(per) or '-'} "
+                     f"| {decision} |")
+    reasons = [(s, r) for s, rows in groups if s in HEDGE_SUBSETS or s.startswith("m4_")
+               for r in rows.get("reason", pd.Series(dtype=object)).dropna().unique()]
+    lines += ["", "Reason lines:", ""] + [f"- {s}: {r}" for s, r in reasons]
+    return lines
 
 
 def best_share(rows: pd.DataFrame) -> float:
@@ -118,6 +184,7 @@ def tables(per: pd.DataFrame) -> str:
             q = ratio.quantile([0.5, 0.8, 0.95])
             lines.append(f"| {subset} | {len(ratio)} | {best} | {model} | {q[0.5]:.3f} | {q[0.8]:.3f} | {q[0.95]:.3f} | "
                          f"{ratio.max():.2f} | {(ratio > 1.25).mean():.0%} |")
+    lines += hedge_table(groups, sf)
     lines += ["", "Recommended models (series): " + "; ".join(
         f"{s}: " + ", ".join(f"{m} x{k}" for m, k in rows.recommended.value_counts().items())
         for s, rows in per.groupby("subset") if "recommended" in rows)]
@@ -152,13 +219,25 @@ def main() -> None:
     m1_path = args.out / "bench_short_series.csv"
     m1 = pd.read_csv(m1_path) if m1_path.exists() else pd.DataFrame(columns=["label"])
     label = "auto" + (f" {args.tag}" if args.tag else "")  # bench_short.py's "<subset> <scope> <label>"
-    m1 = m1[m1.label.isin([f"{s} {label}" for s in ("m1_monthly", "m1_quarterly", "m1_yearly")])]
+    # A subset's full run, else its --quick one (every 10th series), said under the tables.
+    done = set(m1.label)
+    picked = [f"{s} {label}" if f"{s} {label}" in done else f"{s} {label} quick"
+              for s in ("m1_monthly", "m1_quarterly", "m1_yearly")]
+    quick = [p for p in picked if p.endswith(" quick") and p in done]
+    m1 = m1[m1.label.isin(picked)]
     m1 = m1.assign(subset=m1.label.str.split().str[0])
+    runs_path = args.out / "bench_short.csv"  # each M1 run's decision (reason, reference, per-series check)
+    if runs_path.exists() and len(m1):
+        runs = pd.read_csv(runs_path)
+        keep = [c for c in ("reason", "reference", "per_series_check") if c in runs]
+        m1 = m1.drop(columns=[c for c in keep if c in m1]).merge(runs[["label", *keep]], on="label", how="left")
     text = tables(pd.concat([per, m1], ignore_index=True))
     if settings:
         text += "\n\nM4 runs with: " + " ".join(args.set) + "\n"
     if args.tag:
         text += f"\n\nM1 rows: bench_short.py's runs labelled `{args.tag}`; M4 rows: {source.name}.\n"
+    if quick:
+        text += "\nQuick runs (every 10th series of the subset) stand in for: " + ", ".join(quick) + ".\n"
     (args.out / f"bench_recommend{suffix}.md").write_text(text + "\n")
     print(text)
 

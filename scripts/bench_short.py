@@ -85,7 +85,8 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
     block = result.extra.get("global") or {}
     ok = table[table.status == "ok"] if "status" in table else table
     by_lstm = int(ok.widths.fillna("").astype(str).str.len().gt(0).sum()) if "widths" in ok else 0
-    cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual", "recommended", "goal_met_val",
+    cols = [c for c in table.columns if c in ("uid", "status", "widths", "residual", "recommended", "recommended_reference",
+                                               "recommended_reason", "goal_met_val",
                                                "goal_met_val_mean", "goal_met_val_p", "goal_met_val_origins",
                                                "goal_claims_withheld", "goal_met_test")
             or c.startswith(("coverage_", "msis_")) or c.endswith(("_test_smape", "_test_mase"))]
@@ -101,6 +102,10 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
         # The global scope's check on per-series claims (goal.carry_over): first origin to last.
         "claim_check": json.dumps(block.get("claim_check")),
         "recommended": json.dumps(table.recommended.value_counts().to_dict()) if "recommended" in table else "{}",
+        # The panel's reason line, and how often a per-series choice would have changed it (verdict.advice).
+        "reason": (result.extra.get("recommendation") or {}).get("reason"),
+        "reference": (result.extra.get("recommendation") or {}).get("reference"),
+        "per_series_check": json.dumps((result.extra.get("recommendation") or {}).get("per_series")),
         "seconds": seconds, "per_series": table[cols].to_dict(orient="records"),
         # The global refit's own time and processes (summary.json: global.refit).
         "refit_seconds": (block.get("refit") or {}).get("seconds"), "refit_workers": (block.get("refit") or {}).get("workers"),
@@ -151,9 +156,9 @@ def references(rows: pd.DataFrame, table: pd.DataFrame) -> dict[str, float]:
                             + per["mase", r].mean() / per["mase", "Naive2"].mean())) for r in REFERENCES}
 
 
-MODELS = ("recommended", "lstm", "lstm_norefit", "lstm+best", "comb", "naive", "seasonal_naive", "naive2", "arima",
+MODELS = ("recommended", "lstm", "lstm_norefit", "lstm+best", "lstm+comb", "comb", "naive", "seasonal_naive", "naive2", "arima",
           "ets", "theta")
-HEADERS = ("recommended", "LSTM", "LSTM no refit", "LSTM+best", "comb", "naive", "snaive", "naive2", "ARIMA", "ETS",
+HEADERS = ("recommended", "LSTM", "LSTM no refit", "LSTM+best", "LSTM+comb", "comb", "naive", "snaive", "naive2", "ARIMA", "ETS",
            "Theta")
 
 
@@ -161,7 +166,8 @@ def with_pair(rows: pd.DataFrame) -> pd.DataFrame:
     """``lstm+best_*``: each row's own LSTM+<baseline> combination, under one name."""
     rows = rows.copy()
     for key in ("smape", "mase"):
-        cols = [c for c in rows.columns if c.startswith("lstm+") and c.endswith(f"_test_{key}")]
+        cols = [c for c in rows.columns if c.startswith("lstm+") and not c.startswith("lstm+comb_")
+                and c.endswith(f"_test_{key}")]
         rows[f"lstm+best_test_{key}"] = rows[cols].bfill(axis=1).iloc[:, 0] if cols else float("nan")
     return rows
 

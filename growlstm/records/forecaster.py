@@ -36,7 +36,7 @@ from growlstm.errors import InputError
 from growlstm.baselines.backtesting import backtest
 from growlstm.data.layout import MIN_HISTORY
 from growlstm.train.module import LSTMForecaster
-from growlstm.verdict.recommend import Candidate
+from growlstm.verdict.recommend import HEDGE, Candidate
 from growlstm.records.store import atomic_write, clean, config_dict, load_data, rebuild
 from growlstm.baselines.residual import with_classical_base
 from growlstm.train.fit import predict as net_forecast
@@ -256,7 +256,8 @@ def series_columns(state: SeriesState, frame: pd.DataFrame, lstm: Optional[np.nd
     singles = {n: Candidate(n, [], [], f) for n, f in baseline_futures(state, y, fc, notes).items()}
     if lstm is not None:
         singles["lstm"] = Candidate("lstm", [], [], lstm)
-    best = next((n.split("+", 1)[1] for n in state.candidates if n.startswith("lstm+")), None)
+    # The lstm+<best> partner (lstm+comb is the hedge, built whenever comb is).
+    best = next((n.split("+", 1)[1] for n in state.candidates if n.startswith("lstm+") and n != HEDGE), None)
     # The run's floor rule on this data (a run saved before forecast.nonnegative had none).
     floor = forecast_floor(y, fc.config.get("forecast", {}).get("nonnegative", False))
     made = delivered({n: singles[n] for n in state.candidates if n in singles}, best, (None, floor))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 from growlstm.metrics import metric_label
 from growlstm.metrics import fmt
 from growlstm.records.setlevel import lstm_scored
+from growlstm.verdict.advice import per_series_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -150,6 +151,8 @@ def format_many(result: "ManyResult") -> str:
     rec = result.extra.get("recommendation")
     if rec:
         lines.append(f"recommended for every series: {rec['model']} ({rec['reason']})")
+        if rec.get("per_series"):
+            lines.append(per_series_line(rec["per_series"], rec["model"]))
     elif "recommended" in result.table:
         lines.append("recommended: " + ", ".join(f"{m} x{k}" for m, k in result.table.recommended.value_counts().items()))
     lines.append(

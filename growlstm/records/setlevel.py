@@ -61,6 +61,8 @@ def series_row(uid: str, status: str, summary: Optional[dict[str, Any]] = None, 
     rec = summary.get("recommendation") or {}
     if rec:
         row["recommended"] = rec.get("model")
+        # Why (one series: its own decision): the reference a hedge was made with, and the reason line.
+        row["recommended_reference"], row["recommended_reason"] = rec.get("reference"), rec.get("reason")
         # The combinations and the recommended forecast, scored like every model.
         for name in [n for n in rec.get("candidates_test") or rec.get("candidates_val") or {} if "+" in n or n == "comb"]:
             for part in PARTS:

@@ -152,7 +152,33 @@ def decide(advice: Sequence[SeriesAdvice], significance: float, series_significa
                     overlap=max(a.overlap for a in usable))
     if len(usable) < len(advice):
         rec.reason += f"; decided on the {len(usable)} of {len(advice)} series that have every candidate compared"
+    if len(usable) > 1:
+        rec.per_series = per_series_check(usable, names, rec, significance, series_significance)
     return rec
+
+
+def per_series_check(usable: Sequence[SeriesAdvice], names: Sequence[str], rec: Recommendation, significance: float,
+                     series_significance: float) -> dict[str, object]:
+    """How often a per-series choice (the same rule on one series' validation errors alone)
+    would have changed the panel's decision: reported, not used, since one series' 1-3 origins
+    are noisy evidence (issue 42: switch only where a benchmark shows it pays)."""
+    own: dict[str, int] = {}
+    for a in usable:
+        mine = recommend({n: [a.errors[n]] for n in names}, {n: a.candidates[n] for n in names}, significance,
+                         series_significance, overlap=a.overlap).model
+        if mine != rec.model:
+            own[mine] = own.get(mine, 0) + 1
+    return {"series": len(usable), "changed": sum(own.values()),
+            "to": dict(sorted(own.items(), key=lambda kv: -kv[1]))}
+
+
+def per_series_line(check: Optional[dict[str, Any]], model: str) -> str:
+    """The console's line for ``per_series_check`` ("" without one)."""
+    if not check:
+        return ""
+    to = ", ".join(f"{m} x{k}" for m, k in check["to"].items())
+    return (f"per-series choice (each series' validation errors alone, not used): would differ from {model} on "
+            f"{check['changed']} of {check['series']} series" + (f" ({to})" if to else ""))
 
 
 def quantiles(advice: Sequence[SeriesAdvice], model: str, levels: Sequence[int]) -> np.ndarray:
