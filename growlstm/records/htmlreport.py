@@ -235,7 +235,6 @@ WORST = 10  # series listed as the worst
 def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> str:
     """The set-level page of a many-series run. ``pages``: each series' own report.html, as a
     path relative to this page (local scope), to link to."""
-    from growlstm.records.plots import metric_label
     from growlstm.records.report import NO_TEST_SCORES, format_many, set_model_label, shown_scores, untrained
 
     t = result.table
@@ -273,6 +272,23 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
     scatter = set_scatter(t)
     if scatter is not None:
         parts.append(image(scatter, "LSTM against the best baseline, series by series"))
+    parts += _sizes_section(result, block, no_network)
+    parts += _worst_section(t, pages)
+    problems = [(s, r) for s in ("refused", "failed") for r in t[t.status == s].itertuples()] if "status" in t else []
+    if problems or result.skipped:
+        parts.append("<h2>Series left out</h2>")
+        parts.append(table(["series", "status", "reason"],
+                           [[r.uid, s, r.reason] for s, r in problems]
+                           + [[uid, "skipped", reason] for uid, reason in result.skipped.items()], left=3))
+    parts.append(glossary())
+    parts.append("<h2>Details</h2><details><summary>the console report</summary>"
+                 f"<pre>{esc(format_many(result))}</pre></details>")
+    return page(f"growlstm: {v['series']} series", "\n".join(parts))
+
+
+def _sizes_section(result: "ManyResult", block: Optional[dict], no_network: bool) -> list[str]:
+    """The sizes the run chose: the global network's stages, or the local sizes' counts."""
+    parts: list[str] = []
     parts.append("<h2>LSTM sizes chosen</h2>")
     growth = result.run_dir / "growth.png" if result.run_dir is not None else None
     if no_network:
@@ -292,6 +308,11 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
                            highlight={k for k, s in enumerate(block["stages"]) if s["stage"] == block["chosen_stage"]}))
     elif result.sizes:
         parts.append(table(["cells per layer", "series"], [[w, k] for w, k in result.sizes.items()]))
+    return parts
+
+def _worst_section(t: pd.DataFrame, pages: Optional[dict[str, str]]) -> list[str]:
+    """The series where the LSTM does worst against the best baseline, linked to their pages."""
+    parts: list[str] = []
     parts.append("<h2>The worst series</h2>")
     worst = worst_series(t)
     if worst.empty:
@@ -309,17 +330,7 @@ def set_page(result: "ManyResult", pages: Optional[dict[str, str]] = None) -> st
         parts.append(f'<p class="muted">The {len(worst)} series where the LSTM does worst against the best baseline '
                      f"on test (ratio of test MASE, above 1: the baseline is better); series.csv holds every "
                      f"series.</p>")
-    problems = [(s, r) for s in ("refused", "failed") for r in t[t.status == s].itertuples()] if "status" in t else []
-    if problems or result.skipped:
-        parts.append("<h2>Series left out</h2>")
-        parts.append(table(["series", "status", "reason"],
-                           [[r.uid, s, r.reason] for s, r in problems]
-                           + [[uid, "skipped", reason] for uid, reason in result.skipped.items()], left=3))
-    parts.append(glossary())
-    parts.append("<h2>Details</h2><details><summary>the console report</summary>"
-                 f"<pre>{esc(format_many(result))}</pre></details>")
-    return page(f"growlstm: {v['series']} series", "\n".join(parts))
-
+    return parts
 
 def _raw_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """A table whose cells are already HTML (escaped by the caller)."""

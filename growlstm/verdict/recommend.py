@@ -115,6 +115,52 @@ class Recommendation:
                 **({"per_series": self.per_series} if self.per_series is not None else {})}
 
 
+@dataclass
+class _Gates:
+    """The significance gates of one decision: validation ``errors`` and their mean ``scores`` per
+    candidate, tested over series (a ``panel``) or over one series' origins (``overlap``)."""
+
+    errors: dict[str, list[np.ndarray]]
+    scores: dict[str, float]
+    panel: bool
+    significance: float
+    overlap: int
+
+    def beats(self, challenger: str, incumbent: str) -> float:
+        """One-sided p-value that ``challenger`` validates better than ``incumbent``."""
+        if self.scores[challenger] >= self.scores[incumbent]:
+            return 1.0
+        a, b = self.errors[incumbent], self.errors[challenger]
+        return panel_pvalue(a, b) if self.panel else dm_pvalue(a, b, self.overlap)
+
+    def gap(self, challenger: str, incumbent: str) -> float:
+        """How much lower ``challenger``'s validation score is, as a share of ``incumbent``'s."""
+        s = self.scores
+        return 1 - s[challenger] / s[incumbent] if s[incumbent] else 0.0
+
+    def better_by(self, challenger: str, incumbent: str) -> str:
+        s = self.scores
+        return (f"{challenger} validates {self.gap(challenger, incumbent):.1%} better than {incumbent} "
+                f"(MASE {s[challenger]:.3f} vs {s[incumbent]:.3f})")
+
+    def classical(self, singles: list[str], steps: list[str]) -> str:
+        """The classical choice: ``comb``, unless the best single model validates significantly
+        better; without comb the best single (or, with no classical candidate, the best)."""
+        scores, significance = self.scores, self.significance
+        if "comb" not in scores:
+            return min(singles or scores, key=scores.__getitem__)
+        best = min(singles, key=scores.__getitem__) if singles else None
+        p_best = self.beats(best, "comb") if best is not None else 1.0
+        if best is not None and p_best < significance:
+            steps.append(f"{best} validates better than comb (p = {p_best:.3g} < {significance:g})")
+            return best
+        if best is not None and scores[best] < scores["comb"]:
+            # Say why the hedge stays where a single model scored better (the reason must not
+            # read as if comb validated best).
+            steps.append(f"{self.better_by(best, 'comb')}, not significantly (p = {p_best:.2f} >= {significance:g}"
+                         f"{'' if self.panel else untestable(self.errors[best], self.overlap)}): comb, the hedge, stays")
+        return "comb"
+
 def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candidate], significance: float = 0.05,
               series_significance: float = 0.3, overlap: int = 0) -> Recommendation:
     """Choose among ``candidates`` from their scaled validation ``errors`` (per series, arrays of
@@ -138,46 +184,13 @@ def recommend(errors: dict[str, list[np.ndarray]], candidates: dict[str, Candida
     if not scores:
         raise ValueError("no candidate forecast the validation origins")
     panel = max(len(errs) for errs in errors.values()) >= PANEL
-    significance = significance if panel else series_significance
-
-    def beats(challenger: str, incumbent: str) -> float:
-        """One-sided p-value that ``challenger`` validates better than ``incumbent``."""
-        if scores[challenger] >= scores[incumbent]:
-            return 1.0
-        a, b = errors[incumbent], errors[challenger]
-        if panel:
-            return panel_pvalue(a, b)
-        return dm_pvalue(a, b, overlap)
-
+    gates = _Gates(errors, scores, panel, significance if panel else series_significance, overlap)
+    significance, beats, gap, better_by = gates.significance, gates.beats, gates.gap, gates.better_by
     singles = [n for n in scores if not candidates[n].has_lstm and not candidates[n].members]
     pair = next((n for n in scores if candidates[n].has_lstm and candidates[n].members and n != HEDGE), None)
     lstm = "lstm" if "lstm" in scores else None
     steps: list[str] = []
-
-    def gap(challenger: str, incumbent: str) -> float:
-        """How much lower ``challenger``'s validation score is, as a share of ``incumbent``'s."""
-        return 1 - scores[challenger] / scores[incumbent] if scores[incumbent] else 0.0
-
-    def better_by(challenger: str, incumbent: str) -> str:
-        return (f"{challenger} validates {gap(challenger, incumbent):.1%} better than {incumbent} "
-                f"(MASE {scores[challenger]:.3f} vs {scores[incumbent]:.3f})")
-
-    if "comb" in scores:
-        choice = "comb"
-        best = min(singles, key=scores.__getitem__) if singles else None
-        p_best = beats(best, "comb") if best is not None else 1.0
-        if p_best < significance:  # 1.0 when there is no single to compare
-            steps.append(f"{best} validates better than comb (p = {p_best:.3g} < {significance:g})")
-            choice = best
-        elif best is not None and scores[best] < scores["comb"]:
-            # Say why the hedge stays where a single model scored better (the reason must not
-            # read as if comb validated best).
-            steps.append(f"{better_by(best, 'comb')}, not significantly (p = {p_best:.2f} >= {significance:g}"
-                         f"{'' if panel else untestable(errors[best], overlap)}): comb, the hedge, stays")
-    elif singles:
-        choice = min(singles, key=scores.__getitem__)
-    else:
-        choice = min(scores, key=scores.__getitem__)
+    choice = gates.classical(singles, steps)
     reference = choice
     rec = Recommendation(choice, "", scores, reference, significance=significance)
     for challenger in [c for c in (pair, lstm) if c is not None and c != choice]:
