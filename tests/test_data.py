@@ -36,7 +36,19 @@ def test_builtins(name: str, freq: str, season: int) -> None:
 
 
 def test_builtins_listed() -> None:
-    assert set(BUILTINS) == {"co2", "sunspots", "nile", "elec_equip", "macrodata"}
+    assert set(BUILTINS) == {"co2", "sunspots", "nile", "elec_equip", "macrodata", "m4_sample"}
+
+
+def test_m4_sample_is_shipped_with_the_package() -> None:
+    # The README's many-series example needs no checkout beside it: ten M4 monthly series and
+    # their official 18-month test spans come with the package.
+    p = load(DataConfig(name="m4_sample"))
+    assert sorted(p.ids()) == sorted(f"M4-M{i}" for i in range(1, 11)) and p.season_length == 12
+    assert p.test_rows == {uid: 18 for uid in p.ids()}
+    assert len(p.series("M4-M4")) == 82 + 18
+    assert load(DataConfig(name="m4_sample", series="M4-M1?", season_length=1)).ids() == ["M4-M10"]
+    with pytest.raises(InputError, match="data.name=csv"):
+        load(DataConfig(name="m4_sample", path="x.csv"))
 
 
 def test_builtin_features_and_overrides() -> None:

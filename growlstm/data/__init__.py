@@ -15,7 +15,7 @@ import pandas as pd
 
 from growlstm.config import DataConfig
 from growlstm.errors import InputError
-from growlstm.data.builtin import BUILTINS, _BUILTIN_LOADERS
+from growlstm.data.builtin import BUILTINS, _BUILTIN_LOADERS, m4_sample_config
 from growlstm.data.files import _load_csv
 from growlstm.data.freq import normalize_freq
 from growlstm.data.panel import Panel, report_skipped
@@ -38,6 +38,8 @@ def load(cfg: DataConfig) -> Panel:
         # Default name is co2: a path with a built-in name is almost surely a forgotten name=csv.
         raise InputError(f"data.path='{cfg.path}' is set but data.name is the built-in '{name}'",
                          "set data.name=csv to load the file, or drop data.path")
+    if name == "m4_sample":
+        return _load_csv(m4_sample_config(cfg))
     raw, target = _BUILTIN_LOADERS[name]()
     if cfg.target is not None:
         target = cfg.target  # another column of the dataset, e.g. macrodata realcons

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Callable
 
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
+if TYPE_CHECKING:
+    from growlstm.config import DataConfig
 
-
-BUILTINS: tuple[str, ...] = ("co2", "sunspots", "nile", "elec_equip", "macrodata")
+BUILTINS: tuple[str, ...] = ("co2", "sunspots", "nile", "elec_equip", "macrodata", "m4_sample")
+# Files shipped inside the package (no download): see samples/README.md.
+SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 def _co2() -> tuple[pd.DataFrame, str]:
@@ -63,3 +70,12 @@ _BUILTIN_LOADERS: dict[str, Callable[[], tuple[pd.DataFrame, str]]] = {
     "co2": _co2, "sunspots": _sunspots, "nile": _nile, "elec_equip": _elec_equip,
     "macrodata": _macrodata,
 }
+
+
+def m4_sample_config(cfg: "DataConfig") -> "DataConfig":
+    """``data=m4_sample``: ten real M4 monthly series and their official test spans, shipped with
+    the package, read as the M4 layout (``uid, t, value`` plus ``uid, step, value``). The series
+    carry no dates (M4 gives none), so the season is 12 unless given and ``h`` must be given."""
+    return replace(cfg, name="csv", path=str(SAMPLES / "m4_monthly_train.csv"),
+                   test_path=str(SAMPLES / "m4_monthly_test.csv"), id_col="uid", time_col="t", target="value",
+                   season_length=cfg.season_length or 12)
