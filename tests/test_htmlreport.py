@@ -1,10 +1,11 @@
 """report.html: a self-contained page per run (plots embedded), and a set-level page for many
-series; the slow test renders one in a real headless browser."""
+series; a test renders one in a real headless browser (Chromium) and collects its console."""
 
 from __future__ import annotations
 
 import base64
 import html
+import os
 import re
 import shutil
 import subprocess
@@ -98,22 +99,47 @@ def test_global_run_gets_a_set_level_page(tmp_path: Path) -> None:
     assert "<a href" not in text  # no per-series folders to link to
 
 
-def screenshot(page: Path, out: Path, browser: str) -> None:
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--window-size=1100,1400", f"--screenshot={out}", page.resolve().as_uri()],
-                   check=True, capture_output=True, timeout=120)
+def find_browser() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-@pytest.mark.slow
+def render(page: Path, out: Path, browser: str) -> list[str]:
+    """Screenshot ``page`` into ``out`` in a real headless browser; the page's console messages
+    (errors, uncaught exceptions, refused loads: Chromium logs each as a CONSOLE line)."""
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--enable-logging=stderr", "--v=0", "--window-size=1100,1400", f"--screenshot={out}",
+                           page.resolve().as_uri()], check=True, capture_output=True, text=True, timeout=120)
+    return [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+
+
+def test_console_messages_are_collected(tmp_path: Path) -> None:
+    # The collector itself: a page with a console error and an uncaught exception yields both.
+    browser = needs_browser()
+    page = tmp_path / "bad.html"
+    page.write_text('<html><body><p>x</p><script>console.error("bad-error"); undefinedFn();</script></body></html>')
+    messages = render(page, tmp_path / "bad.png", browser)
+    assert any("bad-error" in m for m in messages) and any("undefinedFn" in m for m in messages)
+
+
+def needs_browser() -> str:
+    """Chromium, where it exists. .ci/run installs it and sets GROWLSTM_REQUIRE_BROWSER=1, so CI
+    fails rather than skips when it is missing."""
+    browser = find_browser()
+    if browser is None:
+        if os.environ.get("GROWLSTM_REQUIRE_BROWSER") == "1":
+            pytest.fail("GROWLSTM_REQUIRE_BROWSER=1 but no chromium on PATH")
+        pytest.skip("no chromium (Debian: apt-get install chromium)")
+    return browser
+
+
 def test_report_renders_in_a_headless_browser(run: tuple[Path, object], tmp_path: Path) -> None:
     import matplotlib.image
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.skip("no chromium (Debian: apt-get install chromium)")
+    browser = needs_browser()
     folder, _ = run
     shot = tmp_path / "report.png"
-    screenshot(folder / "report.html", shot, browser)
+    messages = render(folder / "report.html", shot, browser)
+    assert messages == []  # no console error, no refused load, no script at all
     pixels = matplotlib.image.imread(shot)[..., :3]  # floats in [0, 1]
     assert pixels.shape[0] >= 1000 and pixels.shape[1] >= 1000
     ink = (pixels.min(axis=2) < 0.6).mean()  # text, lines and plot marks
