@@ -161,6 +161,7 @@ def test_global_run_forecasts_every_series_and_refits_on_all_data(tmp_path: Path
     refit = block["refit"]
     assert block["padded"] and refit["future_windows"] > refit["test_windows"] > refit["val_windows"] > block["training_windows"]
     assert "lstm_norefit_test_mase" in result.table  # the searched networks' scores, beside the refit's
+    assert 0 < block["baseline_seconds"] < result.seconds  # where the run's time went
     # So little data leaves no room for the base's h inputs (model.base_input=null): it is left out.
     assert block["base_input"] is False and block["n_inputs"] == 2
 

@@ -125,7 +125,9 @@ def grow_global(
     workers = worker_count(config, len(wins))
     announce(wins, rows, h, input_size, pooled, config)
     log.info("fitting %s on every series (%d worker(s))", ", ".join(config.baselines), workers)
+    started = time.perf_counter()
     per_series = all_baselines(wins, list(config.baselines), workers)
+    baseline_seconds = time.perf_counter() - started  # summary.json global.baseline_seconds: where a run's time goes
     baselines = set_baselines(per_series, config.baselines)
     goal = make_goal(config.goal, baselines)  # on the validation means only
     log.info("baselines (mean %s over series): %s", goal.metric.upper(), ", ".join(
@@ -161,8 +163,8 @@ def grow_global(
     table = pd.DataFrame([rows[uid] for uid in panel.ids() if uid in rows])
     if root is not None:
         write_growth_plot(root, pooled, goal, baselines, searched, chosen, table)
-    block = global_block(pooled, searched, chosen, goal, input_size) | {"refit": refit_info,
-                                                                         "claim_check": check.as_dict()}
+    block = global_block(pooled, searched, chosen, goal, input_size) | {
+        "refit": refit_info, "baseline_seconds": baseline_seconds, "claim_check": check.as_dict()}
     result = ManyResult(
         config=config, scope="global", table=table, skipped=dict(panel.skipped),
         seconds=searched.spent * 60 + time.perf_counter() - start, workers=workers, run_dir=root,
