@@ -31,10 +31,9 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_many import SUBSETS as M4_SUBSETS, collection_data  # noqa: E402
-from bench_short import M1_DIR, SUBSETS as M1_SUBSETS  # noqa: E402
-from m4 import M4_DIR  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
+from bench.data import M1_SUBSETS, M4_SUBSETS, RESULTS, subset_data  # noqa: E402
+from bench.table import markdown, write  # noqa: E402
 
 LAYOUTS = ("every step", "last step")
 
@@ -46,11 +45,7 @@ def pooled_windows(subset: str) -> tuple[Any, Any]:
     from growlstm.runs.pooled import series_windows
     from growlstm.train.pooled_windows import PooledWindows, pool_feature_scaling
 
-    if subset in M1_SUBSETS:
-        folder, (pattern, h, season) = M1_DIR, M1_SUBSETS[subset]
-    else:
-        folder, (pattern, h, season, _) = M4_DIR, M4_SUBSETS[subset]
-    data = collection_data(folder, pattern, season)
+    data, h = subset_data(subset)
     config = Config(data=data, h=h)
     wins, _, _, _ = series_windows(growlstm.load(data), config)
     return PooledWindows.build(pool_feature_scaling(wins)), config
@@ -109,7 +104,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2, help="timings per layout (interleaved); the best is kept")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     import torch
 
@@ -135,20 +130,12 @@ def main() -> None:
             print(f"  [{width}] every step {row['s_per_epoch_every_step']:.2f} s/epoch, last step "
                   f"{row['s_per_epoch_last_step']:.2f} s/epoch: {row['speedup']:.2f}x", flush=True)
     table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "bench_base_input_cost.csv", index=False)
-    cols = list(table.columns)
-    lines = ["# The base forecast as input: read at every step or at the last", "",
-             f"`python scripts/bench_base_input_cost.py {' '.join(sys.argv[1:])}`".replace(" `", "`"), "",
-             f"Seconds per training epoch of one stage ({args.seeds} seeds trained together, one torch thread, "
+    lines = [f"Seconds per training epoch of one stage ({args.seeds} seeds trained together, one torch thread, "
              f"{args.epochs} epochs, best of {args.repeats} timings alternating which layout goes first, after an untimed warm-up), on the pooled windows of a "
              "default global run. `every step`: format 1 (the base's h values repeated at each input step); "
-             "`last step`: the committed layout.", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in table.itertuples(index=False):
-        lines.append("| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r) + " |")
-    (args.out / "bench_base_input_cost.md").write_text("\n".join(lines) + "\n")
-    print(table.to_string(index=False))
+             "`last step`: the committed layout.", ""]
+    write(args.out, "bench_base_input_cost", "The base forecast as input: read at every step or at the last",
+          lines + markdown(table, digits=2), table)
 
 
 if __name__ == "__main__":

@@ -21,25 +21,19 @@ the same series. Rows go to scripts/results/bench_capacity.csv, the tables to be
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_many import run_in_process  # noqa: E402
-from bench_short import M1_DIR, owa, references, statsforecast_table  # noqa: E402
-from m4 import M4_DIR  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
+from bench.data import M1_SUBSETS, M4_SUBSETS, RESULTS, layout, read_or_empty, statsforecast_table  # noqa: E402
+from bench.run import run_in_process  # noqa: E402
+from bench.score import owa, references  # noqa: E402
+from bench.table import upsert, write  # noqa: E402
 
-BENCH_SHORT = str(Path(__file__).resolve().parent / "bench_short.py")
-# panel: (data folder, uid pattern, h, season)
-PANELS = {
-    "m1_monthly": (M1_DIR, "M1-M*", 18, 12), "m1_quarterly": (M1_DIR, "M1-Q*", 8, 4),
-    "m1_yearly": (M1_DIR, "M1-Y*", 6, 1), "m4_monthly": (M4_DIR, "M4-M*", 18, 12),
-    "m4_weekly": (M4_DIR, "M4-W*", 13, 1), "m4_hourly": (M4_DIR, "M4-H*", 48, 24),
-}
+PANELS = [*M1_SUBSETS, *M4_SUBSETS]
 FIXED = {"fixed-2": [2], "fixed-8": [8], "fixed-16": [16], "fixed-32": [32], "fixed-16-16": [16, 16]}
 CONFIGS = ["growth", "growth-single", "growth-h", *FIXED]
 
@@ -59,17 +53,14 @@ def settings_for(config: str, multiple: int, h: int) -> dict[str, Any]:
 
 
 def run(panel: str, config: str, multiple: int, timeout: float) -> dict[str, Any]:
-    folder, pattern, h, season = PANELS[panel]
-    spec = {"subset": panel, "scope": "global", "settings": settings_for(config, multiple, h),
-            "data_dir": str(folder), "layout": [pattern, h, season]}
-    return run_in_process(spec, timeout, script=BENCH_SHORT)
+    spec = {"subset": panel, "scope": "global", "settings": settings_for(config, multiple, layout(panel)[1])}
+    return run_in_process(spec, timeout)
 
 
 def summarise(rows: pd.DataFrame, series: pd.DataFrame) -> str:
     """Per panel: every run, then each fixed size at its best validating lookback beside growth."""
     sf = statsforecast_table()
-    out = ["# Capacity that pays: growth against fixed sizes of the pooled network", "",
-           "`python scripts/bench_capacity.py` (see its docstring). Set-level validation MASE (what growth and the "
+    out = ["See scripts/bench_capacity.py's docstring. Set-level validation MASE (what growth and the "
            "best-lookback choice see), test OWA vs Naive2 on the official horizon (read once, after every choice), "
            "wall seconds of the whole run (shared 2-core machine: compare within a panel).", ""]
     for panel in PANELS:
@@ -101,24 +92,23 @@ def summarise(rows: pd.DataFrame, series: pd.DataFrame) -> str:
         if ref:
             out.append("\nstatsforecast on the same series: " + ", ".join(f"{k} {v:.3f}" for k, v in ref.items()))
         out.append("")
-    return "\n".join(out)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--panels", nargs="+", default=list(PANELS), choices=list(PANELS))
+    parser.add_argument("--panels", nargs="+", default=PANELS, choices=PANELS)
     parser.add_argument("--configs", nargs="+", default=CONFIGS, choices=CONFIGS)
     parser.add_argument("--fixed-lookbacks", nargs="+", type=int, default=[1, 2],
                         help="lookbacks of the fixed sizes, in multiples of h (1: the layout's)")
     parser.add_argument("--force", action="store_true", help="rerun runs already in the CSV")
     parser.add_argument("--summarise", action="store_true", help="only write the tables from the CSV")
     parser.add_argument("--timeout", type=float, default=7200)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows_path, series_path = args.out / "bench_capacity.csv", args.out / "bench_capacity_series.csv"
-    rows = pd.read_csv(rows_path) if rows_path.exists() else pd.DataFrame(columns=["label"])
-    series = pd.read_csv(series_path) if series_path.exists() else pd.DataFrame(columns=["label"])
+    rows = read_or_empty(rows_path)
     for panel in [] if args.summarise else args.panels:
         for config in args.configs:
             for multiple in args.fixed_lookbacks if config.startswith("fixed") else [1]:
@@ -136,15 +126,12 @@ def main() -> None:
                 row = {"label": label, "panel": panel, "config": config, "multiple": multiple,
                        "lstm_owa": lstm, "recommended_owa": rec,
                        **{k: out.get(k) for k in ("widths", "lookback", "chosen_val_mase", "seconds", "stages", "series")}}
-                rows = pd.concat([rows[rows.label != label], pd.DataFrame([row])], ignore_index=True)
-                series = pd.concat([series[series.label != label], per], ignore_index=True)
-                rows.to_csv(rows_path, index=False)
-                series.to_csv(series_path, index=False)
+                rows = upsert(rows_path, pd.DataFrame([row]), "label", label)
+                upsert(series_path, per, "label", label)
                 print(f"{label}: {row['widths']} L{row['lookback']} val {row['chosen_val_mase']:.3f}, LSTM OWA {lstm:.3f}, "
                       f"recommended {rec:.3f}, {row['seconds']:.0f} s", flush=True)
-    text = summarise(pd.read_csv(rows_path), pd.read_csv(series_path))
-    (args.out / "bench_capacity.md").write_text(text + "\n")
-    print(text)
+    write(args.out, "bench_capacity", "Capacity that pays: growth against fixed sizes of the pooled network",
+          summarise(pd.read_csv(rows_path), pd.read_csv(series_path, low_memory=False)))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python scripts/bench_ets_m1.py                          # both starts, every M1 subset (~8 min)
     python scripts/bench_ets_m1.py --subsets m1_quarterly --starts default
+    python scripts/bench_ets_m1.py --subsets m1_yearly --limit 10 --out /tmp/ets   # a smoke run
 
 Each series is fitted on its official training part and forecast over the official horizon.
 Scores: mean MASE, mean sMAPE and OWA vs statsforecast's Naive2 on the same series, and the
@@ -31,11 +32,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_short import M1_DIR, SUBSETS  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
+from bench.data import M1_DIR, M1_SUBSETS, RESULTS, load_series  # noqa: E402
+from bench.table import markdown, write  # noqa: E402
 
 from growlstm.baselines.ets import AutoETS  # noqa: E402
-from growlstm.metrics import mase, smape  # noqa: E402
+from growlstm.metrics import mase, owa, smape  # noqa: E402
 
 
 def r_start(model: Any) -> np.ndarray:
@@ -60,21 +62,18 @@ class RStartETS(AutoETS):
         return model
 
 
-def run(subset: str, start: str) -> pd.DataFrame:
-    catalog = pd.read_csv(M1_DIR / "catalog.csv")
-    catalog = catalog[catalog.subset == subset]
-    train = {u: g.sort_values("t").value.to_numpy(float) for u, g in pd.read_csv(M1_DIR / "train.csv").groupby("uid")}
-    test = {u: g.sort_values("step").value.to_numpy(float) for u, g in pd.read_csv(M1_DIR / "test.csv").groupby("uid")}
+def run(subset: str, start: str, limit: int = 0) -> pd.DataFrame:
+    series = load_series(M1_DIR, (subset,))
     cls = RStartETS if start == "r" else AutoETS
     rows = []
     began = time.perf_counter()
-    for c in catalog.itertuples():
-        y, actual, m = train[c.uid], test[c.uid], int(c.seasonal_period)
+    for c in series[:limit] if limit else series:
+        y, actual, m = c.train, c.test, c.season_length
         try:
             model = cls(season_length=m).fit(y)
-            forecast, spec = model.predict(int(c.horizon)), model.spec
+            forecast, spec = model.predict(c.h), model.spec
         except Exception as err:  # noqa: BLE001 - reported, and scored as the naive forecast
-            forecast, spec = np.full(int(c.horizon), y[-1]), f"failed: {err}"
+            forecast, spec = np.full(c.h, y[-1]), f"failed: {err}"
         rows.append({"uid": c.uid, "subset": subset, "start": start, "spec": spec,
                      "mase": mase(actual, forecast, y, m), "smape": smape(actual, forecast)})
     print(f"{subset} start={start}: {len(rows)} series in {time.perf_counter() - began:.0f}s", flush=True)
@@ -94,7 +93,7 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
             "subset": subset, "start": start, "series": len(part),
             "failed": int(part.spec.str.startswith("failed").sum()),
             "mase": part.mase.mean(), "smape": part.smape.mean(),
-            "owa": 0.5 * (part.mase.mean() / n2.mase.mean() + part.smape.mean() / n2.smape.mean()),
+            "owa": owa(part.smape.mean(), part.mase.mean(), n2.smape.mean(), n2.mase.mean()),
             "ratio_median": ratio.median(), "ratio_p80": ratio.quantile(0.8), "ratio_p95": ratio.quantile(0.95),
             "ratio_worst": ratio.max(), "worse_25pct": (ratio > 1.25).mean(), "better_20pct": (ratio < 0.8).mean(),
         })
@@ -103,34 +102,24 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
         n2 = naive2.loc[ref.index]
         out.append({"subset": subset, "start": "statsforecast AutoETS", "series": len(ref), "failed": 0,
                     "mase": ref.mase.mean(), "smape": ref.smape.mean(),
-                    "owa": 0.5 * (ref.mase.mean() / n2.mase.mean() + ref.smape.mean() / n2.smape.mean())})
+                    "owa": owa(ref.smape.mean(), ref.mase.mean(), n2.smape.mean(), n2.mase.mean())})
     return pd.DataFrame(out).sort_values(["subset", "start"], kind="stable")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--subsets", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
+    parser.add_argument("--subsets", nargs="+", default=list(M1_SUBSETS), choices=list(M1_SUBSETS))
     parser.add_argument("--starts", nargs="+", default=["default", "r"], choices=["default", "r"])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--limit", type=int, default=0, metavar="N", help="the first N series of each subset (0: all)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # statsmodels' convergence chatter
-    table = pd.concat([run(s, start) for s in args.subsets for start in args.starts], ignore_index=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "bench_ets_m1.csv", index=False)
-    summary = summarise(table)
-    cols = list(summary.columns)
-    lines = ["# AutoETS on M1: growlstm's against statsforecast's", "",
-             f"`python scripts/bench_ets_m1.py {' '.join(sys.argv[1:])}`".replace(" `", "`"), "",
-             "Fitted on each series' training part, scored on the official horizon. `owa`: vs statsforecast's Naive2 "
+    table = pd.concat([run(s, start, args.limit) for s in args.subsets for start in args.starts], ignore_index=True)
+    lines = ["Fitted on each series' training part, scored on the official horizon. `owa`: vs statsforecast's Naive2 "
              "on the same series. `ratio_*`: per-series MASE over statsforecast's AutoETS; `worse_25pct` / "
-             "`better_20pct`: shares of series more than 25% worse / 20% better.", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in summary.itertuples(index=False):
-        lines.append("| " + " | ".join("" if isinstance(v, float) and np.isnan(v) else f"{v:.3f}" if isinstance(v, float)
-                                       else str(v) for v in row) + " |")
-    text = "\n".join(lines) + "\n"
-    (args.out / "bench_ets_m1.md").write_text(text)
-    print(text)
+             "`better_20pct`: shares of series more than 25% worse / 20% better.", ""]
+    write(args.out, "bench_ets_m1", "AutoETS on M1: growlstm's against statsforecast's",
+          lines + markdown(summarise(table)), table)
 
 
 if __name__ == "__main__":

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from pathlib import Path
 
-import growlstm
-from growlstm.config import Config, DataConfig
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
+import pandas as pd  # noqa: E402
+
+import growlstm  # noqa: E402
+from growlstm.config import Config, DataConfig  # noqa: E402
+from bench.data import RESULTS  # noqa: E402
+from bench.table import header, markdown  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["co2", "sunspots"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("scripts/results/bench_growth.md"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "bench_growth.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -51,14 +57,11 @@ def main() -> None:
                 "wall s": f"{wall:.1f}",
             }
         )
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(r[k]) for k in header) + " |" for r in rows]
-    table = "\n".join(lines)
+    table = "\n".join(markdown(pd.DataFrame(rows)))
     print("\n" + table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        "# Default growth search on built-in datasets\n\n"
+        "\n".join(header("Default growth search on built-in datasets")) +
         "Stages: s = start, w = widen, d = deepen, with the widths trained.\n\n" + table + "\n"
     )
     print(f"\nwritten to {args.out}")

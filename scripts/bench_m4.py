@@ -39,12 +39,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
 import growlstm  # noqa: E402
 from growlstm.baselines import backtesting  # noqa: E402
 from growlstm.config import Config, DataConfig, EvalConfig, GrowthConfig, ModelConfig  # noqa: E402
 from growlstm.errors import InputError  # noqa: E402
-from m4 import M4_DIR, M4Series, load_m4  # noqa: E402
+from bench.data import M4_FREQ as SUBSETS, RESULTS, M4Series, load_m4, m4_official, per_subset  # noqa: E402
+from bench.score import set_scores  # noqa: E402
+from bench.table import write  # noqa: E402
 
 TREATMENTS: dict[str, ModelConfig] = {  # explicit, whatever the defaults are
     "last": ModelConfig(input_norm="last", residual=None),
@@ -53,7 +55,6 @@ TREATMENTS: dict[str, ModelConfig] = {  # explicit, whatever the defaults are
     "theta": ModelConfig(input_norm="last", residual="theta"),
 }
 BASELINES = ["naive", "seasonal_naive", "naive2", "arima", "ets", "theta"]
-SUBSETS = {"m4_monthly": "Monthly", "m4_weekly": "Weekly", "m4_hourly": "Hourly"}
 # A fixed sample for --quick: one series per subset (the shorter ones: about a minute each).
 QUICK = ["M4-M2", "M4-W260", "M4-H9"]
 OFFICIAL = ["Naive2", "SES", "Theta", "RNN", "118"]  # 118: Smyl's ES-RNN, the M4 winner
@@ -125,7 +126,7 @@ def run_one(s: M4Series, treatment: str, seed: int) -> dict[str, Any]:
 
 
 def official_scores() -> pd.DataFrame:
-    table = pd.read_csv(M4_DIR / "m4_official_point_scores.csv").set_index("method_id")
+    table = m4_official()
     rows = []
     for method in OFFICIAL:
         for subset, freq in SUBSETS.items():
@@ -134,13 +135,6 @@ def official_scores() -> pd.DataFrame:
         rows.append({"method": "ES-RNN (winner)" if method == "118" else method, "subset": "all M4",
                      "owa": table.loc[method, "OWA_Total"]})
     return pd.DataFrame(rows).pivot(index="method", columns="subset", values="owa")
-
-
-def set_scores(rows: pd.DataFrame, model: str) -> tuple[float, float, float]:
-    """(mean sMAPE, mean MASE, OWA vs naive2) of ``model`` on test over ``rows``' series."""
-    smape, mase = rows[f"{model}_test_smape"].mean(), rows[f"{model}_test_mase"].mean()
-    owa = 0.5 * (smape / rows["naive2_test_smape"].mean() + mase / rows["naive2_test_mase"].mean())
-    return float(smape), float(mase), float(owa)
 
 
 def summarise(frame: pd.DataFrame) -> str:
@@ -161,8 +155,7 @@ def summarise(frame: pd.DataFrame) -> str:
             if not rows.empty:
                 scores[(label, key)] = set_scores(rows, model)
     keys = [*subsets, "all"]
-    lines = ["# M4 benchmark: growlstm (defaults) per input treatment", ""]
-    lines += [
+    lines = [
         "Test = the official M4 horizon (one origin). LSTM = the chosen stage, mean over its 3 seeds; one",
         "row per input treatment. Set-level means over the series every treatment ran on (counts below;",
         "refused: too short for the origins, or the capacity rule allows fewer cells than the first stage).",
@@ -211,18 +204,7 @@ def summarise(frame: pd.DataFrame) -> str:
     lines += ["", "Median seconds per series: " + ", ".join(f"{t} {v:.0f} s" for t, v in secs.items())
               + " (the baselines are fitted once per series and origin and shared by its treatments: the first"
               " treatment run on a series carries their cost).", ""]
-    return "\n".join(lines)
-
-
-def sample_per_subset(series: list[M4Series], k: int) -> list[M4Series]:
-    """k series of each subset, evenly spaced, in the order monthly, weekly, hourly, monthly, ...
-
-    Why interleaved: an interrupted run then still covers every subset, and the CSV it leaves
-    is resumed by the same command or extended by a larger k."""
-    groups = [[s for s in series if s.subset == sub] for sub in SUBSETS]
-    picks = [[g[i] for i in sorted(set(np.linspace(0, len(g) - 1, min(k, len(g))).round().astype(int)))] if g else []
-             for g in groups]
-    return [g[i] for i in range(max(map(len, picks), default=0)) for g in picks if i < len(g)]
+    return lines
 
 
 def main() -> None:
@@ -236,7 +218,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="runs in parallel (processes; default: 2 or the cores if fewer)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="suffix of the output files, e.g. quick")
     parser.add_argument("--summarise", action="store_true", help="only rebuild the tables from the CSV")
     args = parser.parse_args()
@@ -253,7 +235,7 @@ def main() -> None:
                 raise SystemExit(f"unknown M4 uid(s) {unknown} in --subsets {' '.join(args.subsets)}")
             series = [s for s in series if s.uid in wanted]
         if args.per_subset:
-            series = sample_per_subset(series, args.per_subset)
+            series = per_subset(series, args.per_subset)
         have = set(zip(done.get("uid", []), done.get("treatment", [])))
         todo = [(s, [t for t in args.treatments if (s.uid, t) not in have]) for s in series]
         todo = [(s, ts) for s, ts in todo if ts]
@@ -272,9 +254,7 @@ def main() -> None:
                           f"theta {row.get('theta_test_mase', math.nan):.3f}  {row['seconds']:.0f}s", flush=True)
     if done.empty:
         raise SystemExit(f"no results in {csv_path}")
-    text = summarise(done)
-    md_path.write_text(text)
-    print(text)
+    write(args.out, stem, "M4 benchmark: growlstm (defaults) per input treatment", summarise(done))
     print(f"wrote {csv_path} and {md_path}")
 
 

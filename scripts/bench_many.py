@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,11 +29,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
-from m4 import M4_DIR  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
+from bench.data import M4_FREQ, M4_SUBSETS as SUBSETS, RESULTS, m4_official, m4_sample, subset_data  # noqa: E402
+from bench.run import job_key, overrides, parse_settings, run_in_process, stages_text  # noqa: E402
+from bench.score import owa  # noqa: E402
+from bench.table import write  # noqa: E402
 
-SUBSETS = {"m4_monthly": ("M4-M*", 18, 12, "Monthly"), "m4_weekly": ("M4-W*", 13, 1, "Weekly"),
-           "m4_hourly": ("M4-H*", 48, 24, "Hourly")}
 BASELINES = ["naive", "seasonal_naive", "naive2", "arima", "ets", "theta"]
 OFFICIAL = {"Theta": "Theta", "RNN": "RNN (per series)", "118": "ES-RNN (winner, global)"}
 
@@ -44,33 +42,12 @@ OFFICIAL = {"Theta": "Theta", "RNN": "RNN (per series)", "118": "ES-RNN (winner,
 # ------------------------------------------------------------------ one job (in its own process)
 
 
-def overrides(config: Any, settings: dict[str, Any]) -> Any:
-    """``config`` with dotted settings applied, e.g. {"trainer.batch_size": 256}."""
-    for key, value in settings.items():
-        section, _, name = key.partition(".")
-        if name:
-            config = replace(config, **{section: replace(getattr(config, section), **{name: value})})
-        else:
-            config = replace(config, **{section: value})
-    return config
-
-
-def collection_data(folder: Path, pattern: str, season: int) -> Any:
-    """The series of a shared collection (M1, the M4 subset: uid,t,value in train.csv) matching
-    ``pattern``, through growlstm's CSV loader with test.csv as each series' test span."""
-    from growlstm.config import DataConfig
-
-    return DataConfig(name="csv", path=str(folder / "train.csv"), test_path=str(folder / "test.csv"), id_col="uid",
-                      time_col="t", target="value", series=pattern, season_length=season)
-
-
 def m4_job(spec: dict[str, Any]) -> dict[str, Any]:
     import growlstm
     from growlstm.config import Config, GrowthConfig
     from growlstm.runs.dispatch import grow_many
 
-    pattern, h, season, _ = SUBSETS[spec["subset"]]
-    data = collection_data(M4_DIR, pattern, season)
+    data, h = subset_data(spec["subset"])
     panel = growlstm.load(data)
     if spec.get("series"):
         panel = replace(panel, df=panel.df[panel.df.unique_id.isin(spec["series"])].reset_index(drop=True))
@@ -87,10 +64,7 @@ def m4_job(spec: dict[str, Any]) -> dict[str, Any]:
         "series": int(result.verdicts["series"]), "ran": int(result.verdicts["ran"]),
         "met_val": result.verdicts["met_val"], "met_test": result.verdicts["met_test"],
         "sizes": json.dumps(result.sizes), "widths": json.dumps((result.extra.get("global") or {}).get("widths")),
-        # The global model's growth: widths and set-level validation MASE per stage, and why it stopped.
-        "stages": "; ".join(f"{st['widths']} {st['val'].get('mase', float('nan')):.3f}"
-                            for st in (result.extra.get("global") or {}).get("stages", []))
-        + (f"; stop: {result.extra['global']['stop_reason']}" if result.extra.get("global") else ""),
+        "stages": stages_text(result.extra.get("global") or {}),
         **{f"{m}_{k}": float(scores.loc[m, k]) for m in scores.index for k in ("smape", "mase", "owa")},
     }
 
@@ -128,47 +102,25 @@ def scale_job(spec: dict[str, Any]) -> dict[str, Any]:
             **{f"{m}_mase": float(scores.loc[m, "mase"]) for m in scores.index}}
 
 
-def run_job(spec: dict[str, Any]) -> None:
-    import logging
-
-    logging.getLogger("growlstm").setLevel(logging.WARNING)
-    start = time.perf_counter()
-    out = m4_job(spec) if spec["kind"] == "m4" else scale_job(spec)
-    out["seconds"] = time.perf_counter() - start
-    # ru_maxrss is in KiB on Linux: the largest of this process and its (waited-for) workers.
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    out["peak_gib"] = peak / 2**20
-    print("RESULT " + json.dumps(out), flush=True)
+def job(spec: dict[str, Any]) -> dict[str, Any]:
+    """One configuration (bench.run runs it in its own process)."""
+    return m4_job(spec) if spec["kind"] == "m4" else scale_job(spec)
 
 
 # ------------------------------------------------------------------ the driver
 
 
-def job_key(spec: dict[str, Any]) -> str:
-    return json.dumps({k: spec[k] for k in sorted(spec) if k != "label"}, sort_keys=True)
-
-
-def run_in_process(spec: dict[str, Any], timeout: float, script: str = __file__) -> dict[str, Any]:
-    """Run ``script --job <spec>`` in a fresh process (its wall time and memory its own); the
-    job's last ``RESULT {...}`` line, or why it failed."""
-    proc = subprocess.run([sys.executable, script, "--job", json.dumps(spec)], capture_output=True, text=True,
-                          timeout=timeout)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        return {"status": "failed", "reason": (proc.stderr.strip().splitlines() or ["?"])[-1][:300]}
-    return {"status": "ok", **json.loads(lines[-1][len("RESULT "):])}
+# ------------------------------------------------------------------ the driver
 
 
 def official() -> pd.DataFrame:
-    table = pd.read_csv(M4_DIR / "m4_official_point_scores.csv").set_index("method_id")
-    return pd.DataFrame({label: {s: table.loc[m, f"OWA_{f}"] for s, (_, _, _, f) in SUBSETS.items()}
+    table = m4_official()
+    return pd.DataFrame({label: {s: table.loc[m, f"OWA_{f}"] for s, f in M4_FREQ.items()}
                          for m, label in OFFICIAL.items()})
 
 
 def owa_of(rows: pd.DataFrame, model: str) -> float:
-    """Set-level OWA of ``model`` vs Naive2 over ``rows`` (per-series test sMAPE and MASE)."""
-    return 0.5 * (rows[f"{model}_test_smape"].mean() / rows["naive2_test_smape"].mean()
-                  + rows[f"{model}_test_mase"].mean() / rows["naive2_test_mase"].mean())
+    return owa(rows, model)[0]
 
 
 def local_runs(per: pd.DataFrame, m4_local: pd.DataFrame, subset: str) -> list[tuple[str, pd.DataFrame]]:
@@ -212,7 +164,7 @@ def same_series(out: Path, stem: str) -> list[str]:
 
 
 def summarise(frame: pd.DataFrame, out: Path, stem: str) -> str:
-    lines = ["# Many series: local vs global growth", ""]
+    lines = []
     m4 = frame[(frame.kind == "m4") & (frame.status == "ok")]
     if not m4.empty:
         lines += [
@@ -259,13 +211,7 @@ def summarise(frame: pd.DataFrame, out: Path, stem: str) -> str:
     bad = frame[frame.status != "ok"]
     if not bad.empty:
         lines += ["", "## Failed configurations", ""] + [f"- {r.label}: {r.reason}" for r in bad.itertuples()]
-    return "\n".join(lines) + "\n"
-
-
-def sample(subset: str, k: int) -> list[str]:
-    catalog = pd.read_csv(M4_DIR / "catalog.csv")
-    ids = catalog[catalog.subset == subset].uid.tolist()
-    return [ids[i] for i in sorted(set(np.linspace(0, len(ids) - 1, min(k, len(ids))).round().astype(int)))]
+    return lines
 
 
 def main() -> None:
@@ -283,16 +229,11 @@ def main() -> None:
     parser.add_argument("--scale", nargs="*", type=int, default=[], help="synthetic global runs with these series counts")
     parser.add_argument("--length", type=int, default=500, help="points per synthetic series")
     parser.add_argument("--timeout", type=float, default=3 * 3600, help="seconds per configuration")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="")
     parser.add_argument("--summarise", action="store_true")
-    parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.job:
-        run_job(json.loads(args.job))
-        return
-    settings = {k: json.loads(v) if v.replace(".", "", 1).replace("-", "", 1).isdigit() or v in ("true", "false")
-                else (None if v == "null" else v) for k, _, v in (s.partition("=") for s in args.set)}
+    settings = parse_settings(args.set)
     specs: list[dict[str, Any]] = []
     if not args.summarise:
         k = 4 if args.quick else args.per_subset
@@ -300,7 +241,7 @@ def main() -> None:
             for subset in args.subsets:
                 for scope in args.scopes:
                     specs.append({"kind": "m4", "subset": subset, "scope": scope, "workers": args.workers,
-                                  "series": sample(subset, k) if k else None, "settings": settings,
+                                  "series": m4_sample(subset, k) if k else None, "settings": settings,
                                   "label": f"{subset} {scope}" + (f" ({k} series)" if k else "")
                                   + "".join(f" {key}={v}" for key, v in settings.items())})
         if args.throughput:
@@ -324,7 +265,7 @@ def main() -> None:
             continue
         print(f"{spec['label']} ...", flush=True)
         kind = "throughput" if spec.get("throughput") else spec["kind"]
-        outcome = run_in_process(spec, args.timeout)
+        outcome = run_in_process({**spec, "job": "bench_many:job"}, args.timeout)
         per_series = outcome.pop("per_series", None)
         settings_text = " ".join(f"{k}={v}" for k, v in spec.get("settings", {}).items())
         row = {"key": key, "label": spec["label"], "kind": kind, "settings": settings_text, **{k: v for k, v in spec.items()
@@ -342,9 +283,7 @@ def main() -> None:
             pd.concat([old, rows], ignore_index=True).to_csv(series_path, index=False)
     if done.empty:
         raise SystemExit(f"no results in {csv_path}")
-    text = summarise(done, args.out, stem)
-    md_path.write_text(text)
-    print(text)
+    write(args.out, stem, "Many series: local vs global growth", summarise(done, args.out, stem))
     print(f"wrote {csv_path} and {md_path}")
 
 

@@ -24,15 +24,16 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
 import growlstm  # noqa: E402
 from growlstm.config import Config, DataConfig, ModelConfig, TrainerConfig  # noqa: E402
 from growlstm.model import LSTMStack  # noqa: E402
 from growlstm.growth.preparation import prepare  # noqa: E402
 from growlstm.train.fit import fit_candidate  # noqa: E402
-from growlstm.train.packed import fit_seeds
-from growlstm.train.loaders import batch_loader
-from m4 import load_m4  # noqa: E402
+from growlstm.train.packed import fit_seeds  # noqa: E402
+from growlstm.train.loaders import batch_loader  # noqa: E402
+from bench.data import RESULTS, load_m4  # noqa: E402
+from bench.table import header  # noqa: E402
 
 
 class Clock(pl.Callback):
@@ -83,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("scripts/results/bench_overhead.md"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "bench_overhead.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
     m4 = {s.uid: s for s in load_m4(("m4_monthly",))}
@@ -111,10 +112,10 @@ def main() -> None:
             p, l, w, s, k = (statistics.median(v) for v in (plain, light, stepwise, startup, packed))
             rows.append((name, widths, len(win.train_origins), p * 1000, l * 1000, l / p, w * 1000, w / p,
                          s, k * 1000, k / l))
-    header = ("| series | widths | windows | plain ms/epoch | growth loop ms/epoch | growth loop / plain | "
+    columns = ("| series | widths | windows | plain ms/epoch | growth loop ms/epoch | growth loop / plain | "
               "Lightning per-step ms/epoch | per-step / plain | stage start-up s | 3 packed seeds ms/epoch | "
               "3 packed seeds / 1 seed |")
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [columns, "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, widths, n, p, l, ratio, w, wratio, s, k, kratio in rows:
         lines.append(f"| {name} | {widths} | {n} | {p:.1f} | {l:.1f} | {ratio:.2f} | {w:.1f} | {wratio:.2f} | "
                      f"{s:.3f} | {k:.1f} | {kratio:.2f} |")
@@ -122,13 +123,13 @@ def main() -> None:
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        "# Training overhead\n\nTargets (issue 3): Lightning / plain <= 1.2 per epoch; stage start-up < 0.2 s; "
+        "\n".join(header("Training overhead")) + "Targets (issue 3): Lightning / plain <= 1.2 per epoch; stage start-up < 0.2 s; "
         "three seeds together <= 1.5x one seed.\n\n"
         "The growth loop runs under Lightning's Trainer with each epoch as one Lightning step (the module "
         "steps through the minibatches: `growlstm.train.module.run_epoch`); 'Lightning per-step' is Lightning's own "
         "loop, one step per minibatch (automatic optimisation; the DDP path). Both give identical weights. "
         "Start-up: from the call to the first epoch (Trainer construction included).\n\n"
-        f"Command: `python scripts/bench_overhead.py {' '.join(sys.argv[1:])}`; {args.epochs} epochs, "
+        f"{args.epochs} epochs, "
         f"median of {args.repeats} repeats, batch {trainer.batch_size}, one CPU thread.\n\n" + table + "\n"
     )
     print(f"written to {args.out}")

@@ -45,9 +45,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_many import collection_data  # noqa: E402
-from bench_short import M1_DIR, SUBSETS  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
+from bench.data import M1_SUBSETS, RESULTS, subset_data  # noqa: E402
+from bench.run import parse_settings  # noqa: E402
+from bench.table import markdown, write  # noqa: E402
 
 
 def base_only(pooled: Any) -> float:
@@ -57,31 +58,6 @@ def base_only(pooled: Any) -> float:
     per = [mean_scores([score_at(w, int(o), w.to_units(int(o), np.zeros(w.h))) for o in w.val_origins])
            for w in pooled.series]
     return float(np.mean([p["mase"] for p in per]))
-
-
-def cell(value: object) -> str:
-    """A table cell: floats to 3 decimals, missing values blank."""
-    if isinstance(value, float):
-        return "" if np.isnan(value) else f"{value:.3f}"
-    return str(value)
-
-
-def numeric_settings(pairs: list[str], option: str) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs as numbers, booleans or words (``--trainer``: lr, weight_decay,
-    lr_schedule=plateau, scale=true, ...; ``--model``: dropout)."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"{option} wants KEY=VALUE, got {pair!r}")
-        if value.lower() in ("true", "false"):
-            out[key] = value.lower() == "true"
-            continue
-        try:
-            out[key] = int(value) if value.lstrip("-").isdigit() else float(value)
-        except ValueError:
-            out[key] = value  # a choice such as lr_schedule=onecycle
-    return out
 
 
 def setting(key: str, value: Any) -> str:
@@ -175,8 +151,7 @@ def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, 
     from growlstm.runs.pooled import PooledEvaluator, series_windows
     from growlstm.train.pooled_windows import PooledWindows, pool_feature_scaling
 
-    pattern, h, season = SUBSETS[subset]
-    data = collection_data(M1_DIR, pattern, season)
+    data, h = subset_data(subset)
     panel = growlstm.load(data)
     config = Config(data=data, h=h, input_size=lookback)
     config = replace(config, model=replace(config.model, residual=residual, base_input=base_input,
@@ -222,11 +197,9 @@ def run(subset: str, residual: str | None, widths: list[list[int]], seeds: int, 
     return rows
 
 
-def report(table: pd.DataFrame, args: str) -> str:
+def report(table: pd.DataFrame) -> list[str]:
     """The markdown table of the runs."""
-    text = ["# Capacity on pooled M1: fixed widths of the global network", "",
-            f"`python scripts/bench_pooled_capacity.py{' ' + args if args else ''}`", "",
-            "Set-level validation MASE (mean and sd over seeds, fresh weights each), training and early-stopping "
+    text = ["Set-level validation MASE (mean and sd over seeds, fresh weights each), training and early-stopping "
             "loss (scaled targets, at the kept weights), kept epochs per seed. `base only`: the network's output "
             "at zero (the base's forecast: Theta's or ETS's, or the last value repeated). No test span is read. "
             "`series_*`: per series, the validation MASE (mean over seeds) over the first width's: best, median, "
@@ -237,15 +210,12 @@ def report(table: pd.DataFrame, args: str) -> str:
         cols[6:6] = ["series_best", "series_median", "series_p80", "series_worst", "series_better"]
     if "curve" in table:  # --curve: no early stopping, so no validation score
         cols = ["subset", "residual", "widths", "params", "curve", "seconds", "train_windows"]
-    text += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in table.reindex(columns=cols).itertuples(index=False):
-        text.append("| " + " | ".join(cell(v) for v in row) + " |")
-    return "\n".join(text) + "\n"
+    return text + markdown(table, cols)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--subsets", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
+    parser.add_argument("--subsets", nargs="+", default=list(M1_SUBSETS), choices=list(M1_SUBSETS))
     parser.add_argument("--residuals", nargs="+", default=["theta", "none"], choices=["theta", "ets", "none"])
     parser.add_argument("--widths", nargs="+", type=parse_widths, default=[[2], [8], [32], [64]],
                         help="cells per layer of each network, e.g. 2 8 32 or 2,2 8,8 (stacks)")
@@ -265,7 +235,7 @@ def main() -> None:
     parser.add_argument("--base-role", choices=["residual", "feature"], default="residual",
                         help="residual: the network corrects the base (growlstm); feature: it reads the base's forecast "
                              "as inputs only and forecasts from the last value (an experiment)")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     import logging
@@ -280,15 +250,11 @@ def main() -> None:
     for subset in args.subsets:
         for residual in args.residuals:
             rows += run(subset, None if residual == "none" else residual, args.widths, args.seeds,
-                        args.base_input == "on", numeric_settings(args.trainer, "--trainer"), args.series_id,
-                        numeric_settings(args.model, "--model"), args.input_size, args.curve, args.base_role)
+                        args.base_input == "on", parse_settings(args.trainer, "--trainer"), args.series_id,
+                        parse_settings(args.model, "--model"), args.input_size, args.curve, args.base_role)
     table = pd.DataFrame(rows)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "bench_pooled_capacity.csv", index=False)
-    text = report(table, " ".join(sys.argv[1:]))
-    (out / "bench_pooled_capacity.md").write_text(text)
-    print(text)
+    write(args.out, "bench_pooled_capacity", "Capacity on pooled M1: fixed widths of the global network",
+          report(table), table)
 
 if __name__ == "__main__":
     main()

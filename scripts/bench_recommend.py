@@ -30,20 +30,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_many import run_in_process  # noqa: E402
-from bench_short import REFERENCES, owa, references, statsforecast_table, with_pair  # noqa: E402
-from m4 import M4_DIR  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
+from bench.data import M4_FREQ, M4_SUBSETS, REFERENCES, RESULTS, m4_official, read_or_empty, statsforecast_table  # noqa: E402
+from bench.run import parse_settings, run_in_process  # noqa: E402
+from bench.score import coverage, owa, references, with_pair  # noqa: E402
+from bench.table import write  # noqa: E402
 
-M4_SUBSETS = {"m4_monthly": ("M4-M*", 18, 12), "m4_weekly": ("M4-W*", 13, 1), "m4_hourly": ("M4-H*", 48, 24)}
 CANDIDATES = ("lstm", "lstm+best", "comb", "naive", "seasonal_naive", "naive2", "arima", "ets", "theta")
-OFFICIAL = {"m4_monthly": "Monthly", "m4_weekly": "Weekly", "m4_hourly": "Hourly"}
 
 
-def run_m4(subset: str, out: Path, timeout: float, settings: dict[str, object]) -> pd.DataFrame:
+def run_m4(subset: str, timeout: float, settings: dict[str, object]) -> pd.DataFrame:
     """One M4 subset with the defaults (and ``settings``), in its own process; its per-series rows."""
-    spec = {"subset": subset, "scope": "auto", "settings": settings, "data_dir": str(M4_DIR), "layout": M4_SUBSETS[subset]}
-    result = run_in_process(spec, timeout, script=str(Path(__file__).resolve().parent / "bench_short.py"))
+    result = run_in_process({"subset": subset, "scope": "auto", "settings": settings}, timeout)
     if result["status"] != "ok":
         raise SystemExit(f"{subset}: {result['reason']}")
     print(f"{subset}: {result['forecast']}/{result['series']} forecast, scope {result['scope']}, "
@@ -97,7 +95,7 @@ def hedge_table(groups: list[tuple[str, pd.DataFrame]], sf: pd.DataFrame) -> lis
         rows = with_counterfactuals(rows[rows.lstm_test_mase.notna() & rows.comb_test_mase.notna()])
         score = {m: owa(rows, m)[0] for m in ("recommended", "before", "lstm", "comb", "lstm+comb", "oracle")}
         ets = references(rows, sf)["AutoETS"]
-        c80, c95 = rows.coverage_80.mean(), rows.coverage_95.mean()
+        c80, c95, _ = coverage(rows)
         checks = [score["recommended"] <= min(score["lstm"], score["comb"]), score["recommended"] <= 0.95 * ets,
                   abs(c80 - 0.80) <= 0.03 and abs(c95 - 0.95) <= 0.03]
         per = []
@@ -131,9 +129,8 @@ def held(rows: pd.DataFrame) -> tuple[int, int]:
 
 
 def tables(per: pd.DataFrame) -> str:
-    msis = pd.read_csv(M4_DIR / "m4_official_interval_scores.csv").set_index("method_id")
-    lines = ["# What to use: the recommended forecast", "",
-             "`python scripts/bench_recommend.py` (M4: run here, defaults; M1: scripts/bench_short.py's default runs). "
+    msis = m4_official("interval")
+    lines = ["M4: run here, defaults; M1: scripts/bench_short.py's default runs. "
              "OWA vs Naive2 on the official test horizons, set-level as in M4, over the series every model "
              "forecast; statsforecast on the same series. `best on test`: share of series whose recommended "
              "forecast had the lowest test MASE among its candidates. Coverage: share of test points inside "
@@ -154,13 +151,13 @@ def tables(per: pd.DataFrame) -> str:
         scores = {m: owa(rows, m)[0] for m in ("recommended", "lstm", "lstm+best", "comb", "naive2", "arima", "ets", "theta")}
         refs = references(rows, sf)
         claimed, kept = held(rows)
-        freq = OFFICIAL.get(subset)
+        freq = M4_FREQ.get(subset)
         official = [f"{msis.loc[m, f'MSIS_{freq}']:.2f}" if freq else "-" for m in ("ETS", "ARIMA")]
         lines.append(
             f"| {subset} | {len(rows)} | " + " | ".join(f"{scores[m]:.3f}" for m in scores) + " | "
             + " | ".join(f"{refs[r]:.3f}" for r in REFERENCES) + f" | {min(refs.values()):.3f} | {best_share(rows):.0%} | "
-            f"{kept} / {claimed} | {rows.coverage_80.mean():.3f} | {rows.coverage_95.mean():.3f} | "
-            f"{rows.msis_95.mean():.2f} | " + " | ".join(official) + " |")
+            f"{kept} / {claimed} | " + " | ".join(f"{c:.{d}f}" for c, d in zip(coverage(rows), (3, 3, 2)))
+            + " | " + " | ".join(official) + " |")
     lines += ["", "## Spread over series", "",
               "Per series, test MASE divided by that of the subset's best statsforecast model (the `best sf` "
               "column) on the same series: the median hides the series where a forecast fails, so the 80th "
@@ -188,7 +185,7 @@ def tables(per: pd.DataFrame) -> str:
     lines += ["", "Recommended models (series): " + "; ".join(
         f"{s}: " + ", ".join(f"{m} x{k}" for m, k in rows.recommended.value_counts().items())
         for s, rows in per.groupby("subset") if "recommended" in rows)]
-    return "\n".join(lines)
+    return lines
 
 
 def main() -> None:
@@ -196,28 +193,26 @@ def main() -> None:
     parser.add_argument("--subsets", nargs="+", default=list(M4_SUBSETS), choices=list(M4_SUBSETS))
     parser.add_argument("--tables-only", action="store_true")
     parser.add_argument("--timeout", type=float, default=7200)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="config overrides for the M4 runs, e.g. eval.val_origins=9 (use with --tag)")
     parser.add_argument("--tag", default="", help="suffix of the output files; M1 rows then come from "
                         "bench_short.py's runs with --label <tag>, not the defaults'; with --tables-only and no "
                         "bench_recommend_<tag>.csv, the M4 rows are the defaults'")
     args = parser.parse_args()
-    from bench_short import parse_value
-
-    settings = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
+    settings = parse_settings(args.set)
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = f"_{args.tag}" if args.tag else ""
     path = args.out / f"bench_recommend{suffix}.csv"
     # --tables-only --tag with no M4 runs of the tag's own (a setting local runs ignore): the defaults' M4 rows.
     source = path if path.exists() or not args.tables_only else args.out / "bench_recommend.csv"
-    per = pd.read_csv(source) if source.exists() else pd.DataFrame(columns=["subset", "uid"])
+    per = read_or_empty(source, ("subset", "uid"))
     if not args.tables_only:
         for subset in args.subsets:
-            per = pd.concat([per[per.subset != subset], run_m4(subset, args.out, args.timeout, settings)], ignore_index=True)
+            per = pd.concat([per[per.subset != subset], run_m4(subset, args.timeout, settings)], ignore_index=True)
             per.to_csv(path, index=False)
     m1_path = args.out / "bench_short_series.csv"
-    m1 = pd.read_csv(m1_path) if m1_path.exists() else pd.DataFrame(columns=["label"])
+    m1 = read_or_empty(m1_path)
     label = "auto" + (f" {args.tag}" if args.tag else "")  # bench_short.py's "<subset> <scope> <label>"
     # A subset's full run, else its --quick one (every 10th series), said under the tables.
     done = set(m1.label)
@@ -231,15 +226,14 @@ def main() -> None:
         runs = pd.read_csv(runs_path)
         keep = [c for c in ("reason", "reference", "per_series_check") if c in runs]
         m1 = m1.drop(columns=[c for c in keep if c in m1]).merge(runs[["label", *keep]], on="label", how="left")
-    text = tables(pd.concat([per, m1], ignore_index=True))
+    lines = tables(pd.concat([per, m1], ignore_index=True))
     if settings:
-        text += "\n\nM4 runs with: " + " ".join(args.set) + "\n"
+        lines += ["", "M4 runs with: " + " ".join(args.set)]
     if args.tag:
-        text += f"\n\nM1 rows: bench_short.py's runs labelled `{args.tag}`; M4 rows: {source.name}.\n"
+        lines += ["", f"M1 rows: bench_short.py's runs labelled `{args.tag}`; M4 rows: {source.name}."]
     if quick:
-        text += "\nQuick runs (every 10th series of the subset) stand in for: " + ", ".join(quick) + ".\n"
-    (args.out / f"bench_recommend{suffix}.md").write_text(text + "\n")
-    print(text)
+        lines += ["", "Quick runs (every 10th series of the subset) stand in for: " + ", ".join(quick) + "."]
+    write(args.out, f"bench_recommend{suffix}", "What to use: the recommended forecast", lines)
 
 
 if __name__ == "__main__":

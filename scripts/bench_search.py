@@ -30,14 +30,15 @@ from typing import Any
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/m4.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
 import growlstm  # noqa: E402
 from growlstm.config import Config, DataConfig, EvalConfig, ForecastConfig, GoalConfig, GrowthConfig  # noqa: E402
 from growlstm.growth.policy import CapFn  # noqa: E402
 from growlstm.growth.preparation import prepare, to_panel  # noqa: E402
-from bench_many import collection_data  # noqa: E402
-from bench_short import M1_DIR  # noqa: E402
-from m4 import load_m4  # noqa: E402
+from bench.data import M1_DIR, RESULTS, collection_data, load_m4  # noqa: E402
+from bench.run import parse_settings  # noqa: E402
+from bench.table import write  # noqa: E402
+from search_tables import summarise  # noqa: E402
 
 SCHEDULE = [2, 3, 4, 6, 8, 12, 16, 24, 32]
 BUILTINS = ["co2", "sunspots", "nile", "elec_equip", "macrodata"]
@@ -54,6 +55,7 @@ SHRINK_PERTURB = {"shrink": 0.6, "perturb": 0.01}
 # Growth judging a stage by its mean validation MASE alone, as the grid and Optuna pick
 # (growth.spread_factor=0): how much of a gap to the grid is the noise-aware acceptance rule.
 MEAN_ONLY = {"spread_factor": 0.0}
+TITLE = "Search cost: growth (warm, cold) vs grid vs Optuna TPE"
 
 
 def base_config(args: argparse.Namespace) -> Config:
@@ -237,100 +239,6 @@ def optuna_search(data: Any, config: Config, cap: int, n_trials: int) -> list[tu
     return tried
 
 
-def ratio_line(label: str, ratios: pd.Series) -> str:
-    """Median, 80th percentile and worst of per-series ratios to the grid's pick (1 = as good)."""
-    if ratios.empty:
-        return f"| {label} | 0 | | | | |"
-    return (f"| {label} | {len(ratios)} | {ratios.median():.3f} | {ratios.quantile(0.8):.3f} | {ratios.max():.3f} | "
-            f"{(ratios > 1.25).sum()} |")
-
-
-def paired_lines(frame: pd.DataFrame) -> list[str]:
-    """Each pair of methods (the grid aside) series by series on test: how often the first is
-    better or worse, the geometric mean of its test MASE over the second's, and the Wilcoxon
-    signed-rank p-value of the log ratios (ties left out)."""
-    from itertools import combinations
-
-    from compare_series import paired
-
-    lines = ["", "Paired per series on test (first method against second; Wilcoxon signed-rank on the log ratios):",
-             "", "| first | second | series | better | worse | tied | geo-mean ratio | p |", "|---|---|---|---|---|---|---|---|"]
-    tests = {m: part.drop_duplicates("series", keep="last").set_index("series").test_mase
-             for m, part in frame[frame.method != "grid"].groupby("method", sort=False)}
-    for a, b in combinations(tests, 2):
-        common = tests[a].index.intersection(tests[b].index)
-        if len(common) < 2:
-            continue
-        better, worse, tied, geo, p = paired(tests[a][common], tests[b][common])
-        lines.append(f"| {a} | {b} | {len(common)} | {better} | {worse} | {tied} | {geo:.3f} | {p:.2f} |")
-    return lines
-
-
-def fresh_lines(frame: pd.DataFrame) -> list[str]:
-    """``warm_fresh`` rows: warm growth's chosen size against the same size trained from fresh
-    weights with the same seeds (RECIPE.md asks for this measurement), on validation and test,
-    over the series where the two differ (a chosen first stage or probe is fresh already)."""
-    from compare_series import paired
-
-    if "warm_val_mase" not in frame:
-        return []
-    rows = frame.dropna(subset=["warm_val_mase"])
-    rows = rows[(rows.val_mase - rows.warm_val_mase).abs() > 1e-9].set_index("series")
-    lines = ["", f"Warm growth's choice against the same size trained from fresh weights (`warm_fresh` rows: "
-             f"{len(rows)} rows where the chosen stage was grown, not trained afresh):", "",
-             "| fresh against warm | better | worse | tied | geo-mean ratio | p | median | 80th pct | worst |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for part in ("val", "test"):
-        better, worse, tied, geo, p = paired(rows[f"{part}_mase"], rows[f"warm_{part}_mase"])
-        ratio = rows[f"{part}_mase"] / rows[f"warm_{part}_mase"]
-        lines.append(f"| {part} MASE | {better} | {worse} | {tied} | {geo:.3f} | {p:.2f} | {ratio.median():.3f} | "
-                     f"{ratio.quantile(0.8):.3f} | {ratio.max():.3f} |")
-    lines += ["", "| series | size | warm val | fresh val | warm test | fresh test |", "|---|---|---|---|---|---|"]
-    lines += [f"| {name} | [{r.widths}] | {r.warm_val_mase:.3f} | {r.val_mase:.3f} | {r.warm_test_mase:.3f} | "
-              f"{r.test_mase:.3f} |" for name, r in rows.iterrows()]
-    return lines
-
-
-def summarise(frame: pd.DataFrame) -> str:
-    """Per method: totals and medians, and ratios to the grid over the series the grid ran on
-    (total wall time; per-series time, validation and test MASE, with their spread over series);
-    then the per-series rows."""
-    lines = ["| method | series | total wall s | total / grid total | median wall s | median steps | median trained | "
-             "median val MASE | median test MASE | median time / grid | median test MASE / grid best |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    grid = frame[frame.method == "grid"].set_index("series")
-    spread = ["", "Per-series ratios to the grid's pick (lower is better; the grid picks by validation MASE "
-              "over the uniform stacks, so a validation ratio below 1 is a non-uniform size or a lucky seed):", "",
-              "| method: ratio | series | median | 80th percentile | worst | series > 1.25 |", "|---|---|---|---|---|---|"]
-    for method, part in frame.groupby("method", sort=False):
-        part = part.set_index("series")
-        common = part.index.intersection(grid.index)
-        total = part.loc[common, "seconds"].sum() / grid.loc[common, "seconds"].sum() if len(common) else math.nan
-        t_ratio = (part.loc[common, "seconds"] / grid.loc[common, "seconds"]).median() if len(common) else math.nan
-        m_ratio = (part.loc[common, "test_mase"] / grid.loc[common, "test_mase"]).median() if len(common) else math.nan
-        lines.append(
-            f"| {method} | {len(part)} | {part.seconds.sum():.0f} | {total:.2f} | {part.seconds.median():.1f} | "
-            f"{part.steps.median():.0f} | {part.trained.median():.0f} | {part.val_mase.median():.3f} | "
-            f"{part.test_mase.median():.3f} | {t_ratio:.2f} | {m_ratio:.3f} |"
-        )
-        if method != "grid" and len(common):
-            spread.append(ratio_line(f"{method}: validation", part.loc[common, "val_mase"] / grid.loc[common, "val_mase"]))
-            spread.append(ratio_line(f"{method}: test", part.loc[common, "test_mase"] / grid.loc[common, "test_mase"]))
-    lines += spread + paired_lines(frame) + fresh_lines(frame)
-    lines += ["", "| series | method | trained | wall s | time / grid | chosen | params | val MASE | test MASE | "
-              "val / grid | test / grid |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for _, r in frame.iterrows():
-        g = grid.loc[r.series] if r.series in grid.index else None
-        nan = math.nan
-        lines.append(
-            f"| {r.series} | {r.method} | {r.trained} | {r.seconds:.1f} | "
-            f"{r.seconds / g.seconds if g is not None else nan:.2f} | [{r.widths}] | {r.params} | "
-            f"{r.val_mase:.3f} | {r.test_mase:.3f} | {r.val_mase / g.val_mase if g is not None else nan:.2f} | "
-            f"{r.test_mase / g.test_mase if g is not None else nan:.2f} |"
-        )
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="nile, elec_equip and M4-M2 (< 5 minutes)")
@@ -354,7 +262,7 @@ def main() -> None:
                         help="what every method picks on: the mean of the seeds' own validation MASE, or the "
                         "validation MASE of the seeds' mean forecast (growth.judge for the growth methods)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("scripts/results"))
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="suffix of the output files (shards of one benchmark; "
                         "with --summarise, of the merged summary)")
     parser.add_argument("--summarise", nargs="+", type=Path, default=None,
@@ -363,13 +271,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.summarise:
         frame = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
-        table = summarise(frame)
-        print(table)
-        (args.out / (f"bench_search_{args.tag}.md" if args.tag else "bench_search.md")).write_text(
-            "# Search cost: growth (warm, cold) vs grid vs Optuna TPE\n\n"
-            f"Merged from {', '.join(p.name for p in args.summarise)}: {frame.series.nunique()} series "
-            f"({', '.join(frame.series.unique())}); 2-core CPU, one series at a time per core.\n\n" + table + "\n"
-        )
+        write(args.out, f"bench_search_{args.tag}" if args.tag else "bench_search", TITLE,
+              [f"Merged from {', '.join(p.name for p in args.summarise)}: {frame.series.nunique()} series "
+               f"({', '.join(frame.series.unique())}); 2-core CPU, one series at a time per core.", "",
+               *summarise(frame)])
         return
     if args.series is None:
         if args.quick:
@@ -380,9 +285,7 @@ def main() -> None:
             weekly = [s.uid for s in m4 if s.subset == "m4_weekly"][:3]
             hourly = [s.uid for s in m4 if s.subset == "m4_hourly"][:1]
             args.series = BUILTINS + monthly + weekly + hourly + M1_LONG
-    import yaml
-
-    growth = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.growth)}
+    growth = parse_settings(args.growth, "--growth")
     logging.basicConfig(level=logging.WARNING)
     stem = ("bench_search_quick" if args.quick else "bench_search") + ("_nocap" if args.no_cap else "") + (f"_{args.tag}" if args.tag else "")
     csv_path = args.out / f"{stem}.csv"
@@ -402,16 +305,10 @@ def main() -> None:
             print(f"{name:10s} {method:6s} {row['seconds']:7.1f}s  steps {row['steps']:6d}  trained {row['trained']:2d}  "
                   f"widths [{row['widths']}]  val {row['val_mase']:.3f}  test {row['test_mase']:.3f}", flush=True)
             pd.DataFrame(rows).to_csv(csv_path, index=False)  # partial results survive an interruption
-    frame = pd.DataFrame(rows)
-    table = summarise(frame)
-    print("\n" + table)
-    md = args.out / f"{stem}.md"
-    md.write_text(
-        "# Search cost: growth (warm, cold) vs grid vs Optuna TPE\n\n"
-        f"Command: `python scripts/bench_search.py {' '.join(sys.argv[1:])}`; series: {', '.join(args.series)}; "
-        f"seeds per size: {args.seeds}; capacity cap {'lifted' if args.no_cap else 'shared by all methods'}; 2-core CPU.\n\n" + table + "\n\nPer series: `" + csv_path.name + "`.\n"
-    )
-    print(f"\nwritten: {csv_path}, {md}")
+    write(args.out, stem, TITLE,
+          [f"Series: {', '.join(args.series)}; seeds per size: {args.seeds}; capacity cap "
+           f"{'lifted' if args.no_cap else 'shared by all methods'}; 2-core CPU.", "", *summarise(pd.DataFrame(rows)),
+           "", f"Per series: `{csv_path.name}`."])
 
 
 if __name__ == "__main__":

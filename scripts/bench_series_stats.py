@@ -24,8 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_short import SUBSETS, owa, references, statsforecast_table  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
+from bench.data import M1_SUBSETS, RESULTS, statsforecast_table  # noqa: E402
+from bench.score import owa, references  # noqa: E402
+from bench.table import write  # noqa: E402
 
 
 def run_one(subset: str, width: int, stats: bool, quick: bool, folder: Path) -> None:
@@ -60,10 +62,9 @@ def collect(folders: list[Path]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["subset", "widths", "series_stats"]) if rows else pd.DataFrame()
 
 
-def report(table: pd.DataFrame) -> str:
-    lines = ["# Series statistics as inputs of the pooled network (model.series_stats)", "",
-             "`python scripts/bench_series_stats.py` (each run: `scripts/bench_short.py --scopes global "
-             "--set model.widths=[W] model.series_stats=S`, the defaults otherwise). `val MASE`: the trained "
+def report(table: pd.DataFrame) -> list[str]:
+    lines = ["Each run: `scripts/bench_short.py --scopes global "
+             "--set model.widths=[W] model.series_stats=S`, the defaults otherwise. `val MASE`: the trained "
              "network's set-level validation MASE (what growth judges; the default is chosen on it); test OWA vs "
              "Naive2 on M1's official test horizon, set-level as in M4; sf AutoETS on the same series. `quick`: "
              "every 10th series.", "",
@@ -73,16 +74,16 @@ def report(table: pd.DataFrame) -> str:
         lines.append(f"| {r.subset} | {r.series} | {'yes' if r.quick else 'no'} | {r.widths} | {r.series_stats} | "
                      f"{r.val_mase:.3f} | {r.test_owa_lstm:.3f} | {r.test_owa_recommended:.3f} | {r.sf_autoets:.3f} | "
                      f"{r.seconds} |")
-    return "\n".join(lines)
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--subsets", nargs="+", default=["m1_monthly"], choices=list(SUBSETS))
+    parser.add_argument("--subsets", nargs="+", default=["m1_monthly"], choices=list(M1_SUBSETS))
     parser.add_argument("--widths", nargs="+", type=int, default=[2, 16])
     parser.add_argument("--quick", action="store_true", help="every 10th series of each subset")
     parser.add_argument("--collect", nargs="*", type=Path, default=None, help="tabulate these bench_short folders only")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     folders = list(args.collect or [])
     if args.collect is None:
@@ -93,11 +94,8 @@ def main() -> None:
                     run_one(subset, width, stats, args.quick, folder)
                     folders.append(folder)
     table = collect(folders)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "bench_series_stats.csv", index=False)
-    text = report(table)
-    (args.out / "bench_series_stats.md").write_text(text + "\n")
-    print(text)
+    write(args.out, "bench_series_stats", "Series statistics as inputs of the pooled network (model.series_stats)",
+          report(table), table)
 
 
 if __name__ == "__main__":

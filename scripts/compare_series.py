@@ -18,11 +18,13 @@ setting fails; this is the spread the issue asks for.
 from __future__ import annotations
 
 import argparse
-import math
+import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench/ harness
+from bench.score import paired, spread  # noqa: E402
 
 
 def rows(path: Path, key: str | None) -> pd.DataFrame:
@@ -32,24 +34,6 @@ def rows(path: Path, key: str | None) -> pd.DataFrame:
         column = "key" if "key" in frame else "label"
         frame = frame[frame[column].astype(str).str.contains(key, regex=False)]
     return frame.drop_duplicates("uid", keep="last").set_index("uid")
-
-
-def spread(ratio: pd.Series) -> str:
-    """Median / p80 / p95 / worst / share above 1.25 of per-series ratios."""
-    return (f"{ratio.median():.3f} | {ratio.quantile(0.8):.3f} | {ratio.quantile(0.95):.2f} | {ratio.max():.2f} | "
-            f"{100 * (ratio > 1.25).mean():.0f}%")
-
-
-def paired(new: pd.Series, old: pd.Series) -> tuple[int, int, int, float, float]:
-    """``new`` against ``old`` (per-series test MASE, same index): series better, worse and tied,
-    the geometric mean of new over old, and the Wilcoxon signed-rank p of the log ratios (ties
-    left out)."""
-    from scipy.stats import wilcoxon
-
-    logs = np.log(new / old).dropna()
-    untied = logs[np.abs(logs) > 1e-9]
-    p = wilcoxon(untied).pvalue if len(untied) else math.nan
-    return int((logs < -1e-9).sum()), int((logs > 1e-9).sum()), len(logs) - len(untied), math.exp(logs.mean()), p
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, names: list[str], model: str, reference: str,
