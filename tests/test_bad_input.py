@@ -90,3 +90,26 @@ def test_many_origins_keep_their_per_step_quantiles() -> None:
     scores[:, 0] *= 3  # step 1 the hardest: a large calibration set says so, and is believed
     q = conformal_quantiles(scores, [0.8])
     assert q[0, 0] == np.sort(scores[:, 0])[int(np.ceil(201 * 0.8)) - 1]
+
+
+def test_nile_forecast_intervals_nest_and_widen_and_coincidences_are_named(tiny_config) -> None:
+    import statsmodels.api as sm
+
+    import growlstm
+
+    result = growlstm.grow(sm.datasets.nile.load_pandas().data["volume"].to_numpy(), tiny_config)
+    f, rec = result.forecast, result.recommendation
+    for name in ("recommended", rec["model"]):
+        w80, w95 = f[f"{name}-hi-80"] - f[name], f[f"{name}-hi-95"] - f[name]
+        assert (w95 >= w80 - 1e-9).all() and (np.diff(w80) >= -1e-9).all() and (np.diff(w95) >= -1e-9).all()
+    same = np.isclose(f["recommended-hi-80"], f["recommended-hi-95"])
+    assert ("coincide at step" in rec.get("interval_note", "")) == bool(same.any())
+
+
+def test_coinciding_levels_get_a_note() -> None:
+    from growlstm.verdict.advice import coinciding
+
+    q = np.array([[1.0, 2.0, 3.0], [1.0, 2.5, 3.0]])
+    assert coinciding(q, [80, 95], 3) == ("the 80% and 95% intervals coincide at steps 1, 3: "
+                                          "3 validation origins are too few to tell them apart")
+    assert coinciding(q * [[1], [2]], [80, 95], 3) == ""

@@ -74,7 +74,8 @@ def recommendation_line(rec: dict) -> str:
     cover = rec.get("intervals") or {}
     levels = ", ".join(f"{k.split('_')[1]}%: {v:.0%}" for k, v in cover.items() if k.startswith("coverage_"))
     return (f"recommended: {rec['model']} ({rec['reason']}){scored}"
-            + (f"; test points inside its intervals: {levels}" if levels else ""))
+            + (f"; test points inside its intervals: {levels}" if levels else "")
+            + (f" ({rec['interval_note']})" if rec.get("interval_note") else ""))
 
 
 def verdict(result: "GrowthResult") -> str:
