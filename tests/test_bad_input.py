@@ -95,9 +95,13 @@ def test_many_origins_keep_their_per_step_quantiles() -> None:
 def test_nile_forecast_intervals_nest_and_widen_and_coincidences_are_named(tiny_config) -> None:
     import statsmodels.api as sm
 
-    import growlstm
+    from dataclasses import replace
 
-    result = growlstm.grow(sm.datasets.nile.load_pandas().data["volume"].to_numpy(), tiny_config)
+    import growlstm
+    from growlstm.config import EvalConfig
+
+    config = replace(tiny_config, eval=EvalConfig(val_origins=9))  # the default: 9 origins, as the run
+    result = growlstm.grow(sm.datasets.nile.load_pandas().data["volume"].to_numpy(), config)
     f, rec = result.forecast, result.recommendation
     for name in ("recommended", rec["model"]):
         w80, w95 = f[f"{name}-hi-80"] - f[name], f[f"{name}-hi-95"] - f[name]
