@@ -117,3 +117,32 @@ def test_coinciding_levels_get_a_note() -> None:
     assert coinciding(q, [80, 95], 3) == ("the 80% and 95% intervals coincide at steps 1, 3: "
                                           "3 validation origins are too few to tell them apart")
     assert coinciding(q * [[1], [2]], [80, 95], 3) == ""
+
+
+# -- item 7: messages ------------------------------------------------------------------------
+
+def test_a_fixed_architecture_is_not_reported_as_a_search(tiny_config) -> None:
+    from dataclasses import replace
+
+    import statsmodels.api as sm
+
+    import growlstm
+    from growlstm.config import GoalConfig, ModelConfig
+    from growlstm.records.report import verdict
+
+    config = replace(tiny_config, model=ModelConfig(widths=[8, 2]), goal=GoalConfig(target=0.01))  # never met
+    result = growlstm.grow(sm.datasets.nile.load_pandas().data["volume"].to_numpy(), config)
+    text = verdict(result)
+    assert "the fixed architecture model.widths=[8, 2] does not meet the goal" in text, text
+    assert "no LSTM size met" not in text and "smallest size no other beats" not in text
+
+
+def test_no_baselines_is_not_called_every_baseline_failed() -> None:
+    from growlstm.baselines.backtesting import BaselineResult
+    from growlstm.config import GoalConfig
+    from growlstm.verdict.goal import make_goal
+
+    text = make_goal(GoalConfig(), {}).describe()  # baselines=[]
+    assert "every baseline failed" not in text and "baselines=[]" in text
+    failed = make_goal(GoalConfig(), {"naive": BaselineResult("naive", error="boom")}).describe()
+    assert "every baseline failed" in failed  # where some were asked for and all failed, say so
