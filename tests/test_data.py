@@ -236,7 +236,7 @@ def test_missing_values_policies(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="2 missing values in y.*2020-02-01.*data.fill="):
         _csv(tmp_path, _gappy(tmp_path))
     p = _csv(tmp_path, _gappy(tmp_path), fill="interpolate")
-    assert p.series()["y"].tolist() == [1.0, 2.0, 3.0, 5.0, 4.0, 4.0]  # linear, then ffill
+    assert p.series()["y"].tolist() == [1.0, 2.0, 3.0, 5.0, 4.0]  # linear inside; the missing end is dropped
     p = _csv(tmp_path, _gappy(tmp_path), fill="drop")
     assert p.series()["y"].tolist() == [1.0, 3.0, 5.0, 4.0] and p.freq == "M"
     with pytest.raises(InputError, match="unknown missing-value policy data.fill='zero'"):

@@ -95,6 +95,44 @@ def _infer_freq(groups: dict[str, pd.Series], src: str) -> str | None:
     return codes.pop()
 
 
+# The spacing each code allows between neighbouring timestamps, in days (business days: a
+# weekend makes 3; hourly data may skip an hour at daylight saving).
+_SPACING: dict[str, tuple[float, float]] = {
+    "Y": (365, 366), "Q": (89, 92), "M": (28, 31), "W": (7, 7), "D": (1, 3), "H": (1 / 24, 2 / 24),
+}
+_WORDS = {"Y": "year", "Q": "quarter", "M": "month", "W": "week", "D": "day", "H": "hour"}
+
+
+def check_given_freq(groups: dict[str, pd.Series], alias: str, code: str, src: str) -> None:
+    """Refuse a data.freq the timestamps contradict (data.freq=D on monthly dates): the season,
+    the horizon and the forecast's dates would follow the given one. Gaps are allowed (data.fill=
+    drop closes them up), so the test is the most common spacing, not every one."""
+    lo, hi = _SPACING[code]
+    for uid, ds in groups.items():
+        if len(ds) < 2:
+            continue
+        days = pd.Series(np.diff(pd.DatetimeIndex(ds).asi8) / 86400e9)
+        usual = float(days.mode().iloc[0])
+        if not lo - 1e-9 <= usual <= hi + 1e-9:
+            seen = _infer_freq({uid: ds}, src) if len(ds) >= 3 else None
+            instead = f"data.freq={seen} or leave it unset" if seen else "the right data.freq or leave it unset"
+            raise InputError(f"{src}: data.freq={alias} says one step per {_WORDS[code]}, but the timestamps of series "
+                             f"'{uid}' are mostly {usual:g} days apart", f"give {instead}")
+
+
+def usual_step(idx: pd.DatetimeIndex) -> object | None:
+    """The pandas frequency of dates with gaps (data.fill=drop closed them up), from their most
+    common spacing, anchored as the dates are (month starts, month ends); None if none fits."""
+    if len(idx) < 2:
+        return None
+    usual = float(pd.Series(np.diff(idx.asi8) / 86400e9).mode().iloc[0])
+    code = next((c for c, (lo, hi) in _SPACING.items() if lo - 1e-9 <= usual <= hi + 1e-9), None)
+    if code in ("M", "Q", "Y"):
+        months = {"M": 1, "Q": 3, "Y": 12}[code]
+        return pd.offsets.MonthEnd(months) if idx.is_month_end.all() else pd.DateOffset(months=months)
+    return pd.Timedelta(days=usual) if code else None
+
+
 def _first_gap(idx: pd.DatetimeIndex) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The first pair of neighbours that breaks the pattern of the first (or last) 3 points."""
     for alias in (_pd_infer(idx[:3]), _pd_infer(idx[-3:])):

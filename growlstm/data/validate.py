@@ -4,6 +4,7 @@ with one clear InputError (what, where, the fix) for every problem a user can fi
 from __future__ import annotations
 
 import fnmatch
+import logging
 import warnings
 from typing import Any, Callable, Iterable
 
@@ -13,9 +14,11 @@ import pandas as pd
 from growlstm.config import SEASON_LENGTHS, BadSeries, Fill, values
 from growlstm.errors import InputError
 from growlstm.data.messages import _fmt, _list
-from growlstm.data.freq import _check_steps, _infer_freq, normalize_freq
+from growlstm.data.freq import _check_steps, _infer_freq, check_given_freq, normalize_freq
 from growlstm.data.panel import Panel, _zero_step
 
+
+log = logging.getLogger("growlstm")
 
 FILLS: tuple[str, ...] = values(Fill)
 
@@ -90,8 +93,21 @@ def _build(raw: pd.DataFrame, *, id_col: str | None, time_col: str, target: str,
             or season_length < 1:
         raise InputError(f"data.season_length={season_length} is not a positive integer",
                          "give a whole number >= 1 (1 = no seasonality), or leave it unset")
+    else:
+        _check_season(out, int(season_length), src)
     return Panel(df=out, freq=code, season_length=int(season_length), features=features,
                  name=name)
+
+
+def _check_season(out: pd.DataFrame, season_length: int, src: str) -> None:
+    """A season must repeat in the data: with fewer than two full seasons in the longest series,
+    seasonal naive, ETS and the season-aware lookback have nothing to learn it from."""
+    longest = int(out.groupby("unique_id", sort=False).size().max())
+    if 2 * season_length > longest:
+        raise InputError(f"data.season_length={season_length} is longer than half of {src} ({longest} points): "
+                         "the data holds fewer than two full seasons",
+                         f"give data.season_length of at most {longest // 2} (the steps of one cycle, e.g. 12 "
+                         "for monthly data), 1 for none, or leave it unset")
 
 
 def _check_columns(raw: pd.DataFrame, id_col: str | None, time_col: str, target: str, features: list[str],
@@ -155,7 +171,10 @@ def _frequency(out: pd.DataFrame, freq: str | None, src: str) -> str | None:
     (which must then be regular)."""
     groups = {uid: g["ds"] for uid, g in out.groupby("unique_id", sort=False)}
     if freq is not None:
-        return normalize_freq(freq)
+        code = normalize_freq(freq)
+        if pd.api.types.is_datetime64_any_dtype(out["ds"]):
+            check_given_freq(groups, freq, code, src)
+        return code
     if pd.api.types.is_datetime64_any_dtype(out["ds"]):
         return _infer_freq(groups, src)
     for uid, ds in groups.items():
@@ -179,12 +198,30 @@ def _fill_missing(out: pd.DataFrame, cols: list[str], fill: str, target: str, sr
                              "set data.fill=interpolate (linear in time) or data.fill=drop, "
                              "or clean the file")
         if fill == "interpolate":
-            # Linear in time order inside each series; ends take the nearest value.
-            out[cols] = out.groupby("unique_id", sort=False)[cols].transform(
-                lambda s: s.interpolate(method="linear").ffill().bfill())
+            out = _interpolate_inside(out, cols, src)
         else:  # drop: the timestamps defined the grid above; rows go, the series closes up
             out = out.dropna(subset=cols).reset_index(drop=True)
     out[cols] = out[cols].astype(float)
+    return out
+
+
+def _interpolate_inside(out: pd.DataFrame, cols: list[str], src: str) -> pd.DataFrame:
+    """Linear interpolation in time order inside each series; rows before a column's first value
+    or after its last are dropped, with a warning: filling them would invent the ends (the last
+    months would be scored as the test span and the forecast would start from made-up values)."""
+    keep = np.ones(len(out), dtype=bool)
+    for uid, g in out.groupby("unique_id", sort=False):
+        seen = g[cols].notna()
+        first = int(seen.to_numpy().argmax(axis=0).max())
+        last = len(g) - 1 - int(seen.to_numpy()[::-1].argmax(axis=0).max())
+        pos = out.index.get_indexer(g.index)
+        keep[pos[:first]] = keep[pos[last + 1:]] = False
+        for where, count in (("start", first), ("end", len(g) - 1 - last)):
+            if count:
+                log.warning("%s: series '%s' has %d missing values at the %s: dropped, not extrapolated "
+                            "(data.fill=interpolate fills only between values)", src, uid, count, where)
+    out = out[keep].reset_index(drop=True)
+    out[cols] = out.groupby("unique_id", sort=False)[cols].transform(lambda s: s.interpolate(method="linear"))
     return out
 
 
@@ -316,7 +353,13 @@ def _numeric(col: pd.Series, name: str, src: str, at: Callable[[int], str]) -> p
     if pd.api.types.is_bool_dtype(num):
         num = num.astype(float)
     vals = num.to_numpy(dtype=float, na_value=np.nan)
-    bad = (np.isnan(vals) & col.notna().to_numpy()) | np.isinf(vals)
+    inf = np.isinf(vals)
+    if inf.any():
+        i = int(np.flatnonzero(inf)[0])
+        raise InputError(f"{src}: column '{name}' has infinite value '{col.iloc[i]}' at {at(i)} "
+                         f"({int(inf.sum())} such values); forecasts and scores of it are meaningless",
+                         "replace them with the real values, or leave them empty and set data.fill=interpolate or drop")
+    bad = np.isnan(vals) & col.notna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"{src}: column '{name}' has non-numeric value '{col.iloc[i]}' at "

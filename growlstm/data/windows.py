@@ -24,6 +24,7 @@ import torch
 
 from growlstm.config import M4_HORIZONS, EvalConfig
 from growlstm.errors import InputError
+from growlstm.data.freq import usual_step
 from growlstm.data.layout import Layout
 from growlstm.data.layout import plan as plan_layout
 
@@ -381,7 +382,7 @@ def future_dates(ds: pd.Index, h: int) -> Optional[list[Any]]:
     """Timestamps of the h steps after ``ds`` ends (None when the spacing is unknown)."""
     if isinstance(ds, pd.DatetimeIndex) or pd.api.types.is_datetime64_any_dtype(ds):
         idx = pd.DatetimeIndex(ds)
-        freq = idx.freq or pd.infer_freq(idx)
+        freq = idx.freq or (pd.infer_freq(idx) if len(idx) >= 3 else None) or usual_step(idx)
         if freq is None:
             return None
         return list(pd.date_range(idx[-1], periods=h + 1, freq=freq)[1:])

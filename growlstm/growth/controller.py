@@ -147,7 +147,7 @@ def classical_only(
     cap_fn: CapFn, why: str, recorder: Any, start: float, skipped: dict[str, str], panel: data_mod.Panel,
 ) -> GrowthResult:
     """A series too short for an LSTM of its own: its baselines, verdict and forecast, no stages."""
-    best = goal.baseline or "none (every baseline failed)"
+    best = goal.baseline or ("none (every baseline failed)" if goal.asked else "none (baselines=[])")
     note = (f"too little data for an LSTM of its own: {why}; the forecast is classical (the recommendation "
             f"chooses among the baselines and comb; {best} validates best alone); several short series learn "
             f"one LSTM together with growth.scope=global")

@@ -74,7 +74,8 @@ def recommendation_line(rec: dict) -> str:
     cover = rec.get("intervals") or {}
     levels = ", ".join(f"{k.split('_')[1]}%: {v:.0%}" for k, v in cover.items() if k.startswith("coverage_"))
     return (f"recommended: {rec['model']} ({rec['reason']}){scored}"
-            + (f"; test points inside its intervals: {levels}" if levels else ""))
+            + (f"; test points inside its intervals: {levels}" if levels else "")
+            + (f" ({rec['interval_note']})" if rec.get("interval_note") else ""))
 
 
 def verdict(result: "GrowthResult") -> str:
@@ -104,8 +105,14 @@ def verdict(result: "GrowthResult") -> str:
         parts.append(text)
     if not result.goal_met("val"):
         within = chosen is not None and goal.met(chosen.val.get(goal.metric, math.nan), "val")
-        parts.append("the goal is not met beyond the noise; reported: the first size that meets it on the mean" if within else
-                     "no LSTM size met the goal; reported: the smallest size no other beats beyond min_gain and the seed noise")
+        fixed = list(result.config.model.widths)
+        if fixed:  # one size was trained, none searched: "no size met it" would claim a search
+            parts.append(f"the fixed architecture model.widths={fixed} meets the goal on the mean only, within the noise"
+                         if within else f"the fixed architecture model.widths={fixed} does not meet the goal "
+                         "(no search: leave model.widths empty to grow one)")
+        else:
+            parts.append("the goal is not met beyond the noise; reported: the first size that meets it on the mean" if within else
+                         "no LSTM size met the goal; reported: the smallest size no other beats beyond min_gain and the seed noise")
     return "; ".join(parts)
 
 

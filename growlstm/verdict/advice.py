@@ -266,4 +266,21 @@ def summary_block(rec: Recommendation, advice: SeriesAdvice, q: dict[str, np.nda
         "candidates_test": advice.test,
         "intervals": coverage(win, chosen, advice.scale, q[model], levels, advice.floors[0]) if model in q else {},
         "levels": list(levels),
-    }
+    } | ({"interval_note": note} if (note := coinciding(q.get(model), levels, len(advice.errors.get(model, ())))) else {})
+
+
+def coinciding(q: Optional[np.ndarray], levels: Sequence[int], origins: int) -> str:
+    """A note where two levels' intervals are the same width at some step ("" where none are):
+    with few calibration origins the higher level has no larger error to reach, and is nested
+    into the lower one's bounds (``conformal_quantiles``)."""
+    if q is None or len(levels) < 2:
+        return ""
+    order = np.argsort(levels)
+    notes = []
+    for lo, hi in zip(order[:-1], order[1:]):
+        same = np.flatnonzero(np.isclose(q[hi], q[lo], rtol=1e-9, atol=0))
+        if same.size:
+            steps = ", ".join(str(k + 1) for k in same[:6]) + (", ..." if same.size > 6 else "")
+            notes.append(f"the {levels[lo]}% and {levels[hi]}% intervals coincide at step{'s' if same.size > 1 else ''} "
+                         f"{steps}: {origins} validation origins are too few to tell them apart")
+    return "; ".join(notes)

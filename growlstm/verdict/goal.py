@@ -26,6 +26,7 @@ class Goal:
     baseline: Optional[str]  # best baseline on validation (None if every baseline failed)
     reference: Optional[BaselineResult]
     beat: bool  # True: goal relative to the best baseline
+    asked: bool = True  # False: no baseline was asked for (baselines=[]), so none failed
 
     def threshold(self, part: str) -> Optional[float]:
         """The value the goal metric must not exceed on ``part`` (val or test); None: no goal."""
@@ -116,6 +117,8 @@ class Goal:
             return f"{name} <= {self.target:g}"
         if not self.beat:
             return "none (growth runs to its plateau)"
+        if self.reference is None and not self.asked:
+            return "none: baselines=[] leaves no baseline to beat (set goal.target, or name baselines)"
         if self.reference is None:
             return f"{self.margin:.0%} better than the best baseline (every baseline failed: no goal)"
         threshold = self.threshold("val")
@@ -198,4 +201,5 @@ def make_goal(cfg: GoalConfig, baselines: dict[str, BaselineResult]) -> Goal:
         baseline=best,
         reference=baselines[best] if best else None,
         beat=cfg.beat == "best_baseline",
+        asked=bool(baselines),
     )
