@@ -78,16 +78,21 @@ def implausible(forecast: np.ndarray, history: np.ndarray) -> str:
     return f"it reaches {worst:.4g} while the data before it lie in [{low:.4g}, {high:.4g}]"
 
 
-def backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequence[int]) -> tuple[list[np.ndarray], str]:
+def backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequence[int],
+             engine: str = "statsmodels") -> tuple[list[np.ndarray], str]:
     """Forecasts of baseline ``name`` from each origin: fitted once on the data before the first,
     then run forward to each later one with its parameters fixed (``update``: ARIMA and ETS,
-    whose fits are costly; the others refit, in milliseconds). Returns (forecasts, spec)."""
+    whose fits are costly; the others refit, in milliseconds). Returns (forecasts, spec).
+    ``engine=statsforecast`` fits arima, ets and theta by statsforecast (``sf_engine``)."""
+    from growlstm.baselines.sf_engine import FAMILIES, make_statsforecast
+
+    build = make_statsforecast if engine == "statsforecast" and name in FAMILIES else make_baseline
     model = None
     forecasts = []
     for origin in origins:
         history = y[:origin]
         if model is None or not hasattr(model, "update"):
-            model = make_baseline(name, season_length).fit(history)
+            model = build(name, season_length).fit(history)
         else:
             model.update(history)
         forecast = np.asarray(model.predict(h), dtype=float)
@@ -100,7 +105,7 @@ def backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequ
     return forecasts, model.spec if model is not None else ""
 
 
-def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: str) -> None:
+def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: str, engine: str = "statsmodels") -> None:
     """Fill ``result.<part>`` (val or test): fitted at the part's first origin and run forward to
     the others (``backtest``); the test part runs on to the end of the data for ``future``. A
     failure at any origin is recorded, never raised."""
@@ -112,7 +117,7 @@ def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: st
         return
     start = time.perf_counter()
     try:
-        paths, spec = backtest(name, win.y, win.h, win.season_length, origins + ahead)
+        paths, spec = backtest(name, win.y, win.h, win.season_length, origins + ahead, engine)
         if ahead:
             result.future, paths = paths[-1], paths[:-1]
         if not origins:  # no test span: the future alone

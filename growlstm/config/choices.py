@@ -13,7 +13,8 @@ SEASON_LENGTHS: dict[str, int] = {"Y": 1, "Q": 4, "M": 12, "W": 1, "D": 1, "H": 
 
 
 __all__ = ["M4_HORIZONS", "SEASON_LENGTHS", "Choice", "values", "plain", "Fill", "BadSeries", "InputNorm", "Residual", "Loss",
-           "Accelerator", "Init", "Scope", "Judge", "Metric", "Beat", "EarlyStop", "LrSchedule", "BaselineName"]
+           "Accelerator", "Init", "Scope", "Judge", "Metric", "Beat", "EarlyStop", "LrSchedule", "BaselineName",
+           "BaselineEngine", "Backend"]
 
 
 class Choice(str, Enum):
@@ -53,6 +54,8 @@ Beat = _choice("Beat", "best_baseline", "none")
 EarlyStop = _choice("EarlyStop", "slice", "val")
 LrSchedule = _choice("LrSchedule", "none", "plateau", "onecycle")
 BaselineName = _choice("BaselineName", "naive", "seasonal_naive", "naive2", "arima", "ets", "theta")
+BaselineEngine = _choice("BaselineEngine", "statsmodels", "statsforecast")
+Backend = _choice("Backend", "processes", "ray")
 
 
 def plain(data: Any) -> Any:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from growlstm.config.choices import (Accelerator, BadSeries, BaselineName, Beat, EarlyStop, Fill, Init, InputNorm, Judge,
-                                     Loss, LrSchedule, Metric, Residual, Scope)
+from growlstm.config.choices import (Accelerator, Backend, BadSeries, BaselineEngine, BaselineName, Beat, EarlyStop, Fill,
+                                     Init, InputNorm, Judge, Loss, LrSchedule, Metric, Residual, Scope)
 
 
 
@@ -197,6 +197,15 @@ class GrowthConfig:
     scope: Scope = Scope.auto
     # Local scope: series grown at once (worker processes); None: the cores, at most the series.
     workers: Optional[int] = None
+    # Where the per-series work (baselines, local-scope growth, refits) runs: processes (worker
+    # processes on this machine) | ray (Ray tasks, on this machine or a cluster: ray_address).
+    # The same function on the same items either way, so the results are identical; global
+    # training itself keeps Lightning's strategies (trainer.devices).
+    backend: Backend = Backend.processes
+    # backend=ray: None starts a Ray of growth.workers CPUs on this machine (or joins RAY_ADDRESS
+    # when that is set); "auto" joins the cluster `ray start --head` started here; "ray://host:10001"
+    # a remote one.
+    ray_address: Optional[str] = None
 
 
 @dataclass
@@ -284,6 +293,10 @@ class Config:
     h: Optional[int] = None
     input_size: Optional[int] = None
     baselines: list[BaselineName] = field(default_factory=lambda: list(BaselineName))
+    # Who fits the arima, ets and theta baselines: statsmodels (growlstm's own searches) or
+    # statsforecast (Nixtla's AutoARIMA / AutoETS / AutoTheta: the `statsforecast` extra, faster).
+    # Top level rather than `baselines.engine`: `baselines` is a list of names.
+    baseline_engine: BaselineEngine = BaselineEngine.statsmodels
     seed: int = 0
     verbose: bool = False
     # A run directory to continue (CLI: `growlstm resume=<run dir>`): its saved config is used.

@@ -6,7 +6,7 @@ cannot rule out. Each section lists (ok, problem, fix) rows; the first failing r
 
 from __future__ import annotations
 
-from growlstm.config.choices import Accelerator, BaselineName, Fill, InputNorm, Judge, LrSchedule, Metric, Residual, values
+from growlstm.config.choices import Accelerator, Backend, BaselineEngine, BaselineName, Fill, InputNorm, Judge, LrSchedule, Metric, Residual, values
 from growlstm.config.schema import Config, TrainerConfig
 from growlstm.errors import InputError
 
@@ -20,6 +20,7 @@ def check_config(cfg: Config) -> None:
             if not ok:
                 raise InputError(problem, fix)
     check_accelerator(cfg.trainer)
+    check_extras(cfg)
 
 
 def _goal_and_scope(cfg: Config) -> list[Check]:
@@ -120,7 +121,8 @@ def _choices(cfg: Config) -> list[Check]:
     ]
     # model.input_norm=null is chosen by scope (growth.preparation.norm_for)
     for key, value, choice in (("model.input_norm", cfg.model.input_norm, InputNorm), ("data.fill", cfg.data.fill, Fill),
-                               ("growth.judge", cfg.growth.judge, Judge)):
+                               ("growth.judge", cfg.growth.judge, Judge), ("baseline_engine", cfg.baseline_engine, BaselineEngine),
+                               ("growth.backend", cfg.growth.backend, Backend)):
         ok = value in values(choice) or (value is None and key == "model.input_norm")
         rows.append((ok, f"{key}={value} is not understood", f"use one of {', '.join(values(choice))}"))
     return rows
@@ -147,3 +149,13 @@ def check_accelerator(trainer: TrainerConfig) -> None:
                          "use trainer.accelerator=cpu (the default), or run on a machine with that GPU")
 
 
+
+
+def check_extras(cfg: Config) -> None:
+    """An engine or backend whose package is not installed: say which extra installs it."""
+    import importlib.util
+
+    for key, value, package in (("baseline_engine", cfg.baseline_engine, "statsforecast"), ("growth.backend", cfg.growth.backend, "ray")):
+        if value == package and importlib.util.find_spec(package) is None:
+            raise InputError(f"{key}={value} needs the {package} package, which is not installed",
+                             f"pip install 'growlstm[{package}]', or leave {key} at its default")

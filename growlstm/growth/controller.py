@@ -77,7 +77,7 @@ def grow(
 
     baselines = {name: BaselineResult(name) for name in config.baselines}
     for name, result in baselines.items():
-        run_baseline(name, win, result, "val")
+        run_baseline(name, win, result, "val", config.baseline_engine)
     goal = make_goal(config.goal, baselines)
     log.info("%s", baseline_line(baselines, goal))
     if no_room and not fixed:
@@ -95,7 +95,7 @@ def grow(
     )
     # The test block is read once, here, for the chosen model and the baselines.
     for name, baseline in baselines.items():
-        run_baseline(name, win, baseline, "test")
+        run_baseline(name, win, baseline, "test", config.baseline_engine)
     lstm, end = chosen_lstm(result, win, modules.get(chosen, []) if chosen is not None else [], config)
     advise(result, win, lstm, config, panel, end)
     result.seconds = spent * 60 + time.perf_counter() - start
@@ -160,7 +160,7 @@ def classical_only(
         skipped=skipped,
     )
     for name, baseline in baselines.items():
-        run_baseline(name, win, baseline, "test")
+        run_baseline(name, win, baseline, "test", config.baseline_engine)
     advise(result, win, None, config, panel)
     result.seconds = time.perf_counter() - start
     if recorder:

@@ -240,7 +240,8 @@ def baseline_futures(state: SeriesState, y: np.ndarray, fc: Forecaster, notes: l
         if name not in BASELINES:
             continue
         try:
-            paths, _ = backtest(name, y, fc.h, fc.season_length, [n - k for k in state.baseline_from_end] + [n])
+            paths, _ = backtest(name, y, fc.h, fc.season_length, [n - k for k in state.baseline_from_end] + [n],
+                                fc.config.get("baseline_engine", "statsmodels"))  # a file from before the engine: statsmodels
         except Exception as err:  # noqa: BLE001 - a fit that fails on new data: the others go on
             notes.append(f"{state.uid}: {name} failed on this data ({type(err).__name__}: {err}); left out")
             continue

@@ -16,7 +16,7 @@ import time
 import traceback
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pandas as pd
 
@@ -72,31 +72,24 @@ def grow_local(
         else:
             jobs.append((uid, one, series_config(config, uid), folder))
     with progress(len(ids), "series", initial=len(rows)) as bar:
-        if workers == 1 or len(jobs) <= 1:
+        def report(uid: str, row: dict[str, Any]) -> None:
+            rows[uid] = row
+            log.info("%s", progress_line(len(rows), len(ids), row))
+            bar.update(1)
+
+        serial = workers == 1 or len(jobs) <= 1
+        if not serial:  # longest series first: the last job to start is then a short one, which
+            jobs.sort(key=lambda job: -len(job[1].df))  # keeps the workers busy to the end
+        if serial:
             for job in jobs:
-                rows[job[0]] = grow_series(*job)
-                log.info("%s", progress_line(len(rows), len(ids), rows[job[0]]))
-                bar.update(1)
+                report(job[0], grow_series(*job))
+        elif config.growth.backend == "ray":
+            from growlstm.runs.ray_backend import ray_each
+
+            for k, out in ray_each(grow_series, jobs, config, workers, size=1):
+                report(jobs[k][0], out[0] if isinstance(out, list) else died(jobs[k][0], out))
         else:
-            # spawn: a fresh interpreter per worker; forking a process that has run torch can hang.
-            context = multiprocessing.get_context("spawn")
-            # Longest series first: the last job to start is then a short one, which keeps the
-            # workers busy to the end (series cost grows with their length).
-            jobs.sort(key=lambda job: -len(job[1].df))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=quiet_worker) as pool:
-                futures: dict[Future[dict[str, Any]], str] = {pool.submit(grow_series, *job): job[0] for job in jobs}
-                try:
-                    for future in as_completed(futures):
-                        uid = futures[future]
-                        try:
-                            rows[uid] = future.result()
-                        except Exception as err:  # a worker that died (killed, out of memory): report, go on
-                            rows[uid] = series_row(uid, "failed", reason=f"worker died: {err!r}")
-                        log.info("%s", progress_line(len(rows), len(ids), rows[uid]))
-                        bar.update(1)
-                except KeyboardInterrupt:
-                    stop_workers(pool)
-                    raise
+            grow_in_processes(jobs, workers, report)
     table = pd.DataFrame([rows[uid] for uid in ids])
     if not (table.status == "ok").any():
         # Nothing to report: an input problem (every series refused), not a finished run.
@@ -108,6 +101,30 @@ def grow_local(
     if root is not None:
         write_many(root, result)
     return result
+
+
+def died(uid: str, err: BaseException) -> dict[str, Any]:
+    """The row of a series whose worker died (killed, out of memory): reported, the others go on."""
+    return series_row(uid, "failed", reason=f"worker died: {err!r}")
+
+
+def grow_in_processes(jobs: list[tuple[Any, ...]], workers: int, report: Callable[[str, dict[str, Any]], None]) -> None:
+    """``grow_series`` of every job, ``workers`` processes at a time; ``report(uid, row)`` as each ends."""
+    # spawn: a fresh interpreter per worker; forking a process that has run torch can hang.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=quiet_worker) as pool:
+        futures: dict[Future[dict[str, Any]], str] = {pool.submit(grow_series, *job): job[0] for job in jobs}
+        try:
+            for future in as_completed(futures):
+                uid = futures[future]
+                try:
+                    row = future.result()
+                except Exception as err:
+                    row = died(uid, err)
+                report(uid, row)
+        except KeyboardInterrupt:
+            stop_workers(pool)
+            raise
 
 
 def grow_series(uid: str, panel: data_mod.Panel, config: Config, folder: Optional[Path]) -> dict[str, Any]:

@@ -126,7 +126,7 @@ def grow_global(
     announce(wins, rows, h, input_size, pooled, config)
     log.info("fitting %s on every series (%d worker(s))", ", ".join(config.baselines), workers)
     started = time.perf_counter()
-    per_series = all_baselines(wins, list(config.baselines), workers)
+    per_series = all_baselines(wins, list(config.baselines), workers, config)
     baseline_seconds = time.perf_counter() - started  # summary.json global.baseline_seconds: where a run's time goes
     baselines = set_baselines(per_series, config.baselines)
     goal = make_goal(config.goal, baselines)  # on the validation means only
@@ -304,7 +304,7 @@ def series_windows(panel: data_mod.Panel, config: Config
     for uid, one in split_panel(panel):
         uids.append(uid)
         items.append((one, series_config(common, uid), pad))
-    prepared = map_series(prepared_series, items, workers, "series", min_items=FITS_PER_WORKER)
+    prepared = map_series(prepared_series, items, workers, "series", min_items=FITS_PER_WORKER, config=config)
     for uid, (win, reason) in zip(uids, prepared):
         if win is None:  # too short for any validation: reported, the others go on
             rows[uid] = series_row(uid, "refused", reason=reason)

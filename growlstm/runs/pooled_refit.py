@@ -57,7 +57,8 @@ def refit_global(
              for w in pooled.series]
     workers = worker_count(config, len(items))
     slow = any(fitted_base(w.base_name) for w in pooled.series)
-    per_series = map_series(recut_at, items, workers if slow else 1, "refit data", min_items=FITS_PER_WORKER)
+    per_series = map_series(recut_at, items, workers if slow else 1, "refit data", min_items=FITS_PER_WORKER,
+                            config=config)
     # Gathered as long as the search's windows: a stage on the path may read a longer lookback.
     cuts = {part: PooledWindows.build(pool_feature_scaling([c[k] for c in per_series]), series_id=pooled.series_id,
                                       series_stats=pooled.series_stats).with_lookback(pooled.input_size)
@@ -76,7 +77,7 @@ def refit_global(
     if side_by_side:  # the largest first: with two workers the other two share the second meanwhile
         order = sorted(parts, key=lambda k: -windows[k])
         nets = dict(zip(order, map_series(refit_cut, [(cuts[k], path, config) for k in order], procs, "refit",
-                                          min_items=1)))
+                                          min_items=1, config=config)))
     else:
         with torch_threads(threads):
             nets = {k: refit(c, path, config) for k, c in cuts.items()}

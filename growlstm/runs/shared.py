@@ -15,7 +15,7 @@ import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
 from growlstm import data as data_mod
 from growlstm.config import Config
@@ -166,15 +166,15 @@ def write_many(root: Path, result: ManyResult) -> None:
     write_text(root / "summary.json", json.dumps(clean(summary), indent=2))
 
 
-def fit_baselines(win: SeriesWindows, names: Sequence[str]) -> dict[str, BaselineResult]:
+def fit_baselines(win: SeriesWindows, names: Sequence[str], engine: str = "statsmodels") -> dict[str, BaselineResult]:
     """Every baseline of one series at its validation and test origins (a worker's job).
 
     Only validation scores enter the decisions; test scores are read at the end.
     """
     results = {name: BaselineResult(name) for name in names}
     for name, result in results.items():
-        run_baseline(name, win, result, "val")
-        run_baseline(name, win, result, "test")
+        run_baseline(name, win, result, "val", engine)
+        run_baseline(name, win, result, "test", engine)
     return results
 
 
@@ -183,10 +183,11 @@ def _map_chunk(fn: Callable[..., T], chunk: Sequence[tuple[Any, ...]]) -> list[T
 
 
 def map_series(fn: Callable[..., T], items: Sequence[tuple[Any, ...]], workers: int, label: str,
-               min_items: int = 2) -> list[T]:
+               min_items: int = 2, config: Optional[Config] = None) -> list[T]:
     """``fn(*args)`` for every ``args`` of ``items``, in order, ``workers`` processes at a time in
     chunks (few round trips), with a progress bar; in this process when one worker would do, or
-    when there are fewer than ``min_items`` per worker (starting a worker costs seconds).
+    when there are fewer than ``min_items`` per worker (starting a worker costs seconds). With
+    ``config.growth.backend=ray`` the workers are Ray tasks (``runs.ray_backend``), same results.
 
     ``fn`` must be a module-level function (the workers are spawned, and import it)."""
     with progress(len(items), label) as bar:
@@ -196,6 +197,10 @@ def map_series(fn: Callable[..., T], items: Sequence[tuple[Any, ...]], workers: 
                 out.append(fn(*args))
                 bar.update(1)
             return out
+        if config is not None and config.growth.backend == "ray":
+            from growlstm.runs.ray_backend import ray_map
+
+            return ray_map(fn, items, config, workers, bar.update)
         size = max(1, math.ceil(len(items) / (workers * 4)))
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
@@ -211,9 +216,12 @@ def map_series(fn: Callable[..., T], items: Sequence[tuple[Any, ...]], workers: 
     return [r for chunk in done for r in chunk]
 
 
-def all_baselines(wins: list[SeriesWindows], names: list[str], workers: int) -> list[dict[str, BaselineResult]]:
-    """Baselines of every series, ``workers`` processes at a time."""
-    return map_series(fit_baselines, [(w, list(names)) for w in wins], workers, "baselines")
+def all_baselines(wins: list[SeriesWindows], names: list[str], workers: int,
+                  config: Optional[Config] = None) -> list[dict[str, BaselineResult]]:
+    """Baselines of every series, ``workers`` processes (or Ray tasks: ``config``) at a time, fitted
+    by ``config.baseline_engine`` (statsmodels without a config)."""
+    engine = str(config.baseline_engine) if config is not None else "statsmodels"
+    return map_series(fit_baselines, [(w, list(names), engine) for w in wins], workers, "baselines", config=config)
 
 
 def set_baselines(per_series: list[dict[str, BaselineResult]], names: Sequence[str]) -> dict[str, BaselineResult]:
