@@ -1,4 +1,4 @@
-"""The package's imports run one way: README's Layout lists the modules so that each imports
+"""The package's imports run one way: docs/layout.md lists the modules so that each imports
 only modules above it, lazy (in-function) and type-checking imports included."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "growlstm"
+LAYOUT = ROOT / "docs" / "layout.md"
 
 
 def imports(unit: str) -> set[str]:
@@ -29,8 +30,7 @@ def imports(unit: str) -> set[str]:
 
 
 def layout_order() -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    block = text[text.index("## Layout"):]
+    block = LAYOUT.read_text()
     return re.findall(r"^  (\w+)(?:\.py|/) ", block, flags=re.M)  # modules and subpackages
 
 
@@ -42,13 +42,12 @@ def test_readme_layout_lists_every_module_in_an_order_the_imports_follow() -> No
     rank = {name: k for k, name in enumerate(order)}
     upward = [f"{name} imports {other}" for name in order for other in sorted(imports(name))
               if rank[other] > rank[name]]
-    assert upward == [], "a module imports one listed below it (an import circle, or the README's order is stale)"
+    assert upward == [], "a module imports one listed below it (an import circle, or docs/layout.md's order is stale)"
 
 
 def package_layout(package: str) -> list[str]:
-    """The modules README's Layout lists under ``package/``, in order."""
-    text = (ROOT / "README.md").read_text()
-    text = text[text.index("## Layout"):]
+    """The modules docs/layout.md lists under ``package/``, in order."""
+    text = LAYOUT.read_text()
     block = text[text.index(f"\n  {package}/ "):]
     listed = []
     for line in block.splitlines()[2:]:  # after the package's own line
