@@ -1,4 +1,4 @@
-"""Run every command of the README's "Using it" and "Many series" sections, as shown, on real data.
+"""Run every command of the README's examples, as shown, on real data.
 
     python scripts/readme_examples.py            # every example (about 20-30 minutes on 2 cores)
     python scripts/readme_examples.py --only 3 5 # some of them (numbers as in the table)
@@ -32,18 +32,15 @@ M1 = ROOT.parent / "shared" / "data" / "m1" / "train.csv"
 COMMANDS = [
     "growlstm",
     "growlstm data=sunspots goal.target=0.9",
+    "growlstm model.widths=[8,2]",
+    "growlstm --help",
     "growlstm data=csv data.path=my.csv data.time_col=date data.target=sales h=12",
     "growlstm data=csv data.path=long.csv data.id_col=unique_id data.series=store_7",
-    "growlstm model.widths=[8,2]",
+    "growlstm data=m4_sample h=18",
+    "growlstm data=csv data.path=sales.parquet",
+    "growlstm data=csv data.path=sales.parquet growth.scope=global",
     "growlstm -m data=co2,sunspots,nile seed=0,1",
     "growlstm -m data=co2,sunspots seed=0,1 hydra/launcher=joblib hydra.launcher.n_jobs=2",
-    "growlstm --help",
-    "growlstm data=csv data.path=sales.parquet",
-    "growlstm data=csv data.path=sales.parquet growth.scope=local growth.workers=2",
-    "growlstm data=csv data.path=sales.parquet growth.scope=global",
-    "growlstm data=csv data.path=sales.csv data.series='store_1*'",
-    "growlstm data=m4 data.path=../shared/data/m4/train.csv data.test_path=../shared/data/m4/test.csv "
-    "data.series='M4-W*' h=13 data.season_length=1",
 ]
 
 

@@ -25,13 +25,18 @@ class DataConfig:
     the series to grow from a long table (default: the only one, or an error listing them).
     """
 
+    # A built-in dataset (co2, sunspots, nile, elec_equip, macrodata, m4_sample) or csv.
     name: str = "co2"
     path: Optional[str] = None  # .csv, or .parquet / .pq
+    # The time column; null: ds (a wide file may have none: integer steps).
     time_col: Optional[str] = None
+    # The column to forecast; null: y.
     target: Optional[str] = None
+    # Long tables: the series id column; null: unique_id.
     id_col: Optional[str] = None
     # One id, or a pattern such as 'M4-W*' (fnmatch) that selects several; None: all series.
     series: Optional[str] = None
+    # Extra numeric columns the LSTM reads as inputs.
     features: list[str] = field(default_factory=list)
     freq: Optional[str] = None  # pandas alias (MS, M, Q, A, W, D, H); inferred when None
     season_length: Optional[int] = None  # inferred from freq when None
@@ -52,6 +57,7 @@ class ModelConfig:
     config holds, so any stage can be retrained alone).
     """
 
+    # A fixed architecture (cells per layer, e.g. [8,2]): trained, not searched; []: grow it.
     widths: list[int] = field(default_factory=list)
     proj_size: int = 0  # recurrent projection (LSTMP) size per layer; 0 = none
     dropout: float = 0.0  # between stacked layers
@@ -101,13 +107,18 @@ class ModelConfig:
 class TrainerConfig:
     """How each candidate is trained (Lightning, CPU by default)."""
 
+    # The most epochs a stage trains.
     max_epochs: int = 100
+    # Epochs without a better early-stopping loss before a stage stops.
     early_stopping_patience: int = 20
+    # Adam's learning rate.
     lr: float = 0.01
+    # Adam's weight decay.
     weight_decay: float = 0.0
     # None: 32 windows, or about a 32nd of the training windows when there are more than 1024
     # (a global model over many series), so that an epoch stays about 32 optimiser steps.
     batch_size: Optional[int] = None
+    # Gradient norm clipping.
     grad_clip: float = 1.0
     # The learning rate over a fit (torch.optim.lr_scheduler): none (constant trainer.lr), plateau
     # (ReduceLROnPlateau: halved after plateau_patience validations without a lower loss; each
@@ -125,7 +136,9 @@ class TrainerConfig:
     # mse (squared error). mae by the numbers: M1 monthly global OWA 0.930 against 0.938; on the
     # five built-in series test MASE 0.98x of mse's (geometric mean).
     loss: Loss = Loss.mae
+    # Lightning's accelerator: cpu | gpu | cuda | mps | auto; a GPU torch cannot find is refused before the run.
     accelerator: Accelerator = Accelerator.cpu
+    # Lightning's deterministic mode: the same seed gives the same run.
     deterministic: bool = True
     # Train a stage's seeds as one packed model (block-diagonal weights): each seed's result is
     # the same as training it alone, at a fraction of the cost; false trains them one by one.
@@ -140,16 +153,24 @@ class TrainerConfig:
 class GrowthConfig:
     """The recipe: start tiny, widen to a plateau, deepen, stop at the goal or the cap."""
 
+    # Cells of the first layer.
     start_cells: int = 2
+    # Cells of each added layer.
     new_layer_cells: int = 2
+    # The widths a layer is widened through.
     schedule: list[int] = field(default_factory=lambda: [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64])
     min_gain: float = 0.02  # relative validation gain that counts as "improving by much"
     patience: int = 1  # widenings without that gain tolerated before the width plateau
+    # The most layers.
     max_layers: int = 3
+    # Seeds per stage: the LSTM forecasts their mean; decisions read their scores.
     seeds: int = 3
+    # The most stages (a budget).
     max_stages: int = 20
+    # The most minutes of growth (a budget).
     max_minutes: float = 30.0
     alpha: float = 2.0  # rule-of-thumb alpha to start with (loosest)
+    # The highest alpha the capacity rule rises to.
     alpha_max: float = 10.0
     alpha_step: float = 2.0  # added to alpha each time more capacity hurts (fits training better, validates worse)
     # Noise-aware acceptance: a widening or a new layer counts only when its mean validation
@@ -190,6 +211,7 @@ class GrowthConfig:
     # perturb * fresh initial weights. 1.0 / 0.0 keep the growth exact; the remedy if warm starts
     # generalise worse than cold ones.
     shrink: float = 1.0
+    # Warm growth: noise added after shrinking (0 keeps the grown network's function exact).
     perturb: float = 0.0
     # Data with several series: local grows one LSTM per series (series in parallel); global
     # grows one LSTM trained on the windows of all series; auto: global when at least half the
@@ -217,9 +239,13 @@ class GoalConfig:
     sets no goal (the search then runs to its plateau and reports the smallest size no other beats).
     """
 
+    # The goal's metric: mae | rmse | smape | mase.
     metric: Metric = Metric.mase
+    # An absolute goal (e.g. 0.9: MASE <= 0.9); null: beat the best baseline by goal.margin.
     target: Optional[float] = None
+    # Best_baseline: the goal is relative to the best baseline on validation; none: no goal (growth runs to its plateau).
     beat: Beat = Beat.best_baseline
+    # How much better than the best baseline (0.05: 5%).
     margin: float = 0.05
     # With a level (e.g. 0.05) "goal met on test" also needs the chosen LSTM's test forecasts to
     # be significantly better than the best baseline's (one-sided Diebold-Mariano, HLN corrected).
@@ -242,9 +268,12 @@ class EvalConfig:
     stops on the validation windows themselves (the optimistic set-up, kept for comparison).
     """
 
+    # Forecast origins in the validation span (at most; a short series gets fewer).
     val_origins: int = 9
+    # Forecast origins in the test span.
     test_origins: int = 1
     step: Optional[int] = None  # steps between origins; None: ceil(h / min(val_origins, 3))
+    # Slice: early stopping on a slice before validation; val: on validation itself.
     early_stop: EarlyStop = EarlyStop.slice
 
 
@@ -271,6 +300,7 @@ class ForecastConfig:
     # "What to use"): at 0.05 one series' nine overlapping origins almost never let a better
     # forecast through; at 0.3 a panel of hundreds of series took advantages that did not hold.
     significance: float = 0.05
+    # The same where one series decides on its own validation origins (see above).
     series_significance: float = 0.3
     # Forecasts of a series that was never negative are floored at zero (sales, counts, prices):
     # every candidate's, at validation, test and in forecast.csv, and the intervals' lower bounds.
@@ -290,14 +320,19 @@ class Config:
     goal: GoalConfig = field(default_factory=GoalConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    # Steps to forecast; null: the M4 horizon of the frequency (yearly 6, quarterly 8, monthly 18, weekly 13, daily 14, hourly 48).
     h: Optional[int] = None
+    # Window length the network is given; null: max(2h, 2m), shortened to fit a short series (down to max(h, m)).
     input_size: Optional[int] = None
+    # The classical forecasts to fit and judge against (a subset of naive, seasonal_naive, naive2, arima, ets, theta).
     baselines: list[BaselineName] = field(default_factory=lambda: list(BaselineName))
     # Who fits the arima, ets and theta baselines: statsmodels (growlstm's own searches) or
     # statsforecast (Nixtla's AutoARIMA / AutoETS / AutoTheta: the `statsforecast` extra, faster).
     # Top level rather than `baselines.engine`: `baselines` is a list of names.
     baseline_engine: BaselineEngine = BaselineEngine.statsmodels
+    # Stages use seeds seed .. seed + growth.seeds - 1 (>= 0).
     seed: int = 0
+    # Show Lightning and statsmodels messages (off: a line per stage and the final table).
     verbose: bool = False
     # A run directory to continue (CLI: `growlstm resume=<run dir>`): its saved config is used.
     resume: Optional[str] = None
