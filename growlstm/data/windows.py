@@ -25,8 +25,7 @@ import torch
 from growlstm.config import M4_HORIZONS, EvalConfig
 from growlstm.errors import InputError
 from growlstm.data.freq import usual_step
-from growlstm.data.layout import Layout
-from growlstm.data.layout import plan as plan_layout
+from growlstm.data.layout import Layout, plan as plan_layout
 
 
 NORMS = ("global", "last", "mean", "recent")
