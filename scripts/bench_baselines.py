@@ -254,7 +254,7 @@ def m1_report(frame: pd.DataFrame, subsets: list[str], what: str, csv_path: Path
     print(f"\nwritten: {csv_path}, {md_path}")
 
 
-def main() -> None:
+def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="4 monthly, 4 weekly, 2 hourly series (a few minutes)")
     parser.add_argument("--subsets", nargs="+", default=SUBSETS, choices=SUBSETS)
@@ -269,56 +269,52 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1, help="with --m1: every k-th series of each subset")
     parser.add_argument("--m1-summarise", nargs="+", type=Path, default=None,
                         help="only tabulate these (possibly partial) --m1 CSVs into bench_baselines_m1<tag>.md")
-    args = parser.parse_args()
-    if args.m1_summarise:
-        frame = pd.concat([pd.read_csv(p) for p in args.m1_summarise], ignore_index=True)
-        # Only series that every method finished, so each row compares the same series.
-        done = frame.groupby("uid").method.nunique()
-        frame = frame[frame.uid.isin(done.index[done == len(M1_PAIRS)])]
-        stem = f"bench_baselines_m1{'_' + args.tag if args.tag else ''}"
-        args.out.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(args.out / f"{stem}.csv", index=False)
-        what = (f"merged from {', '.join(p.name for p in args.m1_summarise)}: the first series of each subset "
-                "that finished (see the series column)")
-        m1_report(frame, sorted(set(frame.subset)), what, args.out / f"{stem}.csv", args.out / f"{stem}.md")
-        return
-    if args.m1:
-        args.out.mkdir(parents=True, exist_ok=True)
-        run_m1(args.m1, args.every, args.out, args.tag)
-        return
-    try:
-        import statsforecast  # noqa: F401
-    except ImportError:
-        raise SystemExit("statsforecast is not installed: pip install -e '.[bench]'")
+    return parser.parse_args()
 
-    official, ok = official_scores(args.subsets)
-    print(f"official Naive2 / SES scores reproduce subset_benchmark_scores.csv: {'OK' if ok else 'FAIL'}\n")
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.summarise:
-        frame = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
-        merged = args.out / "bench_baselines.csv"
-        frame.to_csv(merged, index=False)
-        header = (f"Merged from {', '.join(p.name for p in args.summarise)} (shards run side by side): "
-                  f"{frame.uid.nunique()} series; fitted on the official training part, scored on the official "
-                  "test horizon; 2-core CPU (shared); statsforecast "
-                  f"{__import__('statsforecast').__version__} model classes called directly.")
-        report(frame, official, header, merged, args.out / "bench_baselines.md")
-        sys.exit(0 if ok else 1)
 
+def m1_summarise(args: argparse.Namespace) -> None:
+    """Tabulate (possibly partial) --m1 CSVs."""
+    frame = pd.concat([pd.read_csv(p) for p in args.m1_summarise], ignore_index=True)
+    # Only series that every method finished, so each row compares the same series.
+    done = frame.groupby("uid").method.nunique()
+    frame = frame[frame.uid.isin(done.index[done == len(M1_PAIRS)])]
+    stem = f"bench_baselines_m1{'_' + args.tag if args.tag else ''}"
+    frame.to_csv(args.out / f"{stem}.csv", index=False)
+    what = (f"merged from {', '.join(p.name for p in args.m1_summarise)}: the first series of each subset "
+            "that finished (see the series column)")
+    m1_report(frame, sorted(set(frame.subset)), what, args.out / f"{stem}.csv", args.out / f"{stem}.md")
+
+
+def summarise(args: argparse.Namespace, official: pd.DataFrame) -> None:
+    """Merge M4 shards into bench_baselines.md."""
+    frame = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
+    merged = args.out / "bench_baselines.csv"
+    frame.to_csv(merged, index=False)
+    header = (f"Merged from {', '.join(p.name for p in args.summarise)} (shards run side by side): "
+              f"{frame.uid.nunique()} series; fitted on the official training part, scored on the official "
+              "test horizon; 2-core CPU (shared); statsforecast "
+              f"{__import__('statsforecast').__version__} model classes called directly.")
+    report(frame, official, header, merged, args.out / "bench_baselines.md")
+
+
+def picked_series(args: argparse.Namespace) -> list[Any]:
+    """The M4 series asked for (--series), or with --quick a spread over each subset in catalog order."""
     series = [s for s in load_m4(tuple(args.subsets)) if args.series is None or s.uid in args.series]
-    if args.quick:  # a spread over each subset, in catalog order
-        picked = []
-        for subset in args.subsets:
-            part = [s for s in series if s.subset == subset]
-            k = min(QUICK[subset], len(part))
-            picked += [part[i * len(part) // k] for i in range(k)]
-        series = picked
-    stem = ("bench_baselines_quick" if args.quick else "bench_baselines") + (f"_{args.tag}" if args.tag else "")
-    csv_path = args.out / f"{stem}.csv"
+    if not args.quick:
+        return series
+    picked = []
+    for subset in args.subsets:
+        part = [s for s in series if s.subset == subset]
+        k = min(QUICK[subset], len(part))
+        picked += [part[i * len(part) // k] for i in range(k)]
+    return picked
 
+
+def run_m4(args: argparse.Namespace, official: pd.DataFrame, csv_path: Path, md_path: Path) -> None:
+    """Every method on every picked M4 series, one at a time; the CSV is rewritten after each series."""
     warm_up(args.methods)
     rows: list[dict[str, Any]] = []
-    for s in series:
+    for s in picked_series(args):
         y, actual, m = s.values[: -s.h], s.values[-s.h :], s.season_length
         fallback = make_baseline("naive2", m).fit(y).predict(s.h)
         for method in args.methods:
@@ -341,7 +337,27 @@ def main() -> None:
               f"({', '.join(args.subsets)}); fitted on the official training part, scored on the official test "
               "horizon; one series at a time on a 2-core CPU (shared); statsforecast "
               f"{__import__('statsforecast').__version__} model classes called directly.")
-    report(frame, official, header, csv_path, args.out / f"{stem}.md")
+    report(frame, official, header, csv_path, md_path)
+
+
+def main() -> None:
+    args = parse()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.m1_summarise:
+        return m1_summarise(args)
+    if args.m1:
+        return run_m1(args.m1, args.every, args.out, args.tag)
+    try:
+        import statsforecast  # noqa: F401
+    except ImportError:
+        raise SystemExit("statsforecast is not installed: pip install -e '.[bench]'")
+    official, ok = official_scores(args.subsets)
+    print(f"official Naive2 / SES scores reproduce subset_benchmark_scores.csv: {'OK' if ok else 'FAIL'}\n")
+    if args.summarise:
+        summarise(args, official)
+    else:
+        stem = ("bench_baselines_quick" if args.quick else "bench_baselines") + (f"_{args.tag}" if args.tag else "")
+        run_m4(args, official, args.out / f"{stem}.csv", args.out / f"{stem}.md")
     if not ok:
         sys.exit(1)
 

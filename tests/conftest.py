@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import statsmodels.api as sm
 
 from growlstm.config import Config
 
@@ -44,3 +46,20 @@ def shared_m4() -> Path:
     if not path.is_dir():
         pytest.skip(f"M4 subset not found at {path}")
     return path
+
+
+# Real series for the baselines' tests (a test module's own fixture of the same name wins).
+@pytest.fixture(scope="module")
+def co2() -> np.ndarray:
+    s = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean().interpolate()
+    return s.to_numpy()
+
+
+@pytest.fixture(scope="module")
+def nile() -> np.ndarray:
+    return sm.datasets.nile.load_pandas().data["volume"].to_numpy(dtype=float)
+
+
+@pytest.fixture(scope="module")
+def sunspots() -> np.ndarray:
+    return sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(dtype=float)

@@ -146,3 +146,35 @@ def test_no_baselines_is_not_called_every_baseline_failed() -> None:
     assert "every baseline failed" not in text and "baselines=[]" in text
     failed = make_goal(GoalConfig(), {"naive": BaselineResult("naive", error="boom")}).describe()
     assert "every baseline failed" in failed  # where some were asked for and all failed, say so
+
+
+def test_local_scope_scores_the_test_span_the_global_scope_scores() -> None:
+    """A series too short for an LSTM of its own was cut for the LSTM anyway (test span dropped
+    to make training windows), so local scope said "no test scores" where global scored one."""
+    import statsmodels.api as sm
+
+    from growlstm.config import Config, EvalConfig
+    from growlstm.growth.preparation import prepare
+
+    nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy()[:25]  # a 25-point real series
+    config = Config(h=6, eval=EvalConfig())
+    _, local = prepare(from_values(nile), config)
+    _, pooled = prepare(from_values(nile), config, pad=True)
+    assert local.test_origins.tolist() == pooled.test_origins.tolist() != []
+    assert local.val_origins.tolist() == pooled.val_origins.tolist()
+    assert "capacity rule allows 0 cell(s)" in local.no_room  # and it still says why it has no LSTM
+
+
+def test_an_input_size_longer_than_the_series_names_one_that_fits() -> None:
+    """input_size=1000 on a short series ran silently (a classical forecast, no word of the lookback)."""
+    import statsmodels.api as sm
+
+    from growlstm.config import Config
+    from growlstm.growth.preparation import prepare
+
+    nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy()  # 100 points
+    _, win = prepare(from_values(nile), Config(h=6, input_size=1000))
+    assert "no lookback of input_size=1000 steps fits" in win.no_room
+    fits = int(win.no_room.split("; input_size=")[1].split()[0])
+    _, ok = prepare(from_values(nile), Config(h=6, input_size=fits))  # the one it names does fit
+    assert not ok.pad and not ok.no_room and len(ok.train_origins) >= 6 and ok.input_size == fits

@@ -77,6 +77,7 @@ class SeriesWindows:
     first_origin: int = 0
     pad: bool = False
     layout_steps: tuple[str, ...] = ()  # how the layout was shrunk to fit (empty: the full layout)
+    no_room: str = ""  # why the series gets no LSTM of its own, when known before it was cut (lstm_room)
     # Residual treatment: scaled forecast of a classical model from each origin, shape (T + 1, h)
     # (NaN rows where none was computed); the network then predicts what that forecast misses.
     base: Optional[np.ndarray] = None
@@ -114,11 +115,8 @@ class SeriesWindows:
 
     @property
     def n_samples(self) -> int:
-        """Distinct training target values: the honest N_s of the capacity rule.
-
-        Overlapping windows reuse the same values, so counting windows would inflate N_s.
-        No window, no target.
-        """
+        """Distinct training target values: the honest N_s of the capacity rule (overlapping
+        windows reuse the same values, so counting windows would inflate N_s). No window, no target."""
         return self.train_end - self.first_origin if len(self.train_origins) else 0
 
     def with_cut(self, **changes: Any) -> "SeriesWindows":

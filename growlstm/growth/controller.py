@@ -115,9 +115,11 @@ def check_fixed(uid: str, win: SeriesWindows, fixed: list[int], cap: int) -> Non
 
 def first_line(uid: str, win: SeriesWindows, cap_fn: CapFn, config: Config) -> str:
     """The run's first console line: the series, the layout it got, the cap, the residual base."""
+    head = f"growlstm: series {uid} ({len(win.y)} points, season {win.season_length}), h={win.h}, input_size={win.input_size}"
+    if win.no_room:  # cut for the classical forecasts only: no training windows or cap to speak of
+        return f"{head}, no LSTM of its own: {len(win.val_origins)} validation and {len(win.test_origins)} test origin(s)"
     return (
-        f"growlstm: series {uid} ({len(win.y)} points, season {win.season_length}), h={win.h}, "
-        f"input_size={win.input_size}, {describe_layout(win)}: {len(win.train_origins)} training windows, "
+        f"{head}, {describe_layout(win)}: {len(win.train_origins)} training windows, "
         f"{len(win.stop_origins)} early-stopping, {len(win.val_origins)} validation and {len(win.test_origins)} "
         f"test origin(s), capacity cap {cap_fn(config.growth.alpha)} cells at alpha={config.growth.alpha:g}"
         + (f"; the LSTM corrects {'an' if win.base_name[0] in 'aeiou' else 'a'} {win.base_name} forecast"
@@ -148,9 +150,9 @@ def classical_only(
 ) -> GrowthResult:
     """A series too short for an LSTM of its own: its baselines, verdict and forecast, no stages."""
     best = goal.baseline or ("none (every baseline failed)" if goal.asked else "none (baselines=[])")
+    pool = "" if "input_size=" in why else "; several short series learn one LSTM together with growth.scope=global"
     note = (f"too little data for an LSTM of its own: {why}; the forecast is classical (the recommendation "
-            f"chooses among the baselines and comb; {best} validates best alone); several short series learn "
-            f"one LSTM together with growth.scope=global")
+            f"chooses among the baselines and comb; {best} validates best alone){pool}")
     log.info("no LSTM: %s", note)
     result = GrowthResult(
         config=config, series=uid, n_points=len(win.y), h=win.h, input_size=win.input_size,

@@ -14,7 +14,7 @@ from growlstm.config import Config, GrowthConfig
 from growlstm.errors import InputError
 from growlstm.data.layout import MIN_HISTORY, origin_step
 from growlstm.data.layout import plan as plan_layout
-from growlstm.growth.policy import CapFn
+from growlstm.growth.policy import CapFn, capacity_cap
 from growlstm.baselines.residual import AUTO_BASES, with_best_base, with_classical_base
 from growlstm.data.windows import SeriesWindows, default_h, default_input_size, make_windows
 
@@ -122,11 +122,13 @@ def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False, pooled:
     shorten = None if pad or config.input_size is not None else min(lookback, max(h, season))
     cut = plan_layout(len(frame), h, config.eval, lookback, min_windows=1 if pad else h, pad=pad,
                       shorten_to=shorten, test_span=held_out)
+    too_long = ""
     if cut is None and not pad:
-        # No lookback fits before the first validation origin: no LSTM of its own, but the
-        # classical forecasts need only MIN_HISTORY points; cut it as the global scope would
-        # (``lstm_room`` then says why it gets the classical result).
-        cut = plan_layout(len(frame), h, config.eval, shorten or lookback, min_windows=h, pad=True, test_span=held_out)
+        # No lookback fits before the first validation origin: no LSTM of its own (``lstm_room``
+        # then says why it gets the classical result).
+        cut = plan_layout(len(frame), h, config.eval, shorten or lookback, min_windows=1, pad=True, test_span=held_out)
+        if config.input_size is not None:  # the user's lookback: say which one would fit
+            too_long = _lookback_that_fits(panel, len(frame), h, config, held_out)
     if cut is None:
         least = h + MIN_HISTORY + (held_out or 0)
         raise InputError(
@@ -135,8 +137,41 @@ def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False, pooled:
             + (f", and the {held_out} held-out ones)" if held_out else ")"),
             f"use a smaller h (at most {max(1, len(frame) - MIN_HISTORY - (held_out or 0))}), or a longer series",
         )
+    win = _windows(panel, config, uid, frame, cut, season, pad or cut.first_origin < cut.input_size, pooled)
+    if too_long:
+        win = replace(win, no_room=too_long)
+    if not win.pad and not pooled and not config.model.widths:
+        no_room = lstm_room(win, CapFn(win.n_samples, win.n_inputs, win.h), config.growth)
+        if no_room:
+            # The layout was shrunk for an LSTM that will not be trained; the classical forecasts
+            # need only MIN_HISTORY points, so they are cut as the global scope cuts them, and
+            # both scopes score the same validation and test origins.
+            cut = plan_layout(len(frame), h, config.eval, shorten or lookback, min_windows=1, pad=True,
+                              test_span=held_out) or cut
+            win = replace(_windows(panel, config, uid, frame, cut, season, True, pooled), no_room=no_room)
+    return uid, win
+
+
+def _lookback_that_fits(panel: data_mod.Panel, n: int, h: int, config: Config, held_out: Any) -> str:
+    """Why a given ``input_size`` leaves no LSTM, with the longest one that gives a series' own
+    LSTM room (h training windows and a cap of ``growth.start_cells``); "" when none would."""
+    base = h if base_input_for(config, False) and residual_for(config, False) else 0
+    n_inputs = 1 + len(panel.features) + base
+    for lookback in range(min(int(config.input_size or 1), n) - 1, 0, -1):
+        cut = plan_layout(n, h, config.eval, lookback, min_windows=h, test_span=held_out)
+        if cut is not None and cut.n_windows >= h and capacity_cap(
+                cut.train_end - cut.first_origin, n_inputs, h, config.growth.alpha) >= config.growth.start_cells:
+            return (f"no lookback of input_size={config.input_size} steps fits before its first validation origin "
+                    f"({n} points, h={h}); input_size={lookback} or less gives it an LSTM of its own "
+                    f"(or leave input_size unset)")
+    return ""
+
+
+def _windows(panel: data_mod.Panel, config: Config, uid: str, frame: pd.DataFrame, cut: Any, season: int,
+             pad: bool, pooled: bool) -> SeriesWindows:
+    """The series cut at ``cut``, with its residual base (``model.residual``)."""
     win = make_windows(
-        frame, uid=uid, h=h, input_size=cut.input_size, season_length=season,
+        frame, uid=uid, h=cut.h, input_size=cut.input_size, season_length=season,
         features=list(panel.features), norm=norm_for(config, pooled), ev=config.eval, cut=cut,
     )
     residual = residual_for(config, pooled)
@@ -153,7 +188,7 @@ def prepare(panel: data_mod.Panel, config: Config, *, pad: bool = False, pooled:
         win = with_best_base(win, candidates, config.goal.metric)
     elif residual:
         win = with_classical_base(win, residual)
-    return uid, replace(win, base_input=base_input_for(config, pooled))
+    return replace(win, base_input=base_input_for(config, pooled))
 
 
 def lstm_room(win: SeriesWindows, cap_fn: CapFn, growth: GrowthConfig) -> str:
@@ -163,6 +198,8 @@ def lstm_room(win: SeriesWindows, cap_fn: CapFn, growth: GrowthConfig) -> str:
     capacity cap of at least ``growth.start_cells`` cells.
     """
     windows = len(win.train_origins)
+    if win.no_room:  # decided before the series was cut again for the classical forecasts
+        return win.no_room
     if win.pad:  # (one series is padded only when no lookback fits before its validation origin)
         return (f"no lookback of {win.input_size} steps fits before its first validation origin "
                 f"({len(win.y)} points, h={win.h})")
