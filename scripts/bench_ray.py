@@ -39,7 +39,14 @@ def run(panel: Any, data: Any, h: int, scope: str, backend: str, workers: int) -
         start = time.perf_counter()
         result = grow_many(panel, config, run_dir=tmp)
         seconds = time.perf_counter() - start
-        forecast = pd.read_csv(Path(tmp) / "forecast.csv")
+        root = Path(tmp)
+        if (root / "forecast.csv").is_file():  # global scope: one file
+            forecast = pd.read_csv(root / "forecast.csv")
+        else:  # local scope: each series' own folder
+            from growlstm.runs.shared import series_folder
+
+            forecast = pd.concat([pd.read_csv(series_folder(root, u) / "forecast.csv").assign(unique_id=u)
+                                  for u in panel.ids()], ignore_index=True)
     widths = result.table.widths.fillna("").astype(str) if "widths" in result.table else pd.Series(dtype=str)
     return forecast, seconds, int(widths.str.len().gt(0).sum())
 
