@@ -285,7 +285,7 @@ def m1_summarise(args: argparse.Namespace) -> None:
     m1_report(frame, sorted(set(frame.subset)), what, args.out / f"{stem}.csv", args.out / f"{stem}.md")
 
 
-def summarise(args: argparse.Namespace, official: pd.DataFrame) -> None:
+def merge_shards(args: argparse.Namespace, official: pd.DataFrame) -> None:
     """Merge M4 shards into bench_baselines.md."""
     frame = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
     merged = args.out / "bench_baselines.csv"
@@ -354,7 +354,7 @@ def main() -> None:
     official, ok = official_scores(args.subsets)
     print(f"official Naive2 / SES scores reproduce subset_benchmark_scores.csv: {'OK' if ok else 'FAIL'}\n")
     if args.summarise:
-        summarise(args, official)
+        merge_shards(args, official)
     else:
         stem = ("bench_baselines_quick" if args.quick else "bench_baselines") + (f"_{args.tag}" if args.tag else "")
         run_m4(args, official, args.out / f"{stem}.csv", args.out / f"{stem}.md")

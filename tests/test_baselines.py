@@ -191,28 +191,28 @@ def test_seasonality_test(co2: np.ndarray, nile: np.ndarray) -> None:
 
 
 def test_theta_co2_deseasonalised(co2: np.ndarray) -> None:
-    b = Theta(12).fit(co2)
+    b = Theta(12, theta=2).fit(co2)
     assert b.spec == "Theta(theta=2, deseasonalised multiplicative m=12)"
     f = b.predict(24)
     assert f.shape == (24,) and np.all(np.isfinite(f))
     # The season is put back: next year's shape follows the last year's.
     assert np.corrcoef(f[:12], co2[-12:])[0, 1] > 0.9
     # Not strictly positive: the seasonal adjustment is additive, and the spec says so.
-    shifted = Theta(12).fit(co2 - co2.mean())
+    shifted = Theta(12, theta=2).fit(co2 - co2.mean())
     assert shifted.spec == "Theta(theta=2, deseasonalised additive m=12)"
 
 
 def test_theta_nile_is_statsmodels_theta(nile: np.ndarray) -> None:
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
-    b = Theta(1).fit(nile)
+    b = Theta(1, theta=2).fit(nile)
     assert b.spec == "Theta(theta=2)"
     f = b.predict(10)
     assert f.shape == (10,) and np.all(np.isfinite(f))
     want = ThetaModel(nile, deseasonalize=False).fit().forecast(10, theta=2)
     np.testing.assert_allclose(f, np.asarray(want))
     # A season length at which nile is not seasonal: the same forecasts, and the spec says why.
-    b12 = Theta(12).fit(nile)
+    b12 = Theta(12, theta=2).fit(nile)
     assert b12.spec == "Theta(theta=2, no seasonality at m=12)"
     np.testing.assert_allclose(b12.predict(10), f)
     assert "deseasonalised" not in b12.spec
@@ -227,7 +227,7 @@ def test_theta_failure_raises(nile: np.ndarray, monkeypatch: pytest.MonkeyPatch)
         raise np.linalg.LinAlgError("forced failure")
 
     monkeypatch.setattr(theta, "ThetaModel", broken)
-    b = Theta(1)
+    b = Theta(1, theta=2)
     with pytest.raises(RuntimeError, match="Theta fit failed: forced failure"):
         b.fit(nile)
     assert b.spec == "not fitted"

@@ -14,7 +14,7 @@ from growlstm.config import EvalConfig, GrowthConfig
 from growlstm.errors import InputError
 from growlstm.baselines.backtesting import BaselineResult, run_baseline
 from growlstm.growth.policy import CapFn, Proposal, Stage, Stop, decide, improves, replay
-from growlstm.baselines import make_baseline
+from growlstm.baselines import Theta, make_baseline
 from growlstm.baselines.residual import ets_paths, seasonal_naive_paths, theta_paths, with_classical_base
 from growlstm.verdict.significance import diebold_mariano
 from growlstm.data.windows import layout, make_windows, reserved
@@ -119,11 +119,12 @@ def test_every_treatment_inverts_to_the_series(co2: np.ndarray, norm: str, resid
         np.testing.assert_allclose(recovered, win.actuals(int(o)), rtol=1e-5)
 
 
-def test_theta_paths_equal_the_theta_baseline_at_the_fit_origin(co2: np.ndarray) -> None:
+def test_theta_paths_equal_the_standard_theta_at_the_fit_origin(co2: np.ndarray) -> None:
+    # The residual base is the standard Theta(2) (the `theta` baseline chooses theta by AIC).
     paths = theta_paths(co2, 480, 12, 12)
-    np.testing.assert_allclose(paths[480], make_baseline("theta", 12).fit(co2[:480]).predict(12), rtol=1e-6)
+    np.testing.assert_allclose(paths[480], Theta(12, theta=2).fit(co2[:480]).predict(12), rtol=1e-6)
     nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy()  # not seasonal: plain Theta
-    np.testing.assert_allclose(theta_paths(nile, 80, 6, 1)[80], make_baseline("theta", 1).fit(nile[:80]).predict(6), rtol=1e-6)
+    np.testing.assert_allclose(theta_paths(nile, 80, 6, 1)[80], Theta(1, theta=2).fit(nile[:80]).predict(6), rtol=1e-6)
     # Every origin's forecast uses only data before it: changing later data leaves it unchanged.
     later = co2.copy()
     later[400:] += 100.0

@@ -1,7 +1,7 @@
 """Scores on the shared forecast origins, and the classical baselines' backtests.
 
-Every model forecasts the same validation and test windows from the same history: ARIMA and
-ETS are fitted on the data before the first origin and run forward to the others, the cheap
+Every model forecasts the same validation and test windows from the same history: ARIMA, ETS and
+the automatic Theta are fitted on the data before the first origin and run forward to the others, the cheap
 classical models are refitted at each, the LSTM reads the input_size steps before each. MASE is scaled by the seasonal-naive error of the data
 before the origin (M4 definition). A span's metrics are the mean over its origins; the
 per-origin values are kept.
@@ -81,8 +81,8 @@ def implausible(forecast: np.ndarray, history: np.ndarray) -> str:
 def backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequence[int],
              engine: str = "statsmodels") -> tuple[list[np.ndarray], str]:
     """Forecasts of baseline ``name`` from each origin: fitted once on the data before the first,
-    then run forward to each later one with its parameters fixed (``update``: ARIMA and ETS,
-    whose fits are costly; the others refit, in milliseconds). Returns (forecasts, spec).
+    then run forward to each later one with its parameters fixed (``update``: ARIMA, ETS and the
+    automatic Theta, whose fits are costly; the others refit, in milliseconds). Returns (forecasts, spec).
     ``engine=statsforecast`` fits arima, ets and theta by statsforecast (``sf_engine``)."""
     from growlstm.baselines.sf_engine import FAMILIES, make_statsforecast
 

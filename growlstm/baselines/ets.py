@@ -48,8 +48,16 @@ class AutoETS(ClassicalModel):
     likelihood, in units of machine epsilon; 1e10 ~ 2e-6) bound the full-ML fits: uncapped,
     co2's fit takes twice as long for an AICc 4 lower (of ~240).
 
+    A strictly positive series never gets a forecast that falls to zero or below: where the
+    chosen model's forecast does (a trend following a steep final fall: M1-QND1 goes from 99 to
+    -230 in eight quarters), the next candidate by IC whose forecast stays positive is used from
+    that origin, and the spec says so. Such a forecast is outside the model's own support (a
+    multiplicative-error model needs a positive mean) and no forecaster could act on it; on
+    M1 quarterly this alone moves ETS's OWA from 0.949 to 0.865 (2 of 102 series changed).
+
     Fitted: ``result_``, ``ic_``, ``candidates_`` (spec -> IC of every candidate fitted by
-    full ML), ``screened_`` (spec -> stage-one IC; empty without a screen).
+    full ML), ``screened_`` (spec -> stage-one IC; empty without a screen), ``fallback_`` (the
+    spec used where the chosen one left the support, or None).
     """
 
     name = "ets"
@@ -103,7 +111,9 @@ class AutoETS(ClassicalModel):
 
         self.candidates_: dict[str, float] = {}
         self.screened_: dict[str, float] = {}
-        best: Optional[tuple[float, str, Any, np.ndarray]] = None
+        self.fallback_: Optional[str] = None
+        self._x = x
+        ranked: list[tuple[float, str, ETSForm, np.ndarray]] = []
         self._last_error = "no candidate was tried"
         with _quiet(), _one_blas_thread():
             starts: dict[ETSForm, Optional[np.ndarray]] = {f: None for f in forms}
@@ -130,24 +140,45 @@ class AutoETS(ClassicalModel):
                     self._last_error = f"{spec}: non-finite {self.ic}"
                     continue
                 self.candidates_[spec] = ic
-                if best is None or ic < best[0]:
-                    best = (ic, spec, model, params)
-            if best is None:
+                ranked.append((ic, spec, form, np.asarray(params, dtype=float)))
+            if not ranked:
                 raise RuntimeError(
                     f"no ETS candidate could be fitted (last error: {self._last_error})"
                 )
-            self.ic_, self._fitted_spec, model, params = best
-            self.result_ = model.smooth(params)
-            self._params = params
+            ranked.sort(key=lambda r: r[0])
+            self._ranked = ranked
+            self.ic_, self._fitted_spec = ranked[0][:2]
+            self.result_ = self.run_candidate(0, x)
+
+    def run_candidate(self, k: int, x: np.ndarray) -> Any:
+        """Candidate ``k`` (by IC) filtered over ``x`` with its fitted parameters."""
+        _, _, form, params = self._ranked[k]
+        return self._model(x, form, "estimated").smooth(params)
+
+    def supported(self, h: int) -> int:
+        """The candidate (by IC) that forecasts the h steps after the data seen so far: the chosen
+        one, or for a strictly positive series whose chosen forecast falls to <= 0, the first
+        whose forecast stays positive (the chosen one if none does)."""
+        _fitted(self, "result_")
+        if not np.all(self._x > 0) or np.min(self.result_.forecast(h)) > 0:
+            return 0
+        with _quiet(), _one_blas_thread():
+            for k in range(1, len(self._ranked)):
+                try:
+                    if np.min(self.run_candidate(k, self._x).forecast(h)) > 0:
+                        return k
+                except Exception:  # noqa: BLE001 - a candidate that cannot run forward is passed over
+                    continue
+        return 0
 
     def update(self, y: np.ndarray) -> "AutoETS":
         """Move to the end of ``y`` (the fitted data and what followed) with the fitted form,
         smoothing parameters and initial states fixed: the states filtered forward, not refitted."""
         x = _as_series(y)
-        model = _fitted(self, "result_").model
-        form = (model.error, None if not model.trend else "add_damped" if model.damped_trend else "add", model.seasonal)
+        _fitted(self, "result_")
         with _quiet(), _one_blas_thread():
-            self.result_ = self._model(x, form, "estimated").smooth(self._params)
+            self.result_ = self.run_candidate(0, x)
+        self._x = x
         return self
 
     def _screen(self, x: np.ndarray, forms: list[ETSForm]) -> dict[ETSForm, Optional[np.ndarray]]:
@@ -170,9 +201,17 @@ class AutoETS(ClassicalModel):
         return {form: params for _, form, params in ranked[: self.screen]}
 
     def _predict(self, h: int) -> np.ndarray:
+        k = self.supported(h)
         with _quiet():
-            return np.asarray(self.result_.forecast(h), dtype=float)
+            if k == 0:
+                return np.asarray(self.result_.forecast(h), dtype=float)
+            self.fallback_ = self._ranked[k][1]
+            return np.asarray(self.run_candidate(k, self._x).forecast(h), dtype=float)
 
     @property
     def spec(self) -> str:
-        return _UNFITTED if self.result_ is None else self._fitted_spec
+        if self.result_ is None:
+            return _UNFITTED
+        if self.fallback_ is not None:
+            return f"{self._fitted_spec}, {self.fallback_} where it forecasts <= 0"
+        return self._fitted_spec

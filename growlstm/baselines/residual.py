@@ -109,11 +109,13 @@ def ets_state_paths(result: Any, n: int, h: int, m: int) -> np.ndarray:
 
 def ets_paths(y: np.ndarray, fit_end: int, h: int, m: int) -> np.ndarray:
     """AutoETS (the ets baseline) fitted on ``y[:fit_end]``, its states filtered over all of ``y``
-    with those parameters (``AutoETS.update``): the forecast from every origin, as ``theta_paths``."""
+    with those parameters (``AutoETS.update``): the forecast from every origin, as ``theta_paths``.
+    Where the chosen model's forecast from ``fit_end`` leaves a positive series' support, the
+    candidate the baseline falls back to there (``AutoETS.supported``) is the base instead."""
     from growlstm.baselines.ets import AutoETS
 
-    model = AutoETS(season_length=m).fit(y[:fit_end]).update(y)
-    return ets_state_paths(model.result_, len(y), h, m)
+    model = AutoETS(season_length=m).fit(y[:fit_end])
+    return ets_state_paths(model.run_candidate(model.supported(h), y), len(y), h, m)
 
 
 def seasonal_naive_paths(y: np.ndarray, h: int, m: int) -> np.ndarray:

@@ -25,8 +25,8 @@ def format_report(result: "GrowthResult") -> str:
     """Table of the chosen model and every baseline (validation and test), then the verdict."""
     metric = result.goal.metric
     cols = ["mase", "smape", "mae", "rmse"]
-    # The spec column fits the longest spec (e.g. "Theta(theta=2, deseasonalised multiplicative m=12)").
-    w = min(56, max([26, *(len(b.spec) for b in result.baselines.values() if b.ok)]))
+    # The spec column fits the longest spec (e.g. "Theta(theta=48.1 optimised, deseasonalised multiplicative m=12)").
+    w = min(64, max([26, *(len(b.spec) for b in result.baselines.values() if b.ok)]))
     header = (
         f"{'model':<16s} {'spec':<{w}s} {'params':>7s} {'val ' + metric_label(metric):>10s} "
         + " ".join(f"{'test ' + metric_label(c):>11s}" for c in cols)
