@@ -92,3 +92,19 @@ def test_backtest_fits_the_theta_once(nile: np.ndarray, monkeypatch: pytest.Monk
     monkeypatch.setattr(theta, "choose_theta_state", lambda x: calls.append(x.size) or real(x))
     forecasts, spec = backtest("theta", nile, 6, 1, [70, 72, 74, 76])
     assert calls == [70] and len(forecasts) == 4 and spec.startswith("Theta(theta=")
+
+
+@pytest.mark.parametrize("theta", [None, 2.0])
+def test_the_closed_form_fit_is_no_worse_than_a_search_over_every_parameter(
+        theta: float | None, nile: np.ndarray, sunspots: np.ndarray) -> None:
+    from scipy import optimize
+
+    for x in (nile, sunspots[-80:] + 1.0, _trend(3, 25)):
+        ours = fit_theta_state(x, theta)
+        by_hand = lambda p: _by_hand(x, ThetaState(p[0], p[1], theta or p[2], ours.a, ours.b, 0.0), 1)[0]  # noqa: E731
+        start = [x[0] / 2, 0.5] + ([2.0] if theta is None else [])
+        bounds = [(-1e10, 1e10), (0.1, 0.99)] + ([(1.0, 1e10)] if theta is None else [])
+        searched = optimize.minimize(by_hand, start, method="Nelder-Mead", bounds=bounds,
+                                     options={"maxiter": 2000, "xatol": 1e-9, "fatol": 1e-12})
+        assert ours.mse <= searched.fun * (1 + 1e-9)
+        assert ours.mse == pytest.approx(_by_hand(x, ours, 1)[0], rel=1e-9)

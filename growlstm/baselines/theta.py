@@ -16,7 +16,8 @@ from growlstm.baselines.seasonal import _reseasonalise, seasonal_adjustment
 
 
 # The first residuals are left out of the fit, as statsforecast does: l0 then only starts the
-# recursion. Fitting them too pulls alpha and theta toward the start (M1 yearly OWA 0.770 -> 0.765).
+# recursion. Fitting them too pulls alpha and theta toward the start (M1 yearly, the optimised model
+# fitted by Nelder-Mead: OWA 0.770 -> 0.765).
 BURN_IN = 3
 
 
@@ -53,27 +54,57 @@ class ThetaState:
         return levels[-1] + (1 - 1 / self.theta) * trend
 
 
+# theta's upper bound (statsforecast's); alpha's bounds and the grid its search starts from.
+THETA_MAX = 1e10
+ALPHA_BOUNDS = (0.1, 0.99)
+_ALPHA_GRID = np.linspace(*ALPHA_BOUNDS, 19)
+
+
+def _profiled(x: np.ndarray, alpha: float, theta: Optional[float], a: float, b: float) -> tuple[float, float, float]:
+    """(MSE, l0, theta) at this alpha, with l0 (and theta, when None) solved by least squares.
+
+    Why this works: for a fixed alpha the one-step forecast is linear in l0 (the levels are
+    L_t + (1 - alpha)^t l0, L from l0 = 0) and in c = 1 - 1/theta (the trend term's weight), so
+    both have a closed form; only alpha needs a search. theta in [1, THETA_MAX] is c in [0, 1)."""
+    q, t = 1.0 - alpha, np.arange(1, x.size + 1)
+    prev = np.r_[0.0, signal.lfilter([alpha], [1.0, -q], x)[:-1]]  # l_{t-1} less its l0 part
+    g = q ** (t - 1)  # l0's weight in l_{t-1}
+    trend = q ** (t - 1) * a + (1 - q ** t) / alpha * b
+    fit = slice(BURN_IN, None)
+    r, g, trend = x[fit] - prev[fit], g[fit], trend[fit]
+
+    def level_given(c: float) -> float:
+        return float(np.linalg.lstsq(g[:, None], r - c * trend, rcond=None)[0][0])
+
+    if theta is None:
+        (l0, c), *_ = np.linalg.lstsq(np.column_stack([g, trend]), r, rcond=None)
+        c_max = 1 - 1 / THETA_MAX
+        if not 0 <= c <= c_max:  # the unconstrained optimum lies outside theta's bounds
+            c = min(max(float(c), 0.0), c_max)
+            l0 = level_given(c)
+    else:
+        c = 1 - 1 / theta
+        l0 = level_given(c)
+    e = r - l0 * g - c * trend
+    return float(np.mean(e ** 2)), float(l0), (1 / (1 - c) if theta is None else float(theta))
+
+
 def fit_theta_state(x: np.ndarray, theta: Optional[float] = None) -> ThetaState:
-    """Least-squares fit of l0, alpha and (``theta=None``) theta, started where statsforecast
-    starts (l0 = y_1 / 2, alpha = 0.5, theta = 2) within its bounds (alpha in [0.1, 0.99], theta >= 1)."""
+    """Least-squares fit of l0, alpha and (``theta=None``) theta within statsforecast's bounds
+    (alpha in [0.1, 0.99], theta in [1, 1e10]): l0 and theta in closed form for each alpha
+    (``_profiled``), alpha on a grid and then by bounded Brent search around the grid's best.
+    Against a Nelder-Mead search over all three (statsforecast's way) on every third M1 and M4
+    series, never a higher MSE, in a tenth of the time (2.7 ms a fit)."""
     t = np.arange(1, x.size + 1)
-    b, a = np.polyfit(t, x, 1)
-
-    def mse(p: np.ndarray) -> float:
-        l0, alpha, th = p[0], p[1], (p[2] if theta is None else theta)
-        q = 1.0 - alpha
-        levels = signal.lfilter([alpha], [1.0, -q], x, zi=[q * l0])[0]
-        mu = np.r_[l0, levels[:-1]] + (1 - 1 / th) * (q ** (t - 1) * a + (1 - q ** t) / alpha * b)
-        return float(np.mean((x[BURN_IN:] - mu[BURN_IN:]) ** 2))
-
-    free = theta is None
-    res = optimize.minimize(
-        mse, [x[0] / 2, 0.5] + ([2.0] if free else []), method="Nelder-Mead",
-        bounds=[(-1e10, 1e10), (0.1, 0.99)] + ([(1.0, 1e10)] if free else []),
-        options={"maxiter": 1000, "xatol": 1e-8, "fatol": 1e-10},
-    )
-    return ThetaState(float(res.x[0]), float(res.x[1]), float(res.x[2]) if free else float(theta), float(a), float(b),
-                      float(res.fun))
+    b, a = (float(v) for v in np.polyfit(t, x, 1))
+    grid = [_profiled(x, alpha, theta, a, b)[0] for alpha in _ALPHA_GRID]
+    k = int(np.argmin(grid))
+    lo, hi = _ALPHA_GRID[max(k - 1, 0)], _ALPHA_GRID[min(k + 1, len(_ALPHA_GRID) - 1)]
+    res = optimize.minimize_scalar(lambda al: _profiled(x, al, theta, a, b)[0], bounds=(lo, hi), method="bounded",
+                                   options={"xatol": 1e-6})
+    alpha = float(res.x) if res.fun <= grid[k] else float(_ALPHA_GRID[k])
+    mse, l0, th = _profiled(x, alpha, theta, a, b)
+    return ThetaState(l0, alpha, th, a, b, mse)
 
 
 def choose_theta_state(x: np.ndarray) -> ThetaState:
@@ -96,7 +127,7 @@ class Theta(ClassicalModel):
     classical multiplicative decomposition, additive for a series that is not strictly
     positive). ``theta=None`` (the default): the adjusted series gets the standard or the
     optimised theta model, whichever has the lower AIC (``choose_theta_state``); on M1 yearly
-    that closes most of the gap to statsforecast's AutoTheta (OWA 0.869 -> 0.775 against 0.762;
+    that closes most of the gap to statsforecast's AutoTheta (OWA 0.869 -> 0.781 against 0.762;
     scripts/results/bench_theta.md).
     A given ``theta`` (e.g. 2, the M4 benchmark "Theta") is fitted by statsmodels
     ``ThetaModel`` (OLS trend slope, SES weight by least squares) and forecast with it.
@@ -137,6 +168,11 @@ class Theta(ClassicalModel):
             except Exception as err:  # noqa: BLE001 - reported with the reason
                 raise RuntimeError(f"Theta fit failed: {err}") from err
         self.result_ = result
+
+    def reestimate(self, y: np.ndarray) -> "Theta":
+        """Fit again on ``y``: the seasonal test, the decomposition and the theta choice included
+        (milliseconds, so there is no search to save)."""
+        return self.fit(y)
 
     def update(self, y: np.ndarray) -> "Theta":
         """Move to the end of ``y`` (the fitted data and what followed) with the automatic model's
