@@ -333,23 +333,6 @@ class AutoARIMA(ClassicalModel):
                     break
         return cache, error
 
-    def reestimate(self, y: np.ndarray) -> "AutoARIMA":
-        """Estimate the chosen model's parameters again on ``y`` (the fitted data and what
-        followed): the same differencing and orders, one exact-likelihood fit, no new search
-        (a full search where that fit fails)."""
-        x = _as_series(y)
-        _fitted(self, "result_")
-        p, _, q = self.order_
-        P, _, Q, _ = self.seasonal_order_
-        try:
-            with _quiet(), _one_blas_thread():
-                w, history = _difference(x, self._lags)
-                result = self._ml(w, (p, q, P, Q, self.constant_))
-        except Exception:  # noqa: BLE001 - the chosen orders do not fit the longer series: search again
-            return self.fit(x)
-        self.result_, self._history, self.ic_ = result, history, float(getattr(result, self.ic))
-        return self
-
     def update(self, y: np.ndarray) -> "AutoARIMA":
         """Move to the end of ``y`` (the fitted data and what followed) with the fitted order and
         parameters fixed: the model run forward, not refitted."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -79,21 +79,11 @@ def implausible(forecast: np.ndarray, history: np.ndarray) -> str:
 
 
 def backtest(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequence[int],
-             engine: str = "statsmodels", chosen: Optional[Any] = None) -> tuple[list[np.ndarray], str]:
+             engine: str = "statsmodels") -> tuple[list[np.ndarray], str]:
     """Forecasts of baseline ``name`` from each origin: fitted once on the data before the first,
     then run forward to each later one with its parameters fixed (``update``: ARIMA, ETS and the
     automatic Theta, whose fits are costly; the others refit, in milliseconds). Returns (forecasts, spec).
-    ``chosen``: that baseline as fitted earlier (the validation span's): at the first origin its
-    model (ARIMA orders, ETS form) keeps and only its parameters are estimated again
-    (``reestimate``), instead of a new search. ``engine=statsforecast`` fits arima, ets and theta
-    by statsforecast (``sf_engine``)."""
-    forecasts, spec, _ = backtest_model(name, y, h, season_length, origins, engine, chosen)
-    return forecasts, spec
-
-
-def backtest_model(name: str, y: np.ndarray, h: int, season_length: int, origins: Sequence[int],
-                   engine: str = "statsmodels", chosen: Optional[Any] = None) -> tuple[list[np.ndarray], str, Any]:
-    """``backtest``, and the fitted model as it stands at the last origin (or None)."""
+    ``engine=statsforecast`` fits arima, ets and theta by statsforecast (``sf_engine``)."""
     from growlstm.baselines.sf_engine import FAMILIES, make_statsforecast
 
     build = make_statsforecast if engine == "statsforecast" and name in FAMILIES else make_baseline
@@ -101,9 +91,7 @@ def backtest_model(name: str, y: np.ndarray, h: int, season_length: int, origins
     forecasts = []
     for origin in origins:
         history = y[:origin]
-        if model is None and hasattr(chosen, "reestimate"):
-            model = chosen.reestimate(history)
-        elif model is None or not hasattr(model, "update"):
+        if model is None or not hasattr(model, "update"):
             model = build(name, season_length).fit(history)
         else:
             model.update(history)
@@ -114,34 +102,31 @@ def backtest_model(name: str, y: np.ndarray, h: int, season_length: int, origins
         if problem:
             raise RuntimeError(f"{name}'s forecast at origin {origin} is implausible: {problem}")
         forecasts.append(forecast)
-    return forecasts, model.spec if model is not None else "", model
+    return forecasts, model.spec if model is not None else ""
 
 
-def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: str, engine: str = "statsmodels",
-                 chosen: Optional[Any] = None) -> Optional[Any]:
+def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: str, engine: str = "statsmodels") -> None:
     """Fill ``result.<part>`` (val or test): fitted at the part's first origin and run forward to
     the others (``backtest``); the test part runs on to the end of the data for ``future``. A
-    failure at any origin is recorded, never raised. Returns the fitted model (None on failure),
-    to pass as ``chosen`` to the test part: the model chosen before validation has its
-    parameters estimated again at the test span's first origin, without a new search."""
+    failure at any origin is recorded, never raised."""
     if result.error:
-        return None
+        return
     origins = [int(o) for o in (win.val_origins if part == "val" else win.test_origins)]
     ahead = [win.future_origin] if part == "test" else []
     if not origins and not ahead:
-        return None
+        return
     start = time.perf_counter()
     try:
-        paths, spec, model = backtest_model(name, win.y, win.h, win.season_length, origins + ahead, engine, chosen)
+        paths, spec = backtest(name, win.y, win.h, win.season_length, origins + ahead, engine)
         if ahead:
             result.future, paths = paths[-1], paths[:-1]
         if not origins:  # no test span: the future alone
             result.spec = spec
-            return model
+            return
         mean, per, forecasts = score_origins(win, np.asarray(origins), dict(zip(origins, paths)).__getitem__)
     except Exception as err:  # any fitting failure: report it and let the others go on
         result.error = f"{type(err).__name__}: {err}".strip()
-        return None
+        return
     finally:
         result.seconds += time.perf_counter() - start
     setattr(result, part, mean)
@@ -150,4 +135,3 @@ def run_baseline(name: str, win: SeriesWindows, result: BaselineResult, part: st
     # The model fitted at the test origin, on the most data, describes the baseline once there.
     if part == "test" or not result.spec:
         result.spec = spec
-    return model

@@ -171,29 +171,6 @@ class AutoETS(ClassicalModel):
                     continue
         return 0
 
-    def reestimate(self, y: np.ndarray) -> "AutoETS":
-        """Estimate the chosen form's parameters again on ``y`` (the fitted data and what
-        followed), by maximum likelihood started from the fitted ones: no new search over forms
-        (a full search where that fit fails). The other candidates keep their parameters (they
-        serve only where the chosen forecast leaves the support)."""
-        x = _as_series(y)
-        _fitted(self, "result_")
-        _, spec, form, params = self._ranked[0]
-        try:
-            with _quiet(), _one_blas_thread():
-                model = self._model(x, form, "estimated")
-                new = model.fit(start_params=params, disp=False, maxiter=self.maxiter, factr=self.factr,
-                                return_params=True)
-                ic = _ic_value(model.loglike(new), x.size, model.k_params + 1, self.ic)
-                if not np.isfinite(ic):
-                    raise RuntimeError(f"non-finite {self.ic}")
-                result = model.smooth(new)
-        except Exception:  # noqa: BLE001 - the chosen form does not fit the longer series: search again
-            return self.fit(x)
-        self._ranked[0] = (ic, spec, form, np.asarray(new, dtype=float))
-        self.ic_, self.result_, self._x, self.fallback_ = ic, result, x, None
-        return self
-
     def update(self, y: np.ndarray) -> "AutoETS":
         """Move to the end of ``y`` (the fitted data and what followed) with the fitted form,
         smoothing parameters and initial states fixed: the states filtered forward, not refitted."""

@@ -169,11 +169,6 @@ class Theta(ClassicalModel):
                 raise RuntimeError(f"Theta fit failed: {err}") from err
         self.result_ = result
 
-    def reestimate(self, y: np.ndarray) -> "Theta":
-        """Fit again on ``y``: the seasonal test, the decomposition and the theta choice included
-        (milliseconds, so there is no search to save)."""
-        return self.fit(y)
-
     def update(self, y: np.ndarray) -> "Theta":
         """Move to the end of ``y`` (the fitted data and what followed) with the automatic model's
         parameters, trend line and seasonal indices fixed; a given ``theta`` refits (milliseconds)."""

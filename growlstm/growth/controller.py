@@ -76,14 +76,12 @@ def grow(
         log.info("note: the series has values <= 0, so ETS considers additive forms only")
 
     baselines = {name: BaselineResult(name) for name in config.baselines}
-    # Each model as chosen on the data before validation: the test span estimates its parameters again.
-    chosen_models = {name: run_baseline(name, win, result, "val", config.baseline_engine)
-                     for name, result in baselines.items()}
+    for name, result in baselines.items():
+        run_baseline(name, win, result, "val", config.baseline_engine)
     goal = make_goal(config.goal, baselines)
     log.info("%s", baseline_line(baselines, goal))
     if no_room and not fixed:
-        return classical_only(uid, win, config, goal, baselines, cap_fn, no_room, recorder, start, skipped, panel,
-                              chosen_models)
+        return classical_only(uid, win, config, goal, baselines, cap_fn, no_room, recorder, start, skipped, panel)
 
     evaluator = evaluator or LSTMEvaluator.for_run(win, config, recorder.tb_dir if recorder else None)
     stages, modules, history, proposal, spent = run_stages(win, config, goal, cap_fn, evaluator, recorder, first, resume, start)
@@ -97,7 +95,7 @@ def grow(
     )
     # The test block is read once, here, for the chosen model and the baselines.
     for name, baseline in baselines.items():
-        run_baseline(name, win, baseline, "test", config.baseline_engine, chosen_models.get(name))
+        run_baseline(name, win, baseline, "test", config.baseline_engine)
     lstm, end = chosen_lstm(result, win, modules.get(chosen, []) if chosen is not None else [], config)
     advise(result, win, lstm, config, panel, end)
     result.seconds = spent * 60 + time.perf_counter() - start
@@ -149,10 +147,8 @@ def chosen_lstm(result: GrowthResult, win: SeriesWindows, modules: list[Any], co
 def classical_only(
     uid: str, win: SeriesWindows, config: Config, goal: Goal, baselines: dict[str, BaselineResult],
     cap_fn: CapFn, why: str, recorder: Any, start: float, skipped: dict[str, str], panel: data_mod.Panel,
-    chosen_models: Optional[dict[str, Any]] = None,
 ) -> GrowthResult:
-    """A series too short for an LSTM of its own: its baselines, verdict and forecast, no stages.
-    ``chosen_models``: the baselines as fitted on validation (``run_baseline``'s return)."""
+    """A series too short for an LSTM of its own: its baselines, verdict and forecast, no stages."""
     best = goal.baseline or ("none (every baseline failed)" if goal.asked else "none (baselines=[])")
     pool = "" if "input_size=" in why else "; several short series learn one LSTM together with growth.scope=global"
     note = (f"too little data for an LSTM of its own: {why}; the forecast is classical (the recommendation "
@@ -166,7 +162,7 @@ def classical_only(
         skipped=skipped,
     )
     for name, baseline in baselines.items():
-        run_baseline(name, win, baseline, "test", config.baseline_engine, (chosen_models or {}).get(name))
+        run_baseline(name, win, baseline, "test", config.baseline_engine)
     advise(result, win, None, config, panel)
     result.seconds = time.perf_counter() - start
     if recorder:

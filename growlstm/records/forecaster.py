@@ -33,7 +33,7 @@ from growlstm.verdict.advice import delivered, first_available, forecast_floor, 
 from growlstm.baselines import BASELINES
 from growlstm.config import Config, plain
 from growlstm.errors import InputError
-from growlstm.baselines.backtesting import backtest, backtest_model
+from growlstm.baselines.backtesting import backtest
 from growlstm.data.layout import MIN_HISTORY
 from growlstm.train.module import LSTMForecaster
 from growlstm.verdict.recommend import HEDGE, Candidate
@@ -233,18 +233,15 @@ def lstm_futures(fc: Forecaster, frames: dict[str, pd.DataFrame]) -> dict[str, n
 
 def baseline_futures(state: SeriesState, y: np.ndarray, fc: Forecaster, notes: list[str]) -> dict[str, np.ndarray]:
     """Each classical candidate fitted where the run fitted it (as far from the end) and run
-    forward to the end: chosen where validation started, its parameters estimated again at the
-    test span's first origin (as the run did); one that fails on this data is left out, with a note."""
+    forward to the end; one that fails on this data is left out, with a note."""
     n = len(y)
     out = {}
-    engine = fc.config.get("baseline_engine", "statsmodels")  # a file from before the engine: statsmodels
     for name in state.candidates:
         if name not in BASELINES:
             continue
         try:
-            _, _, chosen = backtest_model(name, y, fc.h, fc.season_length, [n - state.scale_from_end], engine)
             paths, _ = backtest(name, y, fc.h, fc.season_length, [n - k for k in state.baseline_from_end] + [n],
-                                engine, chosen)
+                                fc.config.get("baseline_engine", "statsmodels"))  # a file from before the engine: statsmodels
         except Exception as err:  # noqa: BLE001 - a fit that fails on new data: the others go on
             notes.append(f"{state.uid}: {name} failed on this data ({type(err).__name__}: {err}); left out")
             continue

@@ -173,8 +173,8 @@ def fit_baselines(win: SeriesWindows, names: Sequence[str], engine: str = "stats
     """
     results = {name: BaselineResult(name) for name in names}
     for name, result in results.items():
-        chosen = run_baseline(name, win, result, "val", engine)
-        run_baseline(name, win, result, "test", engine, chosen)
+        run_baseline(name, win, result, "val", engine)
+        run_baseline(name, win, result, "test", engine)
     return results
 
 
