@@ -159,17 +159,24 @@ class AutoETS(ClassicalModel):
         """The candidate (by IC) that forecasts the h steps after the data seen so far: the chosen
         one, or for a strictly positive series whose chosen forecast falls to <= 0, the first
         whose forecast stays positive (the chosen one if none does)."""
+        return self._supported_forecast(h)[0]
+
+    def _supported_forecast(self, h: int) -> tuple[int, np.ndarray]:
+        """(``supported(h)``, that candidate's forecast): each forecast computed once."""
         _fitted(self, "result_")
-        if not np.all(self._x > 0) or np.min(self.result_.forecast(h)) > 0:
-            return 0
+        with _quiet():
+            chosen = np.asarray(self.result_.forecast(h), dtype=float)
+        if not np.all(self._x > 0) or np.min(chosen) > 0:
+            return 0, chosen
         with _quiet(), _one_blas_thread():
             for k in range(1, len(self._ranked)):
                 try:
-                    if np.min(self.run_candidate(k, self._x).forecast(h)) > 0:
-                        return k
+                    forecast = np.asarray(self.run_candidate(k, self._x).forecast(h), dtype=float)
                 except Exception:  # noqa: BLE001 - a candidate that cannot run forward is passed over
                     continue
-        return 0
+                if np.min(forecast) > 0:
+                    return k, forecast
+        return 0, chosen
 
     def update(self, y: np.ndarray) -> "AutoETS":
         """Move to the end of ``y`` (the fitted data and what followed) with the fitted form,
@@ -201,12 +208,10 @@ class AutoETS(ClassicalModel):
         return {form: params for _, form, params in ranked[: self.screen]}
 
     def _predict(self, h: int) -> np.ndarray:
-        k = self.supported(h)
-        with _quiet():
-            if k == 0:
-                return np.asarray(self.result_.forecast(h), dtype=float)
+        k, forecast = self._supported_forecast(h)
+        if k:
             self.fallback_ = self._ranked[k][1]
-            return np.asarray(self.run_candidate(k, self._x).forecast(h), dtype=float)
+        return forecast
 
     @property
     def spec(self) -> str:
